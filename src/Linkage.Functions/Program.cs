@@ -1,6 +1,23 @@
+using Linkage.Functions.Health;
+using Linkage.Functions.Hosting;
+using Linkage.Functions.Runtime;
+using Linkage.Functions.Runtime.CustomHandler;
+
 var builder = WebApplication.CreateBuilder(args);
+
+builder.AddLocalSettings();
+builder.AddCustomHandlerPort();
+builder.AddTelemetry();
+builder.AddLinkageAzureClients();
+builder.AddFunctionRuntime();
+builder.AddHealthChecks();
+
 var app = builder.Build();
-app.MapGet("/api/health", () => Results.Ok(new { status = "ok" }));
+
+app.MapHealthApi();
+app.MapCustomHandlerApi();
+
 app.Run();
 
+/// <summary>Entry point; public so tests can host the app in-process.</summary>
 public partial class Program;

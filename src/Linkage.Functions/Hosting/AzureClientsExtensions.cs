@@ -1,0 +1,52 @@
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Azure;
+
+namespace Linkage.Functions.Hosting;
+
+/// <summary>Settings of the storage account the app works in (section <c>Storage</c>).</summary>
+public sealed class StorageOptions
+{
+    public const string SectionName = "Storage";
+
+    /// <summary>A connection string (Azurite locally). When empty, the service URIs and a managed identity are used.</summary>
+    public string? ConnectionString { get; set; }
+
+    public Uri? BlobServiceUri { get; set; }
+
+    public Uri? QueueServiceUri { get; set; }
+}
+
+public static class AzureClientsExtensions
+{
+    /// <summary>
+    /// Registers Blob and Queue service clients through Microsoft.Extensions.Azure: a connection string when one is
+    /// configured, otherwise the service URIs with <see cref="DefaultAzureCredential"/> (managed identity in Azure).
+    /// Queue messages are Base64, as the Functions queue trigger expects.
+    /// </summary>
+    public static IHostApplicationBuilder AddLinkageAzureClients(this IHostApplicationBuilder builder)
+    {
+        var storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName)
+            .Validate(o => !string.IsNullOrEmpty(o.ConnectionString) || (o.BlobServiceUri is not null && o.QueueServiceUri is not null),
+                "Set Storage:ConnectionString, or both Storage:BlobServiceUri and Storage:QueueServiceUri (managed identity).")
+            .ValidateOnStart();
+
+        builder.Services.AddAzureClients(clients =>
+        {
+            clients.UseCredential(new DefaultAzureCredential());
+            if (!string.IsNullOrEmpty(storage.ConnectionString))
+            {
+                clients.AddBlobServiceClient(storage.ConnectionString);
+                clients.AddQueueServiceClient(storage.ConnectionString).ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.Base64);
+            }
+            else if (storage.BlobServiceUri is not null && storage.QueueServiceUri is not null)
+            {
+                clients.AddBlobServiceClient(storage.BlobServiceUri);
+                clients.AddQueueServiceClient(storage.QueueServiceUri).ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.Base64);
+            }
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,64 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Linkage.Functions.Runtime.Blobs;
+using Linkage.Functions.Runtime.Queues;
+using Linkage.Functions.Runtime.Timers;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Linkage.Functions.Runtime;
+
+/// <summary>
+/// Runs a listener per blob, queue and timer function when the app is not hosted by the Functions host
+/// (<see cref="FunctionRuntimeOptions.Mode"/> = Local). Under the Functions host the host triggers instead.
+/// </summary>
+public sealed class LocalTriggerRuntime(
+    FunctionCatalog catalog,
+    BlobServiceClient blobs,
+    QueueServiceClient queues,
+    IOptions<FunctionRuntimeOptions> options,
+    TimeProvider time,
+    ILoggerFactory loggers) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        if (!o.IsLocal)
+        {
+            return;
+        }
+
+        var hostContainer = blobs.GetBlobContainerClient(o.HostContainer);
+        var receipts = new BlobReceiptStore(hostContainer, o.HostId);
+        var loops = new List<Task>();
+        foreach (var function in catalog.Functions)
+        {
+            Task loop = function switch
+            {
+                IBlobFunction b => new BlobTriggerListener(b, blobs, queues, receipts, o, time, loggers.CreateLogger<BlobTriggerListener>()).RunAsync(stoppingToken),
+                IQueueFunction q => new QueueTriggerListener(q, queues, o, time, loggers.CreateLogger<QueueTriggerListener>()).RunAsync(stoppingToken),
+                ITimerFunction t => new TimerTriggerListener(t, hostContainer, o, time, loggers.CreateLogger<TimerTriggerListener>()).RunAsync(stoppingToken),
+                _ => Task.CompletedTask,
+            };
+            loops.Add(Guard(function.Definition.Name, loop));
+        }
+
+        await Task.WhenAll(loops);
+    }
+
+    private async Task Guard(string name, Task loop)
+    {
+        try
+        {
+            await loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            loggers.CreateLogger<LocalTriggerRuntime>().LogCritical(e, "Listener for {Function} stopped", name);
+        }
+    }
+}

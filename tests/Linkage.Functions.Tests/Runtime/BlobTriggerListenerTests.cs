@@ -1,0 +1,148 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Linkage.Functions.Runtime;
+using Linkage.Functions.Runtime.Blobs;
+using Linkage.Functions.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Linkage.Functions.Tests.Runtime;
+
+[Collection(LocalStackCollection.Name)]
+public class BlobTriggerListenerTests(LocalStackFixture stack)
+{
+    private static FunctionRuntimeOptions FastOptions(string hostId) => new()
+    {
+        HostId = hostId,
+        RetryDelay = TimeSpan.FromMilliseconds(50),
+        MaxRetryDelay = TimeSpan.FromMilliseconds(200),
+        MaxConcurrentBlobs = 4,
+        LeaseDuration = TimeSpan.FromSeconds(15),
+    };
+
+    private (BlobTriggerListener Listener, BlobServiceClient Blobs) NewHost(IBlobFunction function, FunctionRuntimeOptions options)
+    {
+        var blobs = stack.CreateBlobServiceClient();
+        QueueServiceClient queues = stack.CreateQueueServiceClient();
+        var receipts = new BlobReceiptStore(blobs.GetBlobContainerClient(options.HostContainer), options.HostId);
+        return (new BlobTriggerListener(function, blobs, queues, receipts, options, TimeProvider.System, NullLogger<BlobTriggerListener>.Instance), blobs);
+    }
+
+    [Fact]
+    public async Task Two_hosts_process_each_blob_version_exactly_once_and_a_new_etag_again()
+    {
+        string container = LocalStackFixture.UniqueName("inbox");
+        string hostId = LocalStackFixture.UniqueName("host");
+        var function = new RecordingBlobFunction(container, work: TimeSpan.FromMilliseconds(30));
+        var (a, blobs) = NewHost(function, FastOptions(hostId));
+        var (b, _) = NewHost(function, FastOptions(hostId));
+        var containerClient = blobs.GetBlobContainerClient(container);
+        await containerClient.CreateIfNotExistsAsync();
+        for (int i = 0; i < 12; i++)
+        {
+            await containerClient.UploadBlobAsync($"S{i % 3}/file{i}.csv", BinaryData.FromString($"content {i}"));
+        }
+
+        // A blob outside the pattern (no study folder) is never processed.
+        await containerClient.UploadBlobAsync("stray.csv", BinaryData.FromString("x"));
+
+        // Both hosts scan the same storage at the same time, several times over.
+        for (int round = 0; round < 3; round++)
+        {
+            await Task.WhenAll(a.ScanOnceAsync(CancellationToken.None), b.ScanOnceAsync(CancellationToken.None));
+        }
+
+        var runs = function.Runs.ToArray();
+        Assert.Equal(12, runs.Length);
+        Assert.Equal(12, runs.Select(r => (r.Name, r.ETag)).Distinct().Count());
+        Assert.DoesNotContain(runs, r => r.Name == "stray.csv");
+
+        // Overwrite one blob: a new ETag is a new version, processed once more.
+        await containerClient.GetBlobClient("S1/file1.csv").UploadAsync(BinaryData.FromString("changed"), overwrite: true);
+        await Task.WhenAll(a.ScanOnceAsync(CancellationToken.None), b.ScanOnceAsync(CancellationToken.None));
+        await Task.WhenAll(a.ScanOnceAsync(CancellationToken.None), b.ScanOnceAsync(CancellationToken.None));
+        runs = function.Runs.ToArray();
+        Assert.Equal(13, runs.Length);
+        Assert.Equal(2, runs.Count(r => r.Name == "S1/file1.csv"));
+        Assert.Equal(2, runs.Where(r => r.Name == "S1/file1.csv").Select(r => r.ETag).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_new_host_instance_does_not_redo_completed_versions()
+    {
+        string container = LocalStackFixture.UniqueName("inbox");
+        string hostId = LocalStackFixture.UniqueName("host");
+        var first = new RecordingBlobFunction(container);
+        var (a, blobs) = NewHost(first, FastOptions(hostId));
+        await blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();
+        await blobs.GetBlobContainerClient(container).UploadBlobAsync("S/a.csv", BinaryData.FromString("a"));
+        await a.ScanOnceAsync(CancellationToken.None);
+        Assert.Single(first.Runs);
+
+        // A restarted app (fresh in-memory state) reads the receipts and skips the version.
+        var second = new RecordingBlobFunction(container);
+        var (restarted, _) = NewHost(second, FastOptions(hostId));
+        await restarted.ScanOnceAsync(CancellationToken.None);
+        Assert.Empty(second.Runs);
+    }
+
+    [Fact]
+    public async Task A_failing_blob_is_retried_with_backoff_then_poisoned_and_left_untouched()
+    {
+        string container = LocalStackFixture.UniqueName("inbox");
+        string hostId = LocalStackFixture.UniqueName("host");
+        var function = new RecordingBlobFunction(container, fail: _ => true);
+        var options = FastOptions(hostId);
+        var (listener, blobs) = NewHost(function, options);
+        var containerClient = blobs.GetBlobContainerClient(container);
+        await containerClient.CreateIfNotExistsAsync();
+        var upload = await containerClient.GetBlobClient("S/bad.csv").UploadAsync(BinaryData.FromString("bad content"));
+
+        var poison = stack.CreateQueueServiceClient().GetQueueClient(BlobTriggerListener.PoisonQueueName);
+        await poison.CreateIfNotExistsAsync();
+        await poison.ClearMessagesAsync();
+
+        // Immediately rescanning does not retry: the backoff must pass first.
+        await listener.ScanOnceAsync(CancellationToken.None);
+        await listener.ScanOnceAsync(CancellationToken.None);
+        Assert.Single(function.Runs);
+
+        for (int i = 0; i < 40 && function.Runs.Count < options.MaxAttempts; i++)
+        {
+            await Task.Delay(100);
+            await listener.ScanOnceAsync(CancellationToken.None);
+        }
+
+        Assert.Equal([1, 2, 3, 4, 5], function.Runs.Select(r => r.Attempt));
+
+        // Poisoned: no more tries, a poison message names the blob, and the blob is unchanged.
+        await Task.Delay(300);
+        await listener.ScanOnceAsync(CancellationToken.None);
+        Assert.Equal(5, function.Runs.Count);
+        var messages = (await poison.ReceiveMessagesAsync(32)).Value;
+        var mine = messages.Where(m => m.Body.ToString().Contains(container, StringComparison.Ordinal)).ToArray();
+        Assert.Single(mine);
+        Assert.Contains("S/bad.csv", mine[0].Body.ToString(), StringComparison.Ordinal);
+        var props = await containerClient.GetBlobClient("S/bad.csv").GetPropertiesAsync();
+        Assert.Equal(upload.Value.ETag, props.Value.ETag);
+        Assert.Equal("bad content", (await containerClient.GetBlobClient("S/bad.csv").DownloadContentAsync()).Value.Content.ToString());
+    }
+
+    [Fact]
+    public async Task A_transient_failure_succeeds_on_retry_without_poison()
+    {
+        string container = LocalStackFixture.UniqueName("inbox");
+        var function = new RecordingBlobFunction(container, fail: c => c.Attempt < 3);
+        var (listener, blobs) = NewHost(function, FastOptions(LocalStackFixture.UniqueName("host")));
+        await blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();
+        await blobs.GetBlobContainerClient(container).UploadBlobAsync("S/flaky.csv", BinaryData.FromString("x"));
+        for (int i = 0; i < 30 && function.Runs.Count < 3; i++)
+        {
+            await listener.ScanOnceAsync(CancellationToken.None);
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(300);
+        await listener.ScanOnceAsync(CancellationToken.None);
+        Assert.Equal([1, 2, 3], function.Runs.Select(r => r.Attempt));
+    }
+}

@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using Linkage.Functions.Runtime;
+
+namespace Linkage.Functions.Tests.Runtime;
+
+/// <summary>A blob function that records each (blob, ETag) it ran for, and can be told to fail.</summary>
+internal sealed class RecordingBlobFunction(string container, Func<BlobTriggerContext, bool>? fail = null, TimeSpan? work = null) : IBlobFunction
+{
+    public ConcurrentQueue<(string Name, string ETag, int Attempt)> Runs { get; } = new();
+
+    public FunctionDefinition Definition { get; } = new("RecordingBlob", FunctionZone.Ttp, new BlobTriggerDefinition(container, "{study}/{name}"));
+
+    public async Task RunAsync(BlobTriggerContext context, CancellationToken cancellationToken)
+    {
+        Runs.Enqueue((context.Name, context.ETag.ToString(), context.Attempt));
+        if (work is { } w)
+        {
+            await Task.Delay(w, cancellationToken);
+        }
+
+        if (fail?.Invoke(context) == true)
+        {
+            throw new InvalidOperationException("Deliberate failure for the test.");
+        }
+    }
+}
+
+internal sealed class RecordingQueueFunction(string queue, bool alwaysFail) : IQueueFunction
+{
+    public ConcurrentQueue<(string Body, long DequeueCount)> Runs { get; } = new();
+
+    public FunctionDefinition Definition { get; } = new("RecordingQueue", FunctionZone.Processor, new QueueTriggerDefinition(queue));
+
+    public Task RunAsync(QueueTriggerContext context, CancellationToken cancellationToken)
+    {
+        Runs.Enqueue((context.Body, context.DequeueCount));
+        return alwaysFail ? throw new InvalidOperationException("Deliberate failure for the test.") : Task.CompletedTask;
+    }
+}
+
+internal sealed class RecordingTimerFunction(string schedule, string name = "RecordingTimer") : ITimerFunction
+{
+    public ConcurrentQueue<TimerTriggerContext> Runs { get; } = new();
+
+    public FunctionDefinition Definition { get; } = new(name, FunctionZone.Platform, new TimerTriggerDefinition(schedule));
+
+    public Task RunAsync(TimerTriggerContext context, CancellationToken cancellationToken)
+    {
+        Runs.Enqueue(context);
+        return Task.CompletedTask;
+    }
+}

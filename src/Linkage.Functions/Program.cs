@@ -2,6 +2,7 @@ using Linkage.Functions.Health;
 using Linkage.Functions.Hosting;
 using Linkage.Functions.Runtime;
 using Linkage.Functions.Runtime.CustomHandler;
+using Linkage.Functions.Ttp;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,8 +10,11 @@ builder.AddLocalSettings();
 builder.AddCustomHandlerPort();
 builder.AddTelemetry();
 builder.AddLinkageAzureClients();
+builder.AddLinkageCosmos();
+builder.AddLinkageKeys();
 builder.AddFunctionRuntime();
 builder.AddHealthChecks();
+builder.AddTtpZone();
 
 var app = builder.Build();
 

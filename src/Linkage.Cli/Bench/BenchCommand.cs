@@ -9,6 +9,8 @@ internal static class BenchCommand
     {
         var bench = new Command("bench", "Benchmark a hot path and print its figures.");
         // Subcommands are added by each capability: pseudonymise (keys), file2 (File 2 intake).
+        bench.Subcommands.Add(PseudonymiseBench.Create());
+        bench.Subcommands.Add(File2Bench.Create());
         return bench;
     }
 }

@@ -129,7 +129,7 @@ public class CustomHandlerContractTests(LocalStackFixture stack)
     [Fact]
     public async Task Health_reports_each_dependency()
     {
-        await using var app = new FunctionAppFactory(stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
         using var client = app.CreateClient();
         var response = await client.GetAsync("/api/health");
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;

@@ -1,0 +1,34 @@
+using System.Text;
+
+namespace Linkage.File2;
+
+/// <summary>Writes one CSV field as UTF-8 (RFC 4180: quoted, with doubled quotes, only when it holds , " CR or LF).</summary>
+internal static class CsvField
+{
+    private static readonly System.Buffers.SearchValues<char> NeedsQuotes = System.Buffers.SearchValues.Create(",\"\r\n");
+
+    /// <summary>Returns the bytes written; the destination must hold 3 bytes per char, doubled, plus 2.</summary>
+    public static int Write(ReadOnlySpan<char> value, Span<byte> destination)
+    {
+        if (value.IndexOfAny(NeedsQuotes) < 0)
+        {
+            return Encoding.UTF8.GetBytes(value, destination);
+        }
+
+        int at = 0;
+        destination[at++] = (byte)'"';
+        foreach (var part in value.Split('"'))
+        {
+            if (part.Start.Value > 0)
+            {
+                destination[at++] = (byte)'"';
+                destination[at++] = (byte)'"';
+            }
+
+            at += Encoding.UTF8.GetBytes(value[part], destination[at..]);
+        }
+
+        destination[at++] = (byte)'"';
+        return at;
+    }
+}

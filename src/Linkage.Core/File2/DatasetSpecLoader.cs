@@ -1,0 +1,587 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Linkage.Permissions;
+
+namespace Linkage.File2;
+
+/// <summary>
+/// Loads and validates a JSON dataset spec (docs/formats/dataset-spec.md). Collects every problem, then throws one
+/// <see cref="DatasetSpecException"/>; unknown properties are errors so a typo cannot silently drop a rule.
+/// </summary>
+public static partial class DatasetSpecLoader
+{
+    private const int MaxEncryptedBytes = 15;
+
+    private static readonly string[] TopLevel = ["$schema", "specVersion", "datasetId", "title", "description", "owner", "source", "citationPrefix", "keyColumn", "permissions", "columns", "risk"];
+    private static readonly string[] ColumnProps = ["name", "type", "rule", "output", "required", "maxLength", "min", "max", "format", "labels", "generalise", "description"];
+    private static readonly string[] PermissionProps = ["required", "nationalOptOutApplies", "geography"];
+    private static readonly string[] GeographyProps = ["flag", "whenMissing"];
+    private static readonly string[] GeneraliseProps = ["to", "width", "topCode"];
+    private static readonly string[] RiskProps = ["quasiIdentifiers", "marginals"];
+
+    private static readonly Dictionary<string, ColumnType> Types = new(StringComparer.Ordinal)
+    {
+        ["string"] = ColumnType.String,
+        ["integer"] = ColumnType.Integer,
+        ["decimal"] = ColumnType.Decimal,
+        ["date"] = ColumnType.Date,
+        ["code"] = ColumnType.Code,
+    };
+
+    private static readonly Dictionary<string, ColumnRule> Rules = new(StringComparer.Ordinal)
+    {
+        ["keep"] = ColumnRule.Keep,
+        ["encrypt-id"] = ColumnRule.EncryptId,
+        ["encrypt-geography"] = ColumnRule.EncryptGeography,
+        ["generalise"] = ColumnRule.Generalise,
+        ["exclude"] = ColumnRule.Exclude,
+    };
+
+    private static readonly string[] FlagNames = Enum.GetNames<PermissionFlags>()
+        .Where(n => n is not (nameof(PermissionFlags.None) or nameof(PermissionFlags.Active) or nameof(PermissionFlags.NationalOptOutApplies)))
+        .ToArray();
+
+    public static DatasetSpec LoadFile(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (IOException e)
+        {
+            throw new DatasetSpecException([new SpecProblem(path, "$", $"The spec file cannot be read ({e.GetType().Name}).", "Check the path and permissions.")]);
+        }
+
+        return Parse(bytes, Path.GetFileName(path));
+    }
+
+    public static DatasetSpec Parse(string json, string sourceName) => Parse(Encoding.UTF8.GetBytes(json), sourceName);
+
+    public static DatasetSpec Parse(ReadOnlySpan<byte> utf8Json, string sourceName)
+    {
+        var problems = new Problems(sourceName);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(utf8Json.ToArray(), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+        }
+        catch (JsonException e)
+        {
+            throw new DatasetSpecException([new SpecProblem(sourceName, "$", $"Not valid JSON: line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}.", "Fix the JSON syntax (quotes, commas, brackets).")]);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new DatasetSpecException([new SpecProblem(sourceName, "$", "The spec must be a JSON object.", "Wrap the spec in { … }.")]);
+            }
+
+            var spec = Build(root, problems, sourceName, SHA256.HashData(utf8Json));
+            if (problems.List.Count > 0 || spec is null)
+            {
+                throw new DatasetSpecException(problems.List);
+            }
+
+            return spec;
+        }
+    }
+
+    private static DatasetSpec? Build(JsonElement root, Problems problems, string sourceName, byte[] sha)
+    {
+        problems.UnknownProperties(root, "$", TopLevel);
+        long specVersion = problems.Integer(root, "$", "specVersion", required: true) ?? 1;
+        if (specVersion != 1)
+        {
+            problems.Add("$.specVersion", $"Spec version {specVersion} is not supported.", "Use \"specVersion\": 1.");
+        }
+
+        string datasetId = problems.Text(root, "$", "datasetId", required: true) ?? "";
+        if (datasetId.Length > 0 && !DatasetIdPattern().IsMatch(datasetId))
+        {
+            problems.Add("$.datasetId", $"'{datasetId}' is not a valid dataset id.", "Use 3–64 lower-case letters, digits and underscores, starting with a letter (e.g. nhse_lsoa11_dataset_mapping).");
+        }
+
+        string title = problems.Text(root, "$", "title", required: true) ?? "";
+        string owner = problems.Text(root, "$", "owner", required: true) ?? "";
+        string source = problems.Text(root, "$", "source", required: true) ?? "";
+        string citation = problems.Text(root, "$", "citationPrefix", required: false) ?? "";
+        problems.Text(root, "$", "description", required: false);
+        problems.Text(root, "$", "$schema", required: false);
+        string keyColumn = problems.Text(root, "$", "keyColumn", required: true) ?? "";
+
+        var columns = new List<ColumnSpec>();
+        if (!root.TryGetProperty("columns", out var columnsElement) || columnsElement.ValueKind != JsonValueKind.Array || columnsElement.GetArrayLength() == 0)
+        {
+            problems.Add("$.columns", "The spec must list its input columns.", "Add \"columns\": [ { \"name\": …, \"type\": …, \"rule\": … }, … ].");
+        }
+        else
+        {
+            int i = 0;
+            foreach (var c in columnsElement.EnumerateArray())
+            {
+                var column = BuildColumn(c, $"$.columns[{i}]", problems);
+                if (column is not null)
+                {
+                    columns.Add(column);
+                }
+
+                i++;
+            }
+        }
+
+        CheckColumnSet(columns, keyColumn, problems);
+        var (required, optOut, geoFlag, geoMissing) = BuildPermissions(root, columns, problems);
+        var (qis, marginals) = BuildRisk(root, columns, problems);
+        if (problems.List.Count > 0)
+        {
+            return null;
+        }
+
+        return new DatasetSpec(datasetId, title, owner, source, citation, keyColumn, columns, required, optOut, geoFlag, geoMissing, qis, marginals, sourceName, Convert.ToHexStringLower(sha));
+    }
+
+    private static ColumnSpec? BuildColumn(JsonElement c, string path, Problems problems)
+    {
+        if (c.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add(path, "A column must be a JSON object.", "Write { \"name\": …, \"type\": …, \"rule\": … }.");
+            return null;
+        }
+
+        problems.UnknownProperties(c, path, ColumnProps);
+        string name = problems.Text(c, path, "name", required: true) ?? "";
+        if (name.Length > 0 && !ColumnNamePattern().IsMatch(name))
+        {
+            problems.Add($"{path}.name", $"'{name}' is not a usable column name.", "Use letters, digits and underscores, starting with a letter, at most 64 characters.");
+        }
+
+        ColumnType type = problems.Choice(c, path, "type", Types, required: true) ?? ColumnType.String;
+        ColumnRule rule = problems.Choice(c, path, "rule", Rules, required: true) ?? ColumnRule.Keep;
+        string output = problems.Text(c, path, "output", required: false) ?? name;
+        if (output.Length > 0 && !ColumnNamePattern().IsMatch(output))
+        {
+            problems.Add($"{path}.output", $"'{output}' is not a usable output column name.", "Use letters, digits and underscores, starting with a letter.");
+        }
+
+        bool required = problems.Bool(c, path, "required") ?? (rule == ColumnRule.EncryptId);
+        int? maxLength = (int?)problems.Integer(c, path, "maxLength", required: false);
+        long? min = problems.Integer(c, path, "min", required: false);
+        long? max = problems.Integer(c, path, "max", required: false);
+        string description = problems.Text(c, path, "description", required: false) ?? "";
+        DateFormat? format = null;
+        string? formatText = problems.Text(c, path, "format", required: type == ColumnType.Date);
+        if (formatText is not null)
+        {
+            if (type != ColumnType.Date)
+            {
+                problems.Add($"{path}.format", "Only date columns take a format.", "Remove \"format\" or set \"type\": \"date\".");
+            }
+            else
+            {
+                try
+                {
+                    format = DateFormat.Create(formatText);
+                }
+                catch (FormatException e)
+                {
+                    problems.Add($"{path}.format", $"'{formatText}' is not a supported date format ({e.Message}).", "Use yyyy, MM, dd (and optionally HH, mm, ss) with separators, e.g. yyyy-MM-dd or dd/MM/yyyy.");
+                }
+            }
+        }
+
+        if ((min is not null || max is not null) && type != ColumnType.Integer)
+        {
+            problems.Add(path, "Only integer columns take min/max.", "Remove min/max or set \"type\": \"integer\".");
+        }
+
+        var labels = problems.Labels(c, path);
+        if (type == ColumnType.Code && labels.Count == 0)
+        {
+            problems.Add($"{path}.labels", "A code column needs its code list.", "Add \"labels\": { \"CODE\": \"what it means\", … }.");
+        }
+
+        var (generalisation, width, topCode) = BuildGeneralise(c, path, type, rule, problems);
+        if (rule == ColumnRule.EncryptId && type != ColumnType.String)
+        {
+            problems.Add($"{path}.type", "The encrypt-id column holds TTP tokens, so its type must be string.", "Set \"type\": \"string\".");
+        }
+
+        if (rule == ColumnRule.EncryptGeography)
+        {
+            if (type is not (ColumnType.String or ColumnType.Code))
+            {
+                problems.Add($"{path}.type", "A geography column must be a string or code column.", "Set \"type\": \"string\".");
+            }
+
+            if (maxLength is null or > MaxEncryptedBytes)
+            {
+                problems.Add($"{path}.maxLength", $"Encrypted geographies are single AES blocks: at most {MaxEncryptedBytes} characters.", $"Set \"maxLength\" to the code length (e.g. 9 for LSOA11), at most {MaxEncryptedBytes}.");
+            }
+        }
+
+        return new ColumnSpec(name, type, rule, output, required, maxLength, min, max, format, labels, generalisation, width, topCode, description);
+    }
+
+    private static (Generalisation, int, int?) BuildGeneralise(JsonElement c, string path, ColumnType type, ColumnRule rule, Problems problems)
+    {
+        bool has = c.TryGetProperty("generalise", out var g);
+        if (rule != ColumnRule.Generalise)
+        {
+            if (has)
+            {
+                problems.Add($"{path}.generalise", "Only columns with rule \"generalise\" take a generalise block.", "Remove it or set \"rule\": \"generalise\".");
+            }
+
+            return (Generalisation.None, 0, null);
+        }
+
+        string gp = $"{path}.generalise";
+        if (!has || g.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add(gp, "A generalised column must say how.", "Add \"generalise\": { \"to\": \"month\" } for dates or { \"to\": \"band\", \"width\": 5 } for integers.");
+            return (Generalisation.None, 0, null);
+        }
+
+        problems.UnknownProperties(g, gp, GeneraliseProps);
+        var to = problems.Choice(g, gp, "to", new Dictionary<string, Generalisation>(StringComparer.Ordinal) { ["month"] = Generalisation.Month, ["year"] = Generalisation.Year, ["band"] = Generalisation.Band }, required: true);
+        int width = (int)(problems.Integer(g, gp, "width", required: to == Generalisation.Band) ?? 0);
+        int? top = (int?)problems.Integer(g, gp, "topCode", required: false);
+        if (to is Generalisation.Month or Generalisation.Year && type != ColumnType.Date)
+        {
+            problems.Add($"{gp}.to", $"'{to.ToString()!.ToLowerInvariant()}' generalises dates, but this column is {type.ToString().ToLowerInvariant()}.", "Use \"band\" for integers, or set \"type\": \"date\".");
+        }
+
+        if (to == Generalisation.Band && (type != ColumnType.Integer || width < 2))
+        {
+            problems.Add(gp, "Bands need an integer column and a width of at least 2.", "Set \"type\": \"integer\" and \"width\": 5 (for example).");
+        }
+
+        return (to ?? Generalisation.None, width, top);
+    }
+
+    private static void CheckColumnSet(List<ColumnSpec> columns, string keyColumn, Problems problems)
+    {
+        foreach (var dup in columns.GroupBy(c => c.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            problems.Add("$.columns", $"Column '{dup.Key}' is listed {dup.Count()} times (names are compared ignoring case).", "List each input column once.");
+        }
+
+        foreach (var dup in columns.Where(c => c.IsOutput).GroupBy(c => c.OutputName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            problems.Add("$.columns", $"Output column '{dup.Key}' is produced by {dup.Count()} columns.", "Give each kept column a distinct \"output\" name.");
+        }
+
+        var ids = columns.Where(c => c.Rule == ColumnRule.EncryptId).ToList();
+        if (ids.Count != 1)
+        {
+            problems.Add("$.columns", $"Exactly one column must have rule \"encrypt-id\" (found {ids.Count}).", "Give the key column (the TTP-encrypted id) \"rule\": \"encrypt-id\".");
+        }
+
+        if (keyColumn.Length > 0 && (ids.Count != 1 || ids[0].Name != keyColumn))
+        {
+            problems.Add("$.keyColumn", $"keyColumn '{keyColumn}' must name the column whose rule is \"encrypt-id\".", "Make keyColumn and the encrypt-id column agree.");
+        }
+    }
+
+    private static (PermissionFlags, bool, PermissionFlags, GeographyWhenMissing) BuildPermissions(JsonElement root, List<ColumnSpec> columns, Problems problems)
+    {
+        bool hasGeography = columns.Any(c => c.Rule == ColumnRule.EncryptGeography);
+        if (!root.TryGetProperty("permissions", out var p) || p.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add("$.permissions", "The spec must say which permissions a participant needs.", "Add \"permissions\": { \"required\": [\"NhsE\"], \"nationalOptOutApplies\": true }.");
+            return default;
+        }
+
+        problems.UnknownProperties(p, "$.permissions", PermissionProps);
+        var required = PermissionFlags.None;
+        if (!p.TryGetProperty("required", out var r) || r.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add("$.permissions.required", "List the permission flags a participant needs (an empty list is allowed).", $"Use names from: {string.Join(", ", FlagNames)}.");
+        }
+        else
+        {
+            int i = 0;
+            foreach (var f in r.EnumerateArray())
+            {
+                required |= problems.Flag(f, $"$.permissions.required[{i++}]");
+            }
+        }
+
+        bool? optOut = problems.Bool(p, "$.permissions", "nationalOptOutApplies");
+        if (optOut is null)
+        {
+            problems.Add("$.permissions.nationalOptOutApplies", "Say whether the national data opt-out applies to this dataset.", "Add \"nationalOptOutApplies\": true for NHS data, false otherwise.");
+        }
+
+        var geoFlag = PermissionFlags.None;
+        var missing = GeographyWhenMissing.Blank;
+        if (p.TryGetProperty("geography", out var g) && g.ValueKind == JsonValueKind.Object)
+        {
+            problems.UnknownProperties(g, "$.permissions.geography", GeographyProps);
+            if (g.TryGetProperty("flag", out var flag))
+            {
+                geoFlag = problems.Flag(flag, "$.permissions.geography.flag");
+            }
+            else
+            {
+                problems.Add("$.permissions.geography.flag", "Name the flag that permits small-area geography.", "Use \"flag\": \"SmallArea\".");
+            }
+
+            missing = problems.Choice(g, "$.permissions.geography", "whenMissing", new Dictionary<string, GeographyWhenMissing>(StringComparer.Ordinal) { ["blank"] = GeographyWhenMissing.Blank, ["drop-row"] = GeographyWhenMissing.DropRow }, required: true) ?? GeographyWhenMissing.Blank;
+            if (!hasGeography)
+            {
+                problems.Add("$.permissions.geography", "A geography permission is given but no column has rule \"encrypt-geography\".", "Remove the geography block or mark the geography column.");
+            }
+        }
+        else if (hasGeography)
+        {
+            problems.Add("$.permissions.geography", "The spec encrypts geography but does not say which permission gates it.", "Add \"geography\": { \"flag\": \"SmallArea\", \"whenMissing\": \"blank\" }.");
+        }
+
+        return (required, optOut ?? true, geoFlag, missing);
+    }
+
+    private static (List<int>, List<IReadOnlyList<MarginalDimension>>) BuildRisk(JsonElement root, List<ColumnSpec> columns, Problems problems)
+    {
+        var qis = new List<int>();
+        var marginals = new List<IReadOnlyList<MarginalDimension>>();
+        if (!root.TryGetProperty("risk", out var risk))
+        {
+            return (qis, marginals);
+        }
+
+        if (risk.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add("$.risk", "risk must be an object.", "Write \"risk\": { \"quasiIdentifiers\": [...], \"marginals\": [[...]] }.");
+            return (qis, marginals);
+        }
+
+        problems.UnknownProperties(risk, "$.risk", RiskProps);
+        if (risk.TryGetProperty("quasiIdentifiers", out var q) && q.ValueKind == JsonValueKind.Array)
+        {
+            int i = 0;
+            foreach (var e in q.EnumerateArray())
+            {
+                string path = $"$.risk.quasiIdentifiers[{i++}]";
+                int index = ColumnIndex(e, path, columns, problems);
+                if (index >= 0)
+                {
+                    if (!columns[index].IsOutput || columns[index].Rule == ColumnRule.EncryptId)
+                    {
+                        problems.Add(path, $"'{columns[index].Name}' cannot be a quasi-identifier: it is excluded or is the person key.", "List only output columns other than the key.");
+                    }
+                    else
+                    {
+                        qis.Add(index);
+                    }
+                }
+            }
+        }
+
+        if (risk.TryGetProperty("marginals", out var m) && m.ValueKind == JsonValueKind.Array)
+        {
+            int i = 0;
+            foreach (var marginal in m.EnumerateArray())
+            {
+                string path = $"$.risk.marginals[{i++}]";
+                if (marginal.ValueKind != JsonValueKind.Array || marginal.GetArrayLength() == 0)
+                {
+                    problems.Add(path, "A marginal is a non-empty list of column names.", "Write e.g. [\"origin\", \"record_date:year\"].");
+                    continue;
+                }
+
+                var dims = new List<MarginalDimension>();
+                int j = 0;
+                foreach (var d in marginal.EnumerateArray())
+                {
+                    string dp = $"{path}[{j++}]";
+                    string text = d.ValueKind == JsonValueKind.String ? d.GetString()! : "";
+                    string[] parts = text.Split(':');
+                    var granularity = parts.Length == 2 ? parts[1] switch { "year" => Generalisation.Year, "month" => Generalisation.Month, _ => Generalisation.Band } : Generalisation.None;
+                    int index = columns.FindIndex(c => c.Name == parts[0]);
+                    if (index < 0 || parts.Length > 2 || granularity == Generalisation.Band)
+                    {
+                        problems.Add(dp, $"'{text}' is not a column name, optionally with :year or :month.", "Use an input column name from $.columns, e.g. \"origin\" or \"record_date:year\".");
+                        continue;
+                    }
+
+                    var col = columns[index];
+                    if (!col.IsOutput || col.Rule is ColumnRule.EncryptId or ColumnRule.EncryptGeography)
+                    {
+                        problems.Add(dp, $"'{col.Name}' cannot be a marginal dimension: the risk report names cell values, and this column is excluded or encrypted.", "Use it as a quasi-identifier instead.");
+                    }
+                    else if (granularity != Generalisation.None && col.Type != ColumnType.Date)
+                    {
+                        problems.Add(dp, $"':{parts[1]}' applies to date columns; '{col.Name}' is not a date.", "Drop the suffix.");
+                    }
+                    else
+                    {
+                        dims.Add(new MarginalDimension(index, granularity));
+                    }
+                }
+
+                marginals.Add(dims);
+            }
+        }
+
+        return (qis, marginals);
+    }
+
+    private static int ColumnIndex(JsonElement e, string path, List<ColumnSpec> columns, Problems problems)
+    {
+        string name = e.ValueKind == JsonValueKind.String ? e.GetString()! : "";
+        int index = columns.FindIndex(c => c.Name == name);
+        if (index < 0)
+        {
+            problems.Add(path, $"'{name}' is not a column of this spec.", "Use an input column name from $.columns.");
+        }
+
+        return index;
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{2,63}$")]
+    private static partial Regex DatasetIdPattern();
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+    private static partial Regex ColumnNamePattern();
+
+    /// <summary>Collects problems and reads typed properties, recording a problem for each wrong one.</summary>
+    private sealed class Problems(string file)
+    {
+        public List<SpecProblem> List { get; } = [];
+
+        public void Add(string path, string problem, string fix) => List.Add(new SpecProblem(file, path, problem, fix));
+
+        public void UnknownProperties(JsonElement element, string path, string[] known)
+        {
+            foreach (var p in element.EnumerateObject())
+            {
+                if (!known.Contains(p.Name, StringComparer.Ordinal))
+                {
+                    Add($"{path}.{p.Name}", $"Unknown property '{p.Name}'.", $"Remove it or use one of: {string.Join(", ", known)}.");
+                }
+            }
+        }
+
+        public string? Text(JsonElement element, string path, string name, bool required)
+        {
+            if (!element.TryGetProperty(name, out var v))
+            {
+                if (required)
+                {
+                    Add($"{path}.{name}", $"'{name}' is missing.", $"Add \"{name}\": \"…\".");
+                }
+
+                return null;
+            }
+
+            if (v.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(v.GetString()))
+            {
+                Add($"{path}.{name}", $"'{name}' must be a non-empty string.", $"Write \"{name}\": \"…\".");
+                return null;
+            }
+
+            return v.GetString();
+        }
+
+        public long? Integer(JsonElement element, string path, string name, bool required)
+        {
+            if (!element.TryGetProperty(name, out var v))
+            {
+                if (required)
+                {
+                    Add($"{path}.{name}", $"'{name}' is missing.", $"Add \"{name}\": <whole number>.");
+                }
+
+                return null;
+            }
+
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long n))
+            {
+                Add($"{path}.{name}", $"'{name}' must be a whole number.", $"Write \"{name}\": 5 (for example), without quotes.");
+                return null;
+            }
+
+            return n;
+        }
+
+        public bool? Bool(JsonElement element, string path, string name)
+        {
+            if (!element.TryGetProperty(name, out var v))
+            {
+                return null;
+            }
+
+            if (v.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                Add($"{path}.{name}", $"'{name}' must be true or false.", $"Write \"{name}\": true or false, without quotes.");
+                return null;
+            }
+
+            return v.GetBoolean();
+        }
+
+        public T? Choice<T>(JsonElement element, string path, string name, Dictionary<string, T> choices, bool required)
+            where T : struct
+        {
+            string? text = Text(element, path, name, required);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (choices.TryGetValue(text, out var value))
+            {
+                return value;
+            }
+
+            Add($"{path}.{name}", $"'{text}' is not a valid {name}.", $"Use one of: {string.Join(", ", choices.Keys)}.");
+            return null;
+        }
+
+        public PermissionFlags Flag(JsonElement e, string path)
+        {
+            string name = e.ValueKind == JsonValueKind.String ? e.GetString()! : "";
+            if (FlagNames.Contains(name, StringComparer.Ordinal))
+            {
+                return Enum.Parse<PermissionFlags>(name);
+            }
+
+            Add(path, $"'{name}' is not a permission flag.", $"Use one of: {string.Join(", ", FlagNames)} (being active and the national opt-out are always checked).");
+            return PermissionFlags.None;
+        }
+
+        public Dictionary<string, string> Labels(JsonElement c, string path)
+        {
+            var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (!c.TryGetProperty("labels", out var l))
+            {
+                return labels;
+            }
+
+            if (l.ValueKind != JsonValueKind.Object)
+            {
+                Add($"{path}.labels", "labels must be an object of value → label.", "Write \"labels\": { \"1\": \"Male\", \"2\": \"Female\" }.");
+                return labels;
+            }
+
+            foreach (var p in l.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.String || p.Name.Length == 0)
+                {
+                    Add($"{path}.labels.{p.Name}", "Each label must be a non-empty value with a string label.", "Write \"VALUE\": \"label text\".");
+                    continue;
+                }
+
+                labels[p.Name] = p.Value.GetString()!;
+            }
+
+            return labels;
+        }
+    }
+}

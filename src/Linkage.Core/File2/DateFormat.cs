@@ -1,0 +1,125 @@
+namespace Linkage.File2;
+
+/// <summary>
+/// A fixed-width date pattern made of yyyy, MM, dd, HH, mm, ss and literal separators, parsed without allocation
+/// (DateTime.TryParseExact is several times slower on the hot path).
+/// </summary>
+public sealed class DateFormat
+{
+    private readonly int _year = -1;
+    private readonly int _month = -1;
+    private readonly int _day = -1;
+    private readonly int _hour = -1;
+    private readonly int _minute = -1;
+    private readonly int _second = -1;
+    private readonly char[] _literals;
+
+    private DateFormat(string pattern)
+    {
+        Pattern = pattern;
+        _literals = new char[pattern.Length];
+        for (int i = 0; i < pattern.Length;)
+        {
+            ReadOnlySpan<char> rest = pattern.AsSpan(i);
+            if (rest.StartsWith("yyyy", StringComparison.Ordinal))
+            {
+                _year = Mark(ref i, 4);
+            }
+            else if (rest.StartsWith("MM", StringComparison.Ordinal))
+            {
+                _month = Mark(ref i, 2);
+            }
+            else if (rest.StartsWith("dd", StringComparison.Ordinal))
+            {
+                _day = Mark(ref i, 2);
+            }
+            else if (rest.StartsWith("HH", StringComparison.Ordinal))
+            {
+                _hour = Mark(ref i, 2);
+            }
+            else if (rest.StartsWith("mm", StringComparison.Ordinal))
+            {
+                _minute = Mark(ref i, 2);
+            }
+            else if (rest.StartsWith("ss", StringComparison.Ordinal))
+            {
+                _second = Mark(ref i, 2);
+            }
+            else if (char.IsAsciiLetterOrDigit(pattern[i]))
+            {
+                throw new FormatException($"'{pattern[i]}' at position {i + 1}");
+            }
+            else
+            {
+                _literals[i] = pattern[i];
+                i++;
+            }
+        }
+
+        if (_year < 0 || _month < 0 || _day < 0)
+        {
+            throw new FormatException("a date format needs yyyy, MM and dd");
+        }
+
+        int Mark(ref int at, int width)
+        {
+            int start = at;
+            at += width;
+            return start;
+        }
+    }
+
+    public string Pattern { get; }
+
+    /// <summary>Parses a format string; a <see cref="FormatException"/> says what is wrong with it.</summary>
+    public static DateFormat Create(string pattern) => new(pattern);
+
+    /// <summary>Parses a value of exactly this format into year, month and day (time fields are range-checked only).</summary>
+    public bool TryParse(ReadOnlySpan<char> value, out int year, out int month, out int day)
+    {
+        year = month = day = 0;
+        if (value.Length != Pattern.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _literals.Length; i++)
+        {
+            if (_literals[i] != '\0' && value[i] != _literals[i])
+            {
+                return false;
+            }
+        }
+
+        if (!Digits(value, _year, 4, out year) || !Digits(value, _month, 2, out month) || !Digits(value, _day, 2, out day))
+        {
+            return false;
+        }
+
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month))
+        {
+            return false;
+        }
+
+        return (_hour < 0 || (Digits(value, _hour, 2, out int h) && h < 24))
+            && (_minute < 0 || (Digits(value, _minute, 2, out int m) && m < 60))
+            && (_second < 0 || (Digits(value, _second, 2, out int s) && s < 60));
+    }
+
+    private static bool Digits(ReadOnlySpan<char> value, int at, int width, out int number)
+    {
+        number = 0;
+        for (int i = at; i < at + width; i++)
+        {
+            int d = value[i] - '0';
+            if ((uint)d > 9)
+            {
+                return false;
+            }
+
+            number = (number * 10) + d;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,953 @@
+using System.Globalization;
+using System.Text;
+using Linkage.Keys;
+using Linkage.Permissions;
+using Sylvan.Data.Csv;
+
+namespace Linkage.File2;
+
+/// <summary>The state of one <see cref="File2Pipeline"/> run: read → check → filter → transform → stage, then dedup and write.</summary>
+internal sealed class File2Run
+{
+    private const int DigestBytes = 16;
+    private const int MaxRecordChars = 1 << 20;
+    private const char KeySeparator = '\u001F';
+
+    private readonly DatasetSpec _spec;
+    private readonly PermissionSnapshotSet _permissions;
+    private readonly BlockTokenCipher _idCipher;
+    private readonly BlockTokenCipher _geoCipher;
+    private readonly File2PipelineOptions _options;
+    private readonly ColumnSpec[] _columns;
+    private readonly int _keyColumn;
+    private readonly int[] _outputColumns;
+    private readonly int[] _geoColumns;
+    private readonly int[] _geoIndex;
+    private readonly bool _hasHidden;
+    private readonly bool[] _checkShape;
+    private readonly bool[] _countShape;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>>[] _codeLookups;
+
+    // Per-row scratch, filled while checking a row.
+    private readonly int[] _year;
+    private readonly int[] _month;
+    private readonly long[] _integer;
+    private readonly char[][] _generalised;
+    private readonly int[] _generalisedLength;
+
+    // Counts.
+    private readonly long[] _dropped = new long[Enum.GetValues<DropReason>().Length];
+    private readonly long[] _nhsShaped;
+    private readonly long[] _postcodeShaped;
+    private readonly long[] _nonEmpty;
+    private readonly List<RejectedRow> _rejects = [];
+    private readonly Dictionary<string, long> _rejectCounts = new(StringComparer.Ordinal);
+    private readonly RiskTally _risk;
+    private readonly int _groupings;
+    private long _rowsIn;
+    private long _rowsRejected;
+    private long _geoBlanked;
+    private bool _rejectsTruncated;
+    private double _readSeconds;
+    private double _dedupSeconds;
+    private double _writeSeconds;
+
+    // Input.
+    private int[] _ordinal = [];
+    private int _inputFieldCount;
+    private CsvDataReader? _reader;
+    private string[]? _sampleRow;
+    private int _sampleFieldCount;
+
+    // The current batch.
+    private readonly Batch _batch;
+    private char[] _keyScratch = new char[256];
+    private byte[] _hiddenScratch = new byte[1024];
+    private readonly char[] _dateScratch = new char[16];
+    private TokenBytes _currentKey;
+    private char[] _rowChars = new char[1024];
+    private int[] _fieldStart = [];
+    private int[] _fieldLength = [];
+
+    public File2Run(DatasetSpec spec, PermissionSnapshotSet permissions, BlockTokenCipher idCipher, BlockTokenCipher geoCipher, File2PipelineOptions options)
+    {
+        _spec = spec;
+        _permissions = permissions;
+        _idCipher = idCipher;
+        _geoCipher = geoCipher;
+        _options = options;
+        _columns = [.. spec.Columns];
+        int n = _columns.Length;
+        _keyColumn = Array.FindIndex(_columns, c => c.Rule == ColumnRule.EncryptId);
+        _outputColumns = Enumerable.Range(0, n).Where(i => _columns[i].IsOutput).ToArray();
+        _geoColumns = Enumerable.Range(0, n).Where(i => _columns[i].Rule == ColumnRule.EncryptGeography).ToArray();
+        _geoIndex = Enumerable.Range(0, n).Select(i => Array.IndexOf(_geoColumns, i)).ToArray();
+        _hasHidden = _columns.Any(c => c.Rule is ColumnRule.Exclude or ColumnRule.Generalise or ColumnRule.EncryptGeography);
+        _checkShape = _columns.Select(c => c.Rule is ColumnRule.Keep or ColumnRule.Generalise).ToArray();
+        _countShape = _columns.Select((c, i) => _checkShape[i] && CanLookLikeIdentifier(c)).ToArray();
+        _codeLookups = _columns.Select(c => new Dictionary<string, string>(c.Labels, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>()).ToArray();
+        _year = new int[n];
+        _month = new int[n];
+        _integer = new long[n];
+        _generalised = _columns.Select(_ => new char[32]).ToArray();
+        _generalisedLength = new int[n];
+        _nhsShaped = new long[n];
+        _postcodeShaped = new long[n];
+        _nonEmpty = new long[n];
+        _groupings = spec.Marginals.Count + (spec.QuasiIdentifiers.Count > 0 ? 1 : 0);
+        _risk = new RiskTally(_groupings, options.RiskKeysPerGrouping(_groupings), spec.Marginals.Count);
+        _batch = new Batch(Math.Max(16, options.BatchRows), _geoColumns.Length, _groupings);
+    }
+
+    public async Task<File2Result> ExecuteAsync(Stream input, Stream output, CancellationToken cancellationToken)
+    {
+        string tempDirectory = _options.TempDirectory ?? Path.GetTempPath();
+        Directory.CreateDirectory(tempDirectory);
+        using var store = new DedupStore(tempDirectory, _options.IndexEntryCap, _options.StageMemoryBytes);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var strictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        using var text = new StreamReader(input, strictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        try
+        {
+            _reader = await CsvDataReader.CreateAsync(text, new CsvDataReaderOptions { HasHeaders = true, MaxBufferSize = MaxRecordChars, BufferSize = 1 << 16 }, cancellationToken);
+            var headerProblems = MapHeader(_reader);
+            if (headerProblems.Count > 0)
+            {
+                return Fail(File2Outcome.HeaderMismatch, headerProblems, store);
+            }
+
+            // Sample first: nothing is staged until the kept columns are known not to hold identifiers.
+            var sample = new List<(string[] Fields, int Count)>();
+            while (sample.Count < _options.IdentifierSampleRows && await _reader.ReadAsync(cancellationToken))
+            {
+                var fields = new string[_inputFieldCount];
+                int count = _reader.RowFieldCount;
+                for (int i = 0; i < Math.Min(count, _inputFieldCount); i++)
+                {
+                    fields[i] = _reader.GetString(i);
+                }
+
+                sample.Add((fields, count));
+            }
+
+            var sampleProblems = CheckSampleForIdentifiers(sample);
+            if (sampleProblems.Count > 0)
+            {
+                _rowsIn = sample.Count;
+                return Fail(File2Outcome.IdentifierColumn, sampleProblems, store);
+            }
+
+            foreach (var (fields, count) in sample)
+            {
+                _sampleRow = fields;
+                _sampleFieldCount = count;
+                ProcessRow(store);
+            }
+
+            _sampleRow = null;
+            while (await _reader.ReadAsync(cancellationToken))
+            {
+                ProcessRow(store);
+                if (_batch.Count == _batch.Capacity)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    FlushBatch(store);
+                }
+            }
+
+            FlushBatch(store);
+        }
+        catch (Exception e) when (e is DecoderFallbackException or CsvFormatException or CsvRecordTooLargeException)
+        {
+            string what = e switch
+            {
+                DecoderFallbackException => "The file is not valid UTF-8",
+                CsvRecordTooLargeException => $"A record is larger than {MaxRecordChars} characters (often an unterminated quote)",
+                _ => "The file is not well-formed CSV (quotes or line breaks)",
+            };
+            return Fail(File2Outcome.Unreadable, [$"{what}, near line {_rowsIn + 2}. Nothing was written; fix the file and deliver it again."], store);
+        }
+
+        _readSeconds = clock.Elapsed.TotalSeconds;
+        if (_rowsRejected > _options.MaxRejectShare * _rowsIn)
+        {
+            return Fail(File2Outcome.TooManyBadRows, [$"{_rowsRejected} of {_rowsIn} rows are invalid, more than the allowed {_options.MaxRejectShare:P2}. Nothing was written; see the row-level report."], store);
+        }
+
+        var shapeProblems = FullFileIdentifierProblems();
+        if (shapeProblems.Count > 0)
+        {
+            return Fail(File2Outcome.IdentifierColumn, shapeProblems, store);
+        }
+
+        clock.Restart();
+        _dropped[(int)DropReason.Duplicate] = store.FindDuplicates(cancellationToken);
+        _dedupSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        long written = await WriteOutputAsync(store, output, cancellationToken);
+        _writeSeconds = clock.Elapsed.TotalSeconds;
+        var counts = Counts(written);
+        if (!counts.Reconciles || written != store.Rows - store.DuplicateRows)
+        {
+            throw new CountsDoNotReconcileException($"Rows in ({counts.RowsIn}) ≠ written ({counts.RowsWritten}) + rejected ({counts.RowsRejected}) + dropped ({counts.RowsDropped}); the output must not be committed.");
+        }
+
+        return new File2Result(
+            File2Outcome.Curated, [], counts, _rejects, _rejectsTruncated, _rejectCounts, Metadata(written), RiskReport(), Statistics(store));
+    }
+
+    private File2Result Fail(File2Outcome outcome, IReadOnlyList<string> problems, DedupStore store) =>
+        new(outcome, problems, Counts(0), _rejects, _rejectsTruncated, _rejectCounts, null, null, Statistics(store));
+
+    private File2RunStatistics Statistics(DedupStore store) =>
+        new(store.Spilled, store.StageSpilled, store.SpillFiles, _options.IndexEntryCap, _readSeconds, _dedupSeconds, _writeSeconds);
+
+    private File2Counts Counts(long written) =>
+        new(_rowsIn, written, _rowsRejected, Enum.GetValues<DropReason>().ToDictionary(r => r, r => _dropped[(int)r]), _geoBlanked);
+
+    private List<string> MapHeader(CsvDataReader reader)
+    {
+        var problems = new List<string>();
+        _inputFieldCount = reader.FieldCount;
+        var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+        foreach (var dup in names.GroupBy(n => n, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            problems.Add($"Column '{dup.Key}' appears {dup.Count()} times in the header.");
+        }
+
+        _ordinal = new int[_columns.Length];
+        _fieldStart = new int[_inputFieldCount];
+        _fieldLength = new int[_inputFieldCount];
+        for (int i = 0; i < _columns.Length; i++)
+        {
+            _ordinal[i] = names.IndexOf(_columns[i].Name);
+            if (_ordinal[i] < 0)
+            {
+                string? near = names.FirstOrDefault(n => string.Equals(n.Trim(), _columns[i].Name, StringComparison.OrdinalIgnoreCase));
+                problems.Add(near is null
+                    ? $"Column '{_columns[i].Name}' required by dataset spec '{_spec.DatasetId}' is missing from the header."
+                    : $"Column '{_columns[i].Name}' is missing; the header has '{near}' (names must match exactly).");
+            }
+        }
+
+        foreach (var extra in names.Where(n => !_columns.Any(c => c.Name == n)).Distinct())
+        {
+            problems.Add($"Column '{extra}' is not in dataset spec '{_spec.DatasetId}'; add it to the spec (with a rule, e.g. exclude) or remove it from the file.");
+        }
+
+        return problems;
+    }
+
+    private List<string> CheckSampleForIdentifiers(List<(string[] Fields, int Count)> sample)
+    {
+        var problems = new List<string>();
+        for (int c = 0; c < _columns.Length; c++)
+        {
+            if (!_checkShape[c])
+            {
+                continue;
+            }
+
+            long nonEmpty = 0, nhs = 0, postcode = 0;
+            foreach (var (fields, count) in sample)
+            {
+                if (count != _inputFieldCount || string.IsNullOrEmpty(fields[_ordinal[c]]))
+                {
+                    continue;
+                }
+
+                nonEmpty++;
+                nhs += IdentifierShape.LooksLikeNhsNumber(fields[_ordinal[c]]) ? 1 : 0;
+                postcode += IdentifierShape.LooksLikePostcode(fields[_ordinal[c]]) ? 1 : 0;
+            }
+
+            AddShapeProblem(problems, c, nonEmpty, nhs, postcode, $"the first {sample.Count} rows");
+        }
+
+        return problems;
+    }
+
+    private List<string> FullFileIdentifierProblems()
+    {
+        var problems = new List<string>();
+        for (int c = 0; c < _columns.Length; c++)
+        {
+            if (_checkShape[c])
+            {
+                AddShapeProblem(problems, c, _nonEmpty[c], _nhsShaped[c], _postcodeShaped[c], "the whole file");
+            }
+        }
+
+        return problems;
+    }
+
+    private void AddShapeProblem(List<string> problems, int c, long nonEmpty, long nhs, long postcode, string where)
+    {
+        if (nonEmpty == 0)
+        {
+            return;
+        }
+
+        double threshold = Math.Max(1, _options.IdentifierShare * nonEmpty);
+        if (nhs >= threshold || postcode >= threshold)
+        {
+            string shape = nhs >= postcode ? "NHS numbers (10 digits passing the Modulus 11 check)" : "UK postcodes";
+            problems.Add($"Column '{_columns[c].Name}' is kept in the clear, but {Math.Max(nhs, postcode)} of {nonEmpty} non-empty values in {where} look like {shape}. " +
+                         "Nothing was written. Check the delivery; if the column really is an identifier, set its rule to exclude (or encrypt-geography for areas).");
+        }
+    }
+
+    /// <summary>A field of the current row, from the row buffer (each field is fetched from the reader once).</summary>
+    private ReadOnlySpan<char> Field(int ordinal) => _rowChars.AsSpan(_fieldStart[ordinal], _fieldLength[ordinal]);
+
+    private int RowFieldCount => _sampleRow is not null ? _sampleFieldCount : _reader!.RowFieldCount;
+
+    /// <summary>Copies the current row's fields into the row buffer.</summary>
+    private void LoadRow()
+    {
+        int count = Math.Min(RowFieldCount, _inputFieldCount);
+        int at = 0;
+        for (int o = 0; o < count; o++)
+        {
+            ReadOnlySpan<char> value = _sampleRow is not null ? _sampleRow[o] : _reader!.GetFieldSpan(o);
+            if (at + value.Length > _rowChars.Length)
+            {
+                Array.Resize(ref _rowChars, Math.Max(_rowChars.Length * 2, at + value.Length));
+            }
+
+            value.CopyTo(_rowChars.AsSpan(at));
+            _fieldStart[o] = at;
+            _fieldLength[o] = value.Length;
+            at += value.Length;
+        }
+    }
+
+    /// <summary>Checks, filters and transforms the current row into the batch (or counts why it is left out).</summary>
+    private void ProcessRow(DedupStore store)
+    {
+        long line = ++_rowsIn + 1;
+        if (RowFieldCount != _inputFieldCount)
+        {
+            Reject(line, "(row)", $"has {RowFieldCount} fields; the header has {_inputFieldCount}");
+            _rowsRejected++;
+            return;
+        }
+
+        LoadRow();
+
+        bool bad = false;
+        for (int c = 0; c < _columns.Length; c++)
+        {
+            string? reason = Check(c, Field(_ordinal[c]));
+            if (reason is not null)
+            {
+                Reject(line, _columns[c].Name, reason);
+                bad = true;
+            }
+        }
+
+        if (!TokenBytes.TryParse(Field(_ordinal[_keyColumn]), out var key))
+        {
+            if (!bad)
+            {
+                Reject(line, _columns[_keyColumn].Name, "is not a 22-character TTP token");
+            }
+
+            bad = true;
+        }
+
+        if (bad)
+        {
+            _rowsRejected++;
+            return;
+        }
+
+        if (!Permitted(key, out bool blankGeography))
+        {
+            return;
+        }
+
+        for (int c = 0; c < _columns.Length; c++)
+        {
+            if (_countShape[c])
+            {
+                CountShape(c, Field(_ordinal[c]));
+            }
+        }
+
+        _currentKey = key;
+        StageInBatch(blankGeography);
+        if (_batch.Count == _batch.Capacity)
+        {
+            FlushBatch(store);
+        }
+    }
+
+    private bool Permitted(TokenBytes key, out bool blankGeography)
+    {
+        blankGeography = false;
+        DropReason? reason = null;
+        if (!_permissions.TryGetFlags(key, out var flags))
+        {
+            reason = DropReason.UnknownParticipant;
+        }
+        else if ((flags & PermissionFlags.Active) == 0)
+        {
+            reason = DropReason.Withdrawn;
+        }
+        else if (_spec.NationalOptOutApplies && (flags & PermissionFlags.NationalOptOutApplies) != 0)
+        {
+            reason = DropReason.NationalOptOut;
+        }
+        else if ((flags & _spec.RequiredPermissions) != _spec.RequiredPermissions)
+        {
+            reason = DropReason.DatasetPermission;
+        }
+        else if (_geoColumns.Length > 0 && (flags & _spec.GeographyPermission) != _spec.GeographyPermission && HasGeography())
+        {
+            if (_spec.GeographyWhenMissing == GeographyWhenMissing.DropRow)
+            {
+                reason = DropReason.GeographyPermission;
+            }
+            else
+            {
+                blankGeography = true;
+                _geoBlanked++;
+            }
+        }
+
+        if (reason is { } r)
+        {
+            _dropped[(int)r]++;
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool HasGeography()
+    {
+        foreach (int g in _geoColumns)
+        {
+            if (!Field(_ordinal[g]).IsEmpty)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a valid value of this column could be shaped like an NHS number or postcode. Dates with separators and
+    /// code lists without such codes cannot, so the whole-file count skips them (the sample check still covers them).
+    /// </summary>
+    private static bool CanLookLikeIdentifier(ColumnSpec column) => column.Type switch
+    {
+        ColumnType.Date => column.DateFormat!.Pattern.Length is 10 && column.DateFormat.Pattern.All(char.IsAsciiLetter),
+        ColumnType.Code => column.Labels.Keys.Any(k => IdentifierShape.LooksLikeNhsNumber(k) || IdentifierShape.LooksLikePostcode(k)),
+        _ => true,
+    };
+
+    private void CountShape(int c, ReadOnlySpan<char> value)
+    {
+        if (value.IsEmpty)
+        {
+            return;
+        }
+
+        _nonEmpty[c]++;
+        if (value.Length is 10 or 12 && IdentifierShape.LooksLikeNhsNumber(value))
+        {
+            _nhsShaped[c]++;
+        }
+        else if (value.Length is >= 5 and <= 8 && IdentifierShape.LooksLikePostcode(value))
+        {
+            _postcodeShaped[c]++;
+        }
+    }
+
+    /// <summary>Validates one value against its column; returns why it is bad, never echoing the value.</summary>
+    private string? Check(int c, ReadOnlySpan<char> value)
+    {
+        var column = _columns[c];
+        if (value.IsEmpty)
+        {
+            return column.Required ? "is empty but required" : null;
+        }
+
+        if (column.MaxLength is { } max && value.Length > max)
+        {
+            return $"is longer than {max} characters";
+        }
+
+        switch (column.Type)
+        {
+            case ColumnType.Integer:
+                if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long number))
+                {
+                    return "is not a whole number";
+                }
+
+                if ((column.Min is { } lo && number < lo) || (column.Max is { } hi && number > hi))
+                {
+                    return $"is outside {column.Min}..{column.Max}";
+                }
+
+                _integer[c] = number;
+                break;
+            case ColumnType.Decimal:
+                if (!decimal.TryParse(value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _))
+                {
+                    return "is not a decimal number (use . as the decimal point)";
+                }
+
+                break;
+            case ColumnType.Date:
+                if (!column.DateFormat!.TryParse(value, out _year[c], out _month[c], out _))
+                {
+                    return $"is not a valid date in the format {column.DateFormat.Pattern}";
+                }
+
+                break;
+            case ColumnType.Code:
+                if (!_codeLookups[c].ContainsKey(value))
+                {
+                    return "is not in the column's code list";
+                }
+
+                break;
+        }
+
+        if (column.Rule == ColumnRule.EncryptGeography && Encoding.UTF8.GetByteCount(value) > 15)
+        {
+            return "is longer than 15 UTF-8 bytes, too long to encrypt as a geography";
+        }
+
+        if (column.Rule == ColumnRule.Generalise)
+        {
+            _generalisedLength[c] = Generalise(column, c, _generalised[c]);
+        }
+
+        return null;
+    }
+
+    private int Generalise(ColumnSpec column, int c, Span<char> destination)
+    {
+        int written;
+        switch (column.Generalisation)
+        {
+            case Generalisation.Month:
+                return YearMonth(_year[c], _month[c], destination);
+            case Generalisation.Year:
+                return Year(_year[c], destination);
+            default:
+                long v = _integer[c];
+                if (column.BandTopCode is { } top && v >= top)
+                {
+                    top.TryFormat(destination, out written, provider: CultureInfo.InvariantCulture);
+                    destination[written++] = '+';
+                    return written;
+                }
+
+                long low = (long)Math.Floor(v / (double)column.BandWidth) * column.BandWidth;
+                low.TryFormat(destination, out written, provider: CultureInfo.InvariantCulture);
+                destination[written++] = '-';
+                (low + column.BandWidth - 1).TryFormat(destination[written..], out int h, provider: CultureInfo.InvariantCulture);
+                return written + h;
+        }
+    }
+
+    /// <summary>yyyy (years are 1–9999 after date validation).</summary>
+    private static int Year(int year, Span<char> destination)
+    {
+        destination[0] = (char)('0' + (year / 1000));
+        destination[1] = (char)('0' + (year / 100 % 10));
+        destination[2] = (char)('0' + (year / 10 % 10));
+        destination[3] = (char)('0' + (year % 10));
+        return 4;
+    }
+
+    /// <summary>yyyy-MM.</summary>
+    private static int YearMonth(int year, int month, Span<char> destination)
+    {
+        Year(year, destination);
+        destination[4] = '-';
+        destination[5] = (char)('0' + (month / 10));
+        destination[6] = (char)('0' + (month % 10));
+        return 7;
+    }
+
+    private void Reject(long line, string column, string reason)
+    {
+        string key = $"{column}: {reason}";
+        _rejectCounts[key] = _rejectCounts.GetValueOrDefault(key) + 1;
+        if (_rejects.Count < _options.MaxRejectDetails)
+        {
+            _rejects.Add(new RejectedRow(line, column, reason));
+        }
+        else
+        {
+            _rejectsTruncated = true;
+        }
+    }
+
+    /// <summary>Writes the row's output bytes (token slots left for the batch cipher), hidden digest and risk ids.</summary>
+    private void StageInBatch(bool blankGeography)
+    {
+        var b = _batch;
+        int r = b.Count;
+        b.EnsureBytes(RowByteBound());
+        int at = b.Used;
+        b.LineStart[r] = at;
+        bool first = true;
+        foreach (int c in _outputColumns)
+        {
+            if (!first)
+            {
+                b.Bytes[at++] = (byte)',';
+            }
+
+            first = false;
+            var column = _columns[c];
+            ReadOnlySpan<char> value = Field(_ordinal[c]);
+            switch (column.Rule)
+            {
+                case ColumnRule.EncryptId:
+                    b.IdSlot[r] = at;
+                    _currentKey.WriteBytes(b.IdBlocks.AsSpan(r * 16, 16));
+                    at += BlockTokenCipher.TokenChars;
+                    break;
+                case ColumnRule.EncryptGeography:
+                    int g = _geoIndex[c];
+                    if (blankGeography || value.IsEmpty)
+                    {
+                        b.GeoSlot[g][r] = -1;
+                    }
+                    else
+                    {
+                        b.GeoSlot[g][r] = at;
+                        if (!BlockPadding.TryPad(value, b.GeoBlocks[g].AsSpan(b.GeoCount[g] * 16, 16)))
+                        {
+                            throw new InvalidOperationException("A checked geography value did not fit one block.");
+                        }
+
+                        b.GeoRow[g][b.GeoCount[g]++] = r;
+                        at += BlockTokenCipher.TokenChars;
+                    }
+
+                    break;
+                case ColumnRule.Generalise:
+                    at += CsvField.Write(_generalised[c].AsSpan(0, _generalisedLength[c]), b.Bytes.AsSpan(at));
+                    break;
+                default:
+                    at += CsvField.Write(value, b.Bytes.AsSpan(at));
+                    break;
+            }
+        }
+
+        b.LineEnd[r] = at;
+        if (_hasHidden)
+        {
+            RowHasher.Digest128(HiddenBytes(blankGeography), b.Bytes.AsSpan(at, DigestBytes));
+            at += DigestBytes;
+        }
+
+        b.Used = at;
+        for (int g = 0; g < _groupings; g++)
+        {
+            b.RiskIds[(r * _groupings) + g] = _risk.Intern(g, RiskKey(g, blankGeography));
+        }
+
+        b.Count++;
+    }
+
+    private int RowByteBound()
+    {
+        int bound = DigestBytes + _outputColumns.Length;
+        foreach (int c in _outputColumns)
+        {
+            bound += Math.Max(BlockTokenCipher.TokenChars, 32 + (Field(_ordinal[c]).Length * 6) + 2);
+        }
+
+        return bound;
+    }
+
+    /// <summary>Raw values of columns whose output does not show them (excluded, generalised, blanked geography).</summary>
+    private ReadOnlySpan<byte> HiddenBytes(bool blankGeography)
+    {
+        int used = 0;
+        for (int c = 0; c < _columns.Length; c++)
+        {
+            var rule = _columns[c].Rule;
+            if (rule is ColumnRule.Exclude or ColumnRule.Generalise || (rule == ColumnRule.EncryptGeography && blankGeography))
+            {
+                ReadOnlySpan<char> value = Field(_ordinal[c]);
+                int need = used + Encoding.UTF8.GetMaxByteCount(value.Length) + 1;
+                if (need > _hiddenScratch.Length)
+                {
+                    Array.Resize(ref _hiddenScratch, need * 2);
+                }
+
+                used += Encoding.UTF8.GetBytes(value, _hiddenScratch.AsSpan(used));
+                _hiddenScratch[used++] = 0x1F;
+            }
+        }
+
+        return _hiddenScratch.AsSpan(0, used);
+    }
+
+    private ReadOnlySpan<char> RiskKey(int g, bool blankGeography)
+    {
+        int used = 0;
+        bool marginal = g < _spec.Marginals.Count;
+        int parts = marginal ? _spec.Marginals[g].Count : _spec.QuasiIdentifiers.Count;
+        for (int i = 0; i < parts; i++)
+        {
+            int c;
+            var granularity = Generalisation.None;
+            if (marginal)
+            {
+                c = _spec.Marginals[g][i].ColumnIndex;
+                granularity = _spec.Marginals[g][i].Granularity;
+            }
+            else
+            {
+                c = _spec.QuasiIdentifiers[i];
+            }
+
+            ReadOnlySpan<char> value = Field(_ordinal[c]);
+            Span<char> scratch = _dateScratch;
+            if (value.IsEmpty)
+            {
+                value = [];
+            }
+            else if (granularity == Generalisation.Year)
+            {
+                value = scratch[..Year(_year[c], scratch)];
+            }
+            else if (granularity == Generalisation.Month)
+            {
+                value = scratch[..YearMonth(_year[c], _month[c], scratch)];
+            }
+            else if (_columns[c].Rule == ColumnRule.Generalise)
+            {
+                value = _generalised[c].AsSpan(0, _generalisedLength[c]);
+            }
+            else if (_columns[c].Rule == ColumnRule.EncryptGeography && blankGeography)
+            {
+                value = [];
+            }
+
+            if (used + value.Length + 1 > _keyScratch.Length)
+            {
+                Array.Resize(ref _keyScratch, (used + value.Length + 1) * 2);
+            }
+
+            if (i > 0)
+            {
+                _keyScratch[used++] = KeySeparator;
+            }
+
+            value.CopyTo(_keyScratch.AsSpan(used));
+            used += value.Length;
+        }
+
+        return _keyScratch.AsSpan(0, used);
+    }
+
+    /// <summary>Encrypts the batch's keys and geographies (one cipher call per column), fills the slots, stages the rows.</summary>
+    private void FlushBatch(DedupStore store)
+    {
+        var b = _batch;
+        if (b.Count == 0)
+        {
+            return;
+        }
+
+        Span<byte> ids = b.IdBlocks.AsSpan(0, b.Count * 16);
+        _idCipher.EncryptBlocks(ids, ids);
+        for (int r = 0; r < b.Count; r++)
+        {
+            TokenCodec.EncodeUtf8(ids.Slice(r * 16, 16), b.Bytes.AsSpan(b.IdSlot[r], BlockTokenCipher.TokenChars));
+        }
+
+        for (int g = 0; g < _geoColumns.Length; g++)
+        {
+            int n = b.GeoCount[g];
+            if (n == 0)
+            {
+                continue;
+            }
+
+            Span<byte> geo = b.GeoBlocks[g].AsSpan(0, n * 16);
+            _geoCipher.EncryptBlocks(geo, geo);
+            for (int k = 0; k < n; k++)
+            {
+                TokenCodec.EncodeUtf8(geo.Slice(k * 16, 16), b.Bytes.AsSpan(b.GeoSlot[g][b.GeoRow[g][k]], BlockTokenCipher.TokenChars));
+            }
+        }
+
+        int digest = _hasHidden ? DigestBytes : 0;
+        for (int r = 0; r < b.Count; r++)
+        {
+            int start = b.LineStart[r];
+            int outputLength = b.LineEnd[r] - start;
+            store.Append(b.Bytes.AsSpan(start, outputLength + digest), outputLength, b.RiskIds.AsSpan(r * _groupings, _groupings));
+        }
+
+        b.Reset();
+    }
+
+    private async Task<long> WriteOutputAsync(DedupStore store, Stream output, CancellationToken cancellationToken)
+    {
+        byte[] header = Encoding.UTF8.GetBytes(string.Join(',', _outputColumns.Select(c => _columns[c].OutputName)) + "\n");
+        long written = await store.ReplayAsync(output, header, _groupings, ids =>
+        {
+            for (int g = 0; g < ids.Length; g++)
+            {
+                _risk.Add(g, ids[g]);
+            }
+        }, cancellationToken);
+        await output.FlushAsync(cancellationToken);
+        return written;
+    }
+
+    private CuratedMetadata Metadata(long written)
+    {
+        var variables = _outputColumns.Select(c => _columns[c]).Select(c => new CuratedVariable(
+            c.OutputName, c.Name, c.OutputTypeName, RuleName(c.Rule), c.Description,
+            c.Rule == ColumnRule.Generalise ? new Dictionary<string, string>() : c.Labels)).ToList();
+        return new CuratedMetadata(
+            _spec.DatasetId, _spec.Title, _spec.Owner, _spec.Source, _spec.CitationPrefix, _spec.SpecSha256, "csv",
+            variables, written, variables.Count, _idCipher.KeyVersion, _geoCipher.KeyVersion,
+            _permissions.Sources.Select(s => $"{s.StudyCode} File 1 v{s.File1Version}").ToList(), _permissions.TokenKeyVersions);
+    }
+
+    private static string RuleName(ColumnRule rule) => rule switch
+    {
+        ColumnRule.EncryptId => "encrypt-id",
+        ColumnRule.EncryptGeography => "encrypt-geography",
+        _ => rule.ToString().ToLowerInvariant(),
+    };
+
+    private DisclosureRiskReport RiskReport()
+    {
+        int threshold = _options.SmallCellThreshold;
+        const int maxCells = 1000;
+        var small = new List<SmallCell>();
+        long cells = 0;
+        bool truncated = false;
+        bool complete = true;
+        var marginalNames = new List<string>();
+        for (int g = 0; g < _spec.Marginals.Count; g++)
+        {
+            var dims = _spec.Marginals[g].Select(d => _columns[d.ColumnIndex].Name + (d.Granularity == Generalisation.None ? "" : ":" + d.Granularity.ToString().ToLowerInvariant())).ToList();
+            string name = string.Join(" × ", dims);
+            marginalNames.Add(name);
+            complete &= _risk.UntrackedRows(g) == 0;
+            foreach (var (key, count) in _risk.Cells(g))
+            {
+                cells++;
+                if (count < threshold)
+                {
+                    if (small.Count < maxCells)
+                    {
+                        var values = key.Split(KeySeparator);
+                        small.Add(new SmallCell(name, string.Join(", ", dims.Zip(values, (d, v) => $"{d}={(v.Length == 0 ? "(empty)" : v)}"))));
+                    }
+                    else
+                    {
+                        truncated = true;
+                    }
+                }
+            }
+        }
+
+        long combos = 0, rare = 0, rareRecords = 0;
+        var qiNames = _spec.QuasiIdentifiers.Select(c => _columns[c].OutputName).ToList();
+        if (_spec.QuasiIdentifiers.Count > 0)
+        {
+            int g = _spec.Marginals.Count;
+            complete &= _risk.UntrackedRows(g) == 0;
+            foreach (var (_, count) in _risk.Cells(g))
+            {
+                combos++;
+                if (count < threshold)
+                {
+                    rare++;
+                    rareRecords += count;
+                }
+            }
+        }
+
+        var identifierLooking = Enumerable.Range(0, _columns.Length)
+            .Where(c => _checkShape[c] && (_nhsShaped[c] > 0 || _postcodeShaped[c] > 0))
+            .Select(c => new IdentifierLookingColumn(_columns[c].OutputName, _nhsShaped[c], _postcodeShaped[c], _nonEmpty[c]))
+            .ToList();
+        return new DisclosureRiskReport(threshold, marginalNames, cells, small, truncated, qiNames, combos, rare, rareRecords, complete, identifierLooking);
+    }
+
+    /// <summary>Rows of the current cipher batch: output bytes with token slots, cipher inputs/outputs, risk ids.</summary>
+    private sealed class Batch
+    {
+        public Batch(int capacity, int geoColumns, int groupings)
+        {
+            Capacity = capacity;
+            LineStart = new int[capacity];
+            LineEnd = new int[capacity];
+            IdSlot = new int[capacity];
+            IdBlocks = new byte[capacity * 16];
+            GeoSlot = Enumerable.Range(0, geoColumns).Select(_ => new int[capacity]).ToArray();
+            GeoBlocks = Enumerable.Range(0, geoColumns).Select(_ => new byte[capacity * 16]).ToArray();
+            GeoRow = Enumerable.Range(0, geoColumns).Select(_ => new int[capacity]).ToArray();
+            GeoCount = new int[geoColumns];
+            RiskIds = new int[capacity * Math.Max(groupings, 1)];
+        }
+
+        public int Capacity { get; }
+
+        public int Count { get; set; }
+
+        public byte[] Bytes { get; private set; } = new byte[1 << 20];
+
+        public int Used { get; set; }
+
+        public int[] LineStart { get; }
+
+        public int[] LineEnd { get; }
+
+        public int[] IdSlot { get; }
+
+        /// <summary>The batch's TTP tokens as raw 16-byte blocks, re-encrypted in place.</summary>
+        public byte[] IdBlocks { get; }
+
+        public int[][] GeoSlot { get; }
+
+        /// <summary>Per geography column: the padded values to encrypt in place, <see cref="GeoCount"/> of them.</summary>
+        public byte[][] GeoBlocks { get; }
+
+        public int[][] GeoRow { get; }
+
+        public int[] GeoCount { get; }
+
+        public int[] RiskIds { get; }
+
+        public void EnsureBytes(int more)
+        {
+            if (Used + more > Bytes.Length)
+            {
+                var bigger = new byte[Math.Max(Bytes.Length * 2, Used + more)];
+                Bytes.AsSpan(0, Used).CopyTo(bigger);
+                Bytes = bigger;
+            }
+        }
+
+        public void Reset()
+        {
+            Count = 0;
+            Used = 0;
+            Array.Clear(GeoCount);
+        }
+    }
+}

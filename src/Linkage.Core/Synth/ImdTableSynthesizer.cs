@@ -1,0 +1,53 @@
+namespace Linkage.Synth;
+
+/// <summary>
+/// A place-based deprivation table over every LSOA code in <see cref="LsoaCodes"/>: columns lsoa11cd, imd_decile,
+/// imd_rank. Ranks are a seeded permutation within each nation (1 = most deprived), deciles follow from the rank.
+/// </summary>
+public sealed class ImdTableSynthesizer(ulong seed)
+{
+    public const string FileName = "imd2019_lsoa11.csv";
+
+    public static IReadOnlyList<string> Columns { get; } = ["lsoa11cd", "imd_decile", "imd_rank"];
+
+    public long Write(Stream output)
+    {
+        var random = SeededRandom.For(seed, 0x1D0);
+        int[] englandRanks = Permutation(random, LsoaCodes.EnglandCount);
+        int[] walesRanks = Permutation(random, LsoaCodes.WalesCount);
+        using var csv = new Utf8CsvWriter(output, leaveOpen: true);
+        csv.Header(Columns);
+        Span<char> code = stackalloc char[LsoaCodes.CodeLength];
+        for (int i = 0; i < LsoaCodes.Count; i++)
+        {
+            bool england = LsoaCodes.IsEngland(i);
+            int rank = england ? englandRanks[i] : walesRanks[i - LsoaCodes.EnglandCount];
+            int count = england ? LsoaCodes.EnglandCount : LsoaCodes.WalesCount;
+            LsoaCodes.Format(i, code);
+            csv.Field(code);
+            csv.Field((((long)rank * 10) + count - 1) / count); // ceil(rank * 10 / count)
+            csv.Field(rank);
+            csv.EndRow();
+        }
+
+        csv.Flush();
+        return csv.Rows;
+    }
+
+    private static int[] Permutation(SeededRandom random, int count)
+    {
+        var ranks = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            ranks[i] = i + 1;
+        }
+
+        for (int i = count - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (ranks[i], ranks[j]) = (ranks[j], ranks[i]);
+        }
+
+        return ranks;
+    }
+}

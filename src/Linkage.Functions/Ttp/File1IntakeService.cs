@@ -1,0 +1,394 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using Linkage.Azure.Cosmos;
+using Linkage.Azure.Storage;
+using Linkage.File1;
+using Linkage.Functions.Hosting;
+using Linkage.Keys;
+using Linkage.Permissions;
+using Linkage.Ttp;
+using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Options;
+
+namespace Linkage.Functions.Ttp;
+
+/// <summary>Settings of File 1 intake (section <c>File1</c>).</summary>
+public sealed class File1IntakeOptions
+{
+    public const string SectionName = "File1";
+
+    /// <summary>Study codes accepted in file names, comma-separated; the list is configuration, providers join over time.</summary>
+    public string KnownStudies { get; set; } = string.Join(',', File1CheckOptions.DefaultKnownStudyCodes);
+
+    public IReadOnlyCollection<string> KnownStudyCodes =>
+        KnownStudies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
+
+/// <summary>What one run of File 1 intake did.</summary>
+public sealed record File1IntakeResult(string Outcome, File1VersionRecord Record, File1CheckReport? Report);
+
+/// <summary>
+/// The TTP's File 1 intake: check the file, and either quarantine it with its report, or tokenise the participants,
+/// update the registry, link across studies and write the ID mapping file, permission snapshot, NHS Output and delta file.
+/// Idempotent: outputs have deterministic names and are overwritten atomically; the registry skips versions it has
+/// applied; a redelivered blob version that was completed is recognised and does nothing.
+/// </summary>
+public sealed class File1IntakeService(
+    BlobServiceClient blobs,
+    CosmosDatabase cosmos,
+    File1VersionStore versions,
+    ParticipantRegistry registry,
+    KeyRingProvider keys,
+    IOptions<File1IntakeOptions> options,
+    TimeProvider time,
+    ILogger<File1IntakeService> logger)
+{
+    public const string LinksContainerId = "ttp-links";
+
+    public async Task<File1IntakeResult> ProcessAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
+    {
+        // Blob name: <STUDY>/<file name>. The folder is the provider's own area: its study code must match the file name's.
+        string[] parts = blob.Name.Split('/', 2);
+        string folderStudy = parts.Length == 2 ? parts[0] : "";
+        string fileName = parts.Length == 2 ? parts[1] : blob.Name;
+        bool nameParsed = File1FileName.TryParse(fileName, out string study, out int version, out DateOnly fileDate);
+        string partition = folderStudy.Length > 0 ? folderStudy : "_unknown";
+
+        string recordId = nameParsed && study == folderStudy
+            ? File1VersionStore.IdFor(study, version)
+            : "rejected-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(blob.Name + "|" + etag)))[..16].ToLowerInvariant();
+        var existing = await versions.GetAsync(partition, recordId, cancellationToken);
+        if (existing is not null && existing.SourceETag == etag.ToString())
+        {
+            logger.LogInformation("File 1 {Blob} ({ETag}) was already processed ({State}); nothing to do", blob.Name, etag, existing.State);
+            await MoveAsync(blob, etag, existing.State == "Accepted" ? TtpStorage.File1Archive : TtpStorage.File1Quarantine, cancellationToken);
+            return new File1IntakeResult("AlreadyProcessed", existing, null);
+        }
+
+        var accepted = nameParsed && study == folderStudy ? await versions.AcceptedAsync(study, cancellationToken) : [];
+        var previous = accepted.Where(r => r.Version < version).LastOrDefault();
+        var checkOptions = new File1CheckOptions
+        {
+            FileName = fileName,
+            KnownStudyCodes = options.Value.KnownStudyCodes,
+            ExpectedStudyCode = folderStudy.Length > 0 ? folderStudy : null,
+            IsFirstFile = nameParsed && previous is null,
+            TimeProvider = time,
+        };
+
+        var ring = await keys.GetAsync(cancellationToken);
+        using var tokenizer = await ring.GetStudyIdTokenizerAsync(cancellationToken);
+        using var linkCipher = await ring.GetCipherAsync(TtpFile1Processor.LinkKeyPurpose, cancellationToken);
+        var optOut = await LoadOptOutListAsync(cancellationToken);
+        var processor = new TtpFile1Processor(tokenizer, optOut, linkCipher);
+
+        TtpFile1Processor.Collected collected;
+        await using (var read = await OpenVersionAsync(blob, etag, cancellationToken))
+        {
+            collected = await processor.CheckAndCollectAsync(read, checkOptions, nameParsed ? study : folderStudy, cancellationToken);
+        }
+
+        var report = collected.Report;
+        if (!report.Accepted)
+        {
+            var rejected = await RejectAsync(blob, etag, partition, recordId, fileName, report, cancellationToken);
+            return new File1IntakeResult("Rejected", rejected, report);
+        }
+
+        var record = await AcceptAsync(blob, etag, study, version, fileDate, fileName, recordId, previous, collected, processor, tokenizer.KeyVersion, cancellationToken);
+        return new File1IntakeResult("Accepted", record, report);
+    }
+
+    private async Task<File1VersionRecord> AcceptAsync(
+        BlobClient blob, ETag etag, string study, int version, DateOnly fileDate, string fileName, string recordId,
+        File1VersionRecord? previous, TtpFile1Processor.Collected collected, TtpFile1Processor processor, string keyVersion,
+        CancellationToken cancellationToken)
+    {
+        var participants = collected.Participants;
+        var outputs = new Dictionary<string, string>();
+        var counts = new Dictionary<string, long>
+        {
+            ["participants"] = participants.Count,
+            ["nhsOutputParticipants"] = participants.Count(p => p.InNhsOutput),
+            ["withdrawn"] = participants.Count(p => !p.Flags.HasFlag(PermissionFlags.Active)),
+            ["nationalOptOutApplied"] = participants.Count(p => p.Flags.HasFlag(PermissionFlags.NationalOptOutApplies)),
+        };
+
+        // To the processor: no identifiers.
+        var processorInbox = await ContainerAsync(TtpStorage.ProcessorInbox, cancellationToken);
+        string idMapping = TtpStorage.IdMapping(study, version, fileDate);
+        await WriteTextAtomicallyAsync(processorInbox, idMapping, w => { TtpOutputFormats.WriteIdMapping(participants, study, version, keyVersion, w); return Task.CompletedTask; }, cancellationToken);
+        outputs["idMapping"] = $"{TtpStorage.ProcessorInbox}/{idMapping}";
+
+        string snapshotName = TtpStorage.PermissionSnapshot(study, version, fileDate);
+        var snapshot = TtpOutputFormats.SnapshotOf(participants, new PermissionSnapshotHeader(study, version, keyVersion, time.GetUtcNow()));
+        await using (var w = new AtomicBlobWriter(processorInbox.GetBlockBlobClient(snapshotName)))
+        {
+            await snapshot.WriteAsync(w, cancellationToken);
+            await w.CommitAsync(cancellationToken: cancellationToken);
+        }
+
+        outputs["permissionSnapshot"] = $"{TtpStorage.ProcessorInbox}/{snapshotName}";
+
+        // To NHS England: identifiers, TTP zone only.
+        var nhse = await ContainerAsync(TtpStorage.NhseOutbox, cancellationToken);
+        string nhsOutput = TtpStorage.NhsOutput(study, version, fileDate);
+        long nhsRows = 0;
+        await WriteTextAtomicallyAsync(nhse, nhsOutput, async w =>
+        {
+            await using var read = await OpenVersionAsync(blob, etag, cancellationToken);
+            nhsRows = await processor.WriteNhsOutputAsync(read, study, participants, w, cancellationToken);
+        }, cancellationToken);
+        outputs["nhsOutput"] = $"{TtpStorage.NhseOutbox}/{nhsOutput}";
+        counts["nhsOutputRows"] = nhsRows;
+
+        PermissionSnapshot? previousSnapshot = null;
+        if (previous?.Outputs.TryGetValue("permissionSnapshot", out var prevPath) == true)
+        {
+            var prevBlob = processorInbox.GetBlobClient(prevPath[(TtpStorage.ProcessorInbox.Length + 1)..]);
+            await using var s = await prevBlob.OpenReadAsync(cancellationToken: cancellationToken);
+            previousSnapshot = await PermissionSnapshot.ReadAsync(s, cancellationToken);
+        }
+
+        string delta = TtpStorage.Delta(study, version, fileDate);
+        long deltaRows = 0;
+        await WriteTextAtomicallyAsync(nhse, delta, w =>
+        {
+            deltaRows = TtpOutputFormats.WriteDelta(participants, previousSnapshot, study, version, fileDate, w);
+            return Task.CompletedTask;
+        }, cancellationToken);
+        outputs["delta"] = $"{TtpStorage.NhseOutbox}/{delta}";
+        counts["deltaRows"] = deltaRows;
+
+        counts["registryChanges"] = await registry.ApplyAsync(study, version, etag.ToString(), fileDate, participants, cancellationToken);
+        counts["crossStudyLinks"] = await LinkAcrossStudiesAsync(study, participants, cancellationToken);
+
+        var record = new File1VersionRecord
+        {
+            Id = recordId,
+            Study = study,
+            Version = version,
+            FileName = fileName,
+            FileDate = fileDate,
+            SourceBlob = $"{TtpStorage.File1Inbox}/{blob.Name}",
+            SourceETag = etag.ToString(),
+            State = "Accepted",
+            Rows = collected.Report.Rows,
+            Participants = collected.Report.Participants,
+            Errors = collected.Report.ErrorCount,
+            Warnings = collected.Report.WarningCount,
+            TokenKeyVersion = keyVersion,
+            Outputs = outputs,
+            Counts = counts,
+            ProcessedAt = time.GetUtcNow(),
+        };
+        await versions.UpsertAsync(record, cancellationToken);
+        await MoveAsync(blob, etag, TtpStorage.File1Archive, cancellationToken);
+        logger.LogInformation(
+            "Accepted File 1 {Study} v{Version}: {Rows} rows, {Participants} participants, {NhsRows} NHS Output rows, {DeltaRows} delta rows",
+            study, version, record.Rows, record.Participants, nhsRows, deltaRows);
+        return record;
+    }
+
+    private async Task<File1VersionRecord> RejectAsync(BlobClient blob, ETag etag, string partition, string recordId, string fileName, File1CheckReport report, CancellationToken cancellationToken)
+    {
+        string reportJson = File1CheckReportJson.ToJson(report);
+        var quarantine = await ContainerAsync(TtpStorage.File1Quarantine, cancellationToken);
+        await quarantine.GetBlobClient(blob.Name + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
+        var reports = await ContainerAsync(TtpStorage.ProviderReports, cancellationToken);
+        await reports.GetBlobClient(blob.Name + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
+
+        var record = new File1VersionRecord
+        {
+            Id = recordId,
+            Study = partition,
+            Version = report.Version,
+            FileName = fileName,
+            FileDate = report.FileDate,
+            SourceBlob = $"{TtpStorage.File1Inbox}/{blob.Name}",
+            SourceETag = etag.ToString(),
+            State = "Rejected",
+            Rows = report.Rows,
+            Participants = report.Participants,
+            Errors = report.ErrorCount,
+            Warnings = report.WarningCount,
+            Outputs = new Dictionary<string, string>
+            {
+                ["quarantined"] = $"{TtpStorage.File1Quarantine}/{blob.Name}",
+                ["report"] = $"{TtpStorage.ProviderReports}/{blob.Name}.report.json",
+            },
+            ProcessedAt = time.GetUtcNow(),
+        };
+        await versions.UpsertAsync(record, cancellationToken);
+        await MoveAsync(blob, etag, TtpStorage.File1Quarantine, cancellationToken);
+        logger.LogWarning("Rejected File 1 {Blob}: {Errors} errors, {Warnings} warnings; quarantined with its report", blob.Name, report.ErrorCount, report.WarningCount);
+        return record;
+    }
+
+    /// <summary>
+    /// Records, in the TTP zone only, the same person found in two studies (same link key), as documents in
+    /// <c>ttp-links</c> keyed by the link key's hex form. Writes this study's link index for later files.
+    /// </summary>
+    private async Task<long> LinkAcrossStudiesAsync(string study, IReadOnlyList<Participant> participants, CancellationToken cancellationToken)
+    {
+        var registryContainer = await ContainerAsync(TtpStorage.Registry, cancellationToken);
+        var index = LinkIndex.From(study, participants);
+        await using (var w = new AtomicBlobWriter(registryContainer.GetBlockBlobClient(TtpStorage.LinkIndex(study))))
+        {
+            await index.WriteAsync(w, cancellationToken);
+            await w.CommitAsync(cancellationToken: cancellationToken);
+        }
+
+        var links = await cosmos.ContainerAsync(LinksContainerId, "/id", cancellationToken);
+        long found = 0;
+        await foreach (var item in registryContainer.GetBlobsAsync(BlobTraits.None, BlobStates.None, "links/", cancellationToken))
+        {
+            string other = Path.GetFileNameWithoutExtension(item.Name);
+            if (other == study)
+            {
+                continue;
+            }
+
+            LinkIndex otherIndex;
+            await using (var s = await registryContainer.GetBlobClient(item.Name).OpenReadAsync(cancellationToken: cancellationToken))
+            {
+                otherIndex = await LinkIndex.ReadAsync(other, s, cancellationToken);
+            }
+
+            foreach (var (linkKey, mine, theirs) in index.Join(otherIndex))
+            {
+                await UpsertLinkAsync(links, linkKey, (study, mine.ToString()), (other, theirs.ToString()), cancellationToken);
+                found++;
+            }
+        }
+
+        return found;
+    }
+
+    private static async Task UpsertLinkAsync(Container links, UInt128 linkKey, (string Study, string Token) a, (string Study, string Token) b, CancellationToken cancellationToken)
+    {
+        string id = linkKey.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
+        for (int attempt = 0; ; attempt++)
+        {
+            CrossStudyLink link;
+            string? etag = null;
+            try
+            {
+                var read = await links.ReadItemAsync<CrossStudyLink>(id, new PartitionKey(id), cancellationToken: cancellationToken);
+                link = read.Resource;
+                etag = read.ETag;
+            }
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                link = new CrossStudyLink { Id = id };
+            }
+
+            bool changed = false;
+            foreach (var (s, t) in new[] { a, b })
+            {
+                if (!link.Members.Any(m => m.Study == s && m.Token == t))
+                {
+                    link.Members.RemoveAll(m => m.Study == s); // a study's newer token for the person replaces the old
+                    link.Members.Add(new CrossStudyLink.Member(s, t));
+                    changed = true;
+                }
+            }
+
+            if (!changed)
+            {
+                return;
+            }
+
+            try
+            {
+                if (etag is null)
+                {
+                    await links.CreateItemAsync(link, new PartitionKey(id), cancellationToken: cancellationToken);
+                }
+                else
+                {
+                    await links.ReplaceItemAsync(link, id, new PartitionKey(id), new ItemRequestOptions { IfMatchEtag = etag }, cancellationToken);
+                }
+
+                return;
+            }
+            catch (CosmosException e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict && attempt < 10)
+            {
+            }
+        }
+    }
+
+    private async Task<NationalOptOutList> LoadOptOutListAsync(CancellationToken cancellationToken)
+    {
+        var config = await ContainerAsync(TtpStorage.Config, cancellationToken);
+        var blob = config.GetBlobClient(TtpStorage.NationalOptOutBlob);
+        try
+        {
+            await using var s = await blob.OpenReadAsync(cancellationToken: cancellationToken);
+            var list = await NationalOptOutList.ReadAsync(s, cancellationToken);
+            if (list.InvalidLines > 0)
+            {
+                logger.LogWarning("The national opt-out list has {Invalid} lines that are not valid NHS numbers; they were not applied", list.InvalidLines);
+            }
+
+            return list;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            logger.LogWarning("No national opt-out list at {Container}/{Blob}; s251 studies are processed without one", TtpStorage.Config, TtpStorage.NationalOptOutBlob);
+            return NationalOptOutList.Empty;
+        }
+    }
+
+    private static async Task<Stream> OpenVersionAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken) =>
+        await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { Conditions = new BlobRequestConditions { IfMatch = etag }, BufferSize = 4 * 1024 * 1024 }, cancellationToken);
+
+    private async Task<BlobContainerClient> ContainerAsync(string name, CancellationToken cancellationToken)
+    {
+        var c = blobs.GetBlobContainerClient(name);
+        await c.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        return c;
+    }
+
+    private static async Task WriteTextAtomicallyAsync(BlobContainerClient container, string name, Func<TextWriter, Task> write, CancellationToken cancellationToken)
+    {
+        await using var blobStream = new AtomicBlobWriter(container.GetBlockBlobClient(name));
+        await using (var writer = new StreamWriter(blobStream, new UTF8Encoding(false), 64 * 1024, leaveOpen: true))
+        {
+            await write(writer);
+        }
+
+        await blobStream.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Moves the processed version out of the inbox: copy, then delete only that version.</summary>
+    private async Task MoveAsync(BlobClient blob, ETag etag, string targetContainer, CancellationToken cancellationToken)
+    {
+        var target = (await ContainerAsync(targetContainer, cancellationToken)).GetBlobClient(blob.Name);
+        try
+        {
+            var copy = await target.StartCopyFromUriAsync(blob.Uri, new BlobCopyFromUriOptions { SourceConditions = new BlobRequestConditions { IfMatch = etag } }, cancellationToken);
+            await copy.WaitForCompletionAsync(cancellationToken);
+            await blob.DeleteAsync(DeleteSnapshotsOption.IncludeSnapshots, new BlobRequestConditions { IfMatch = etag }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Already moved, or the provider uploaded a newer version meanwhile: that version gets its own run.
+        }
+    }
+}
+
+/// <summary>The same person found in several studies (TTP zone only): link key (keyed hash) → study tokens.</summary>
+public sealed record CrossStudyLink
+{
+    public required string Id { get; init; }
+
+    public List<Member> Members { get; init; } = [];
+
+    public sealed record Member(string Study, string Token);
+}

@@ -1,0 +1,134 @@
+using System.Net;
+using Linkage.Azure.Cosmos;
+using Linkage.Permissions;
+using Linkage.Ttp;
+using Microsoft.Azure.Cosmos;
+
+namespace Linkage.Functions.Ttp;
+
+/// <summary>
+/// The participant registry in Cosmos (container <c>ttp-registry</c>, partition <c>/study</c>): current permissions per
+/// participant and the history of every change with the File 1 version and date. Participants are kept in 256 pages per
+/// study (by the first byte of their token), so a 500k-participant study is 256 documents of ~2k participants, written in
+/// 256 calls rather than 500k. A page remembers the files applied to it, so applying a file twice changes nothing.
+/// Only tokens and flags are stored: the registry holds no identifier.
+/// </summary>
+public sealed class ParticipantRegistry(CosmosDatabase database)
+{
+    public const string ContainerId = "ttp-registry";
+
+    public sealed record Entry(int Flags, int Since);
+
+    public sealed record Change(string Token, int Version, DateOnly Date, int? From, int To);
+
+    public sealed record Page
+    {
+        public required string Id { get; init; }
+
+        public required string Study { get; init; }
+
+        public Dictionary<string, Entry> Participants { get; init; } = [];
+
+        public List<Change> History { get; init; } = [];
+
+        /// <summary>"v&lt;version&gt;:&lt;source ETag&gt;" of each file applied: a corrected file re-sent under the same version still applies.</summary>
+        public List<string> AppliedFiles { get; init; } = [];
+    }
+
+    /// <summary>Applies one accepted File 1 to the registry; returns the number of participants whose permissions changed.</summary>
+    public async Task<long> ApplyAsync(string study, int version, string sourceETag, DateOnly date, IReadOnlyList<Participant> participants, CancellationToken cancellationToken)
+    {
+        var container = await database.ContainerAsync(ContainerId, "/study", cancellationToken);
+        var byPage = participants.GroupBy(p => (int)(p.Token.High >> 56)).ToDictionary(g => g.Key, g => g.ToList());
+        long changed = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 256), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (page, ct) =>
+        {
+            long n = await ApplyPageAsync(container, study, page, version, $"v{version}:{sourceETag}", date, byPage.GetValueOrDefault(page) ?? [], ct);
+            Interlocked.Add(ref changed, n);
+        });
+        return changed;
+    }
+
+    public async Task<Page?> GetPageAsync(string study, int page, CancellationToken cancellationToken)
+    {
+        var container = await database.ContainerAsync(ContainerId, "/study", cancellationToken);
+        try
+        {
+            return (await container.ReadItemAsync<Page>(PageId(study, page), new PartitionKey(study), cancellationToken: cancellationToken)).Resource;
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public static string PageId(string study, int page) => $"{study}-{page:x2}";
+
+    private static async Task<long> ApplyPageAsync(Container container, string study, int pageNo, int version, string fileKey, DateOnly date, List<Participant> members, CancellationToken ct)
+    {
+        string id = PageId(study, pageNo);
+        for (int attempt = 0; ; attempt++)
+        {
+            Page page;
+            string? etag = null;
+            try
+            {
+                var read = await container.ReadItemAsync<Page>(id, new PartitionKey(study), cancellationToken: ct);
+                page = read.Resource;
+                etag = read.ETag;
+            }
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                if (members.Count == 0)
+                {
+                    return 0;
+                }
+
+                page = new Page { Id = id, Study = study };
+            }
+
+            if (page.AppliedFiles.Contains(fileKey))
+            {
+                return 0; // this file was applied already
+            }
+
+            long changed = 0;
+            foreach (var p in members)
+            {
+                string token = p.Token.ToString();
+                int flags = (int)p.Flags;
+                if (!page.Participants.TryGetValue(token, out var current))
+                {
+                    page.Participants[token] = new Entry(flags, version);
+                    page.History.Add(new Change(token, version, date, null, flags));
+                    changed++;
+                }
+                else if (current.Flags != flags)
+                {
+                    page.Participants[token] = new Entry(flags, version);
+                    page.History.Add(new Change(token, version, date, current.Flags, flags));
+                    changed++;
+                }
+            }
+
+            page.AppliedFiles.Add(fileKey);
+            try
+            {
+                if (etag is null)
+                {
+                    await container.CreateItemAsync(page, new PartitionKey(study), cancellationToken: ct);
+                }
+                else
+                {
+                    await container.ReplaceItemAsync(page, id, new PartitionKey(study), new ItemRequestOptions { IfMatchEtag = etag }, ct);
+                }
+
+                return changed;
+            }
+            catch (CosmosException e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict && attempt < 10)
+            {
+                // Someone else wrote the page meanwhile: read again and re-apply.
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+using Linkage.Functions.Runtime;
+
+namespace Linkage.Functions.Ttp;
+
+public static class TtpZoneExtensions
+{
+    /// <summary>The trusted third party's functions and services (zone <c>ttp</c>).</summary>
+    public static IHostApplicationBuilder AddTtpZone(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<File1IntakeOptions>().BindConfiguration(File1IntakeOptions.SectionName);
+        builder.Services.AddSingleton<File1VersionStore>();
+        builder.Services.AddSingleton<ParticipantRegistry>();
+        builder.Services.AddSingleton<File1IntakeService>();
+        builder.Services.AddFunction<File1IntakeFunction>();
+        return builder;
+    }
+}

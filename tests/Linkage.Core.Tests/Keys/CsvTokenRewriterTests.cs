@@ -1,0 +1,121 @@
+using Linkage.Keys;
+
+namespace Linkage.Core.Tests.Keys;
+
+public sealed class CsvTokenRewriterTests
+{
+    private static async Task<(string Output, CsvRewriteSummary Summary)> Rewrite(string csv, params TokenColumnRule[] rules)
+    {
+        using var input = new StringReader(csv);
+        await using var output = new StringWriter();
+        var summary = await new CsvTokenRewriter(rules, new CsvTokenRewriterOptions { BatchRows = 3 })
+            .RewriteAsync(input, output, CancellationToken.None);
+        return (output.ToString(), summary);
+    }
+
+    private static string[][] Rows(string csv) =>
+        csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(line => line.Split(',')).ToArray();
+
+    [Fact]
+    public async Task Without_rules_it_copies_the_csv_unchanged_including_quoted_fields()
+    {
+        const string csv = "a,b,c\n1,\"x,y\",3\n4,\"say \"\"hi\"\"\",\n7,8,9\n10,11,12\n";
+        var (output, summary) = await Rewrite(csv);
+        Assert.Equal(csv, output);
+        Assert.Equal(4, summary.Rows);
+    }
+
+    [Fact]
+    public async Task The_processor_and_project_layers_follow_the_documented_chain()
+    {
+        using var ttp = new StudyIdTokenizer(BlockTokenCipherTests.Key(1), "ttp-person/v1");
+        using var processor = new BlockTokenCipher(BlockTokenCipherTests.Key(2), "processor-id/v1");
+        using var treGeo = new BlockTokenCipher(BlockTokenCipherTests.Key(3), "tre-geography/v1");
+        using var projectId = new BlockTokenCipher(BlockTokenCipherTests.Key(4), "project-id:LLC_0001/v1");
+        using var projectGeo = new BlockTokenCipher(BlockTokenCipherTests.Key(5), "project-geo:LLC_0001/v1");
+        using var otherGeo = new BlockTokenCipher(BlockTokenCipherTests.Key(6), "project-geo:LLC_0002/v1");
+
+        var ids = new[] { "A1", "A2", "A3", "A4", "A5" };
+        var lsoas = new[] { "E01000001", "E01000002", "", "W01000009", "E01000001" };
+        var ttpTokens = ids.Select(id => ttp.Tokenize("ALSPAC", id)).ToArray();
+        var file2 = "cohortkey_e,record_date,lsoa11cd_e,origin\n" + string.Concat(
+            ids.Select((_, i) => $"{ttpTokens[i]},2020-01-0{i + 1},{lsoas[i]},GP\n"));
+
+        // Processor: TTP id → TRE id (a layer), LSOA → TRE geography token.
+        var (curated, summary) = await Rewrite(file2,
+            TokenColumnRule.AddLayer("cohortkey_e", processor, "tre_id"),
+            TokenColumnRule.EncryptText("lsoa11cd_e", treGeo));
+        Assert.StartsWith("tre_id,record_date,lsoa11cd_e,origin\n", curated, StringComparison.Ordinal);
+        Assert.Equal("processor-id/v1", summary.KeyVersions["tre_id"]);
+        Assert.Equal("tre-geography/v1", summary.KeyVersions["lsoa11cd_e"]);
+        Assert.Equal(1, summary.EmptyValues);
+        var curatedRows = Rows(curated);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            Assert.Equal(processor.ReencryptToken(ttpTokens[i]), curatedRows[i][0]);
+            Assert.Equal(lsoas[i] == "" ? "" : treGeo.Encrypt(lsoas[i]), curatedRows[i][2]);
+        }
+
+        // No plaintext STUDY_ID, TTP token or LSOA code survives in any field.
+        var plain = ids.Concat(ttpTokens).Concat(lsoas.Where(l => l != "")).ToHashSet();
+        Assert.DoesNotContain(curatedRows.SelectMany(r => r), plain.Contains);
+
+        // Project: TRE id → project id = E_project(TTP token); TRE LSOA token → E_projectGeo(LSOA).
+        var (projectFile, _) = await Rewrite(curated,
+            TokenColumnRule.Transcode("tre_id", processor, projectId, "project_id"),
+            TokenColumnRule.Transcode("lsoa11cd_e", treGeo, projectGeo));
+        var projectRows = Rows(projectFile);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            Assert.Equal(projectId.ReencryptToken(ttpTokens[i]), projectRows[i][0]);
+        }
+
+        // Inside the project, encrypted LSOAs join the project's encrypted IMD table; another project's do not.
+        var imd = new[] { "E01000001", "E01000002", "W01000009" }.ToDictionary(l => projectGeo.Encrypt(l), l => l);
+        Assert.All(projectRows.Where(r => r[2] != ""), r => Assert.True(imd.ContainsKey(r[2])));
+        Assert.Equal("E01000001", imd[projectRows[0][2]]);
+        Assert.Equal(projectRows[0][2], projectRows[4][2]);
+        var otherImd = new[] { "E01000001", "E01000002", "W01000009" }.Select(l => otherGeo.Encrypt(l)).ToHashSet();
+        Assert.DoesNotContain(projectRows, r => otherImd.Contains(r[2]));
+    }
+
+    [Fact]
+    public async Task Re_keying_converts_tokens_from_an_old_key_version_to_the_new_one()
+    {
+        using var v1 = new BlockTokenCipher(BlockTokenCipherTests.Key(7), "project-id:LLC_0001/v1");
+        using var v2 = new BlockTokenCipher(BlockTokenCipherTests.Key(8), "project-id:LLC_0001/v2");
+        var inner = Enumerable.Range(0, 20).Select(i => v1.Encrypt($"P{i}")).ToArray();
+        var csv = "project_id,value\n" + string.Concat(inner.Select((t, i) => $"{t},{i}\n"));
+        var (rekeyed, summary) = await Rewrite(csv, TokenRekeying.Rule("project_id", v1, v2));
+        Assert.Equal("project-id:LLC_0001/v2", summary.KeyVersions["project_id"]);
+        var rows = Rows(rekeyed);
+        for (var i = 0; i < inner.Length; i++)
+        {
+            Assert.Equal($"P{i}", v2.Decrypt(rows[i][0]));
+            Assert.Equal(v2.Encrypt($"P{i}"), rows[i][0]);
+            Assert.DoesNotContain(inner[i], rekeyed, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_malformed_token_stops_the_rewrite_naming_row_and_column_but_not_the_value()
+    {
+        using var cipher = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "k/v1");
+        var good = cipher.Encrypt("x");
+        var csv = $"id,v\n{good},1\n{good},2\nNHS9434765919,3\n";
+        var error = await Assert.ThrowsAsync<CsvTokenException>(() => Rewrite(csv, TokenColumnRule.AddLayer("id", cipher)));
+        Assert.Equal(3, error.DataRow);
+        Assert.Equal("id", error.Column);
+        Assert.DoesNotContain("9434765919", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rows_with_missing_fields_and_unknown_columns_are_errors_not_silent_drops()
+    {
+        using var cipher = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "k/v1");
+        await Assert.ThrowsAsync<CsvTokenException>(() => Rewrite("a,b\n1,2\n3\n"));
+        await Assert.ThrowsAsync<InvalidDataException>(() => Rewrite("a,b\n1,2\n", TokenColumnRule.EncryptText("c", cipher)));
+        await Assert.ThrowsAsync<CsvTokenException>(() =>
+            Rewrite("a,b\n1,2\n1234567890123456,2\n", TokenColumnRule.EncryptText("a", cipher)));
+    }
+}

@@ -28,7 +28,7 @@ internal sealed class FunctionAppFactory(LocalStack stack, string mode, Action<I
         builder.UseSetting("Runtime:HostId", LocalStackFixture.UniqueName("host"));
         builder.UseSetting("Runtime:BlobPollInterval", "00:00:00.300");
         builder.UseSetting("Runtime:RetryDelay", "00:00:00.200");
-        builder.UseSetting("Keys:LocalFolder", Path.Combine(Path.GetTempPath(), "linkage-test-keys", Guid.NewGuid().ToString("N")));
+        builder.UseSetting("Keys:LocalFolder", Path.Combine(stack.DataDirectory, "local-keys")); // one key-encryption key per stack, like one vault per environment
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(k, v);

@@ -42,7 +42,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
 
             foreach (var study in options.Studies)
             {
-                var record = await WaitForAsync(() => versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None));
+                var record = await WaitForAsync(() => versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None), logs: app.Logs);
                 Assert.Equal("Accepted", record.State);
             }
         }
@@ -201,7 +201,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         return names;
     }
 
-    internal static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, int seconds = 60)
+    internal static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, int seconds = 60, CapturingLoggerProvider? logs = null)
         where T : class
     {
         var until = DateTime.UtcNow.AddSeconds(seconds);
@@ -215,6 +215,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
             await Task.Delay(200);
         }
 
-        throw new TimeoutException($"Nothing after {seconds} s.");
+        string problems = logs is null ? "" : string.Join('\n', logs.Lines.Where(l => l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal)).TakeLast(5));
+        throw new TimeoutException($"Nothing after {seconds} s. {problems}");
     }
 }

@@ -1,0 +1,184 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Linkage.File1;
+using Linkage.Functions.Tests.Infrastructure;
+using Linkage.Functions.Ttp;
+using Linkage.Synth;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Linkage.Functions.Tests.Ttp;
+
+/// <summary>Rejected files are kept and reported; redelivered files do no double work.</summary>
+public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : IClassFixture<IsolatedStackFixture>, IDisposable
+{
+    private readonly string _synthDir = Directory.CreateTempSubdirectory("linkage-synth-").FullName;
+
+    public void Dispose() => Directory.Delete(_synthDir, recursive: true);
+
+    private static string Header => string.Join(',', File1Schema.FieldNames);
+
+    [Fact]
+    public async Task A_bad_file_is_quarantined_with_its_report_and_nothing_else_changes()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
+        var blobs = stack.CreateBlobServiceClient();
+        var versions = app.Services.GetRequiredService<File1VersionStore>();
+
+        // Line 2 has a failing NHS check digit, line 3 a bad date; both must be reported with their lines.
+        string good = "ELS00000001,C,9434765919,SMITH,ANNA,,1 HIGH ST,,,,,AB1 2CD,01/01/2000,,01/02/1970,2,01/03/2026,1,1,9,0,9,0,0,9,1,1,0,0,0,0,0,0,0";
+        string badNhs = "ELS00000002,C,9434765918,JONES,BEN,,2 HIGH ST,,,,,AB1 2CD,01/01/2000,,01/02/1971,1,01/03/2026,1,1,9,0,9,0,0,9,1,1,0,0,0,0,0,0,0";
+        string badDate = "ELS00000003,C,,BROWN,CARL,,3 HIGH ST,,,,,AB1 2CD,01/01/2000,,31/02/1972,1,01/03/2026,1,1,9,0,9,0,0,9,1,1,0,0,0,0,0,0,0";
+        string name = "ELSA/ELSA_FILE1_v1_20260301.csv";
+        var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
+        await inbox.CreateIfNotExistsAsync();
+        byte[] content = Encoding.UTF8.GetBytes(string.Join('\n', Header, good, badNhs, badDate) + "\n");
+        await inbox.GetBlobClient(name).UploadAsync(new BinaryData(content));
+
+        var record = await File1IntakeEndToEndTests.WaitForAsync(async () =>
+            (await versions.AcceptedAsync("ELSA", CancellationToken.None)).Count > 0 ? null : await FindRejected(app, "ELSA"), logs: app.Logs);
+        Assert.Equal("Rejected", record.State);
+        Assert.Equal(2, record.Errors);
+
+        // The file is kept, byte for byte, in quarantine, with the report beside it and a copy in the provider's area.
+        var quarantine = blobs.GetBlobContainerClient(TtpStorage.File1Quarantine);
+        Assert.Equal(content, (await quarantine.GetBlobClient(name).DownloadContentAsync()).Value.Content.ToArray());
+        var report = JsonNode.Parse((await quarantine.GetBlobClient(name + ".report.json").DownloadContentAsync()).Value.Content.ToString())!;
+        Assert.False((bool)report["accepted"]!);
+        var findings = report["findings"]!.AsArray();
+        Assert.Contains(findings, f => (string?)f!["field"] == "NHS_NUMBER" && f["lines"]!.AsArray().Select(l => (int)l!).SequenceEqual([3]));
+        Assert.Contains(findings, f => (string?)f!["field"] == "DATE_OF_BIRTH" && f["lines"]!.AsArray().Select(l => (int)l!).SequenceEqual([4]));
+        var providerCopy = await blobs.GetBlobContainerClient(TtpStorage.ProviderReports).GetBlobClient(name + ".report.json").DownloadContentAsync();
+        Assert.Equal(report.ToJsonString(), JsonNode.Parse(providerCopy.Value.Content.ToString())!.ToJsonString());
+        Assert.DoesNotContain("9434765918", providerCopy.Value.Content.ToString(), StringComparison.Ordinal);
+
+        // Nothing else: no outputs for the processor or NHS England, no registry entries, the inbox emptied.
+        Assert.DoesNotContain(await ListAsync(blobs, TtpStorage.ProcessorInbox), n => n.Contains("ELSA", StringComparison.Ordinal));
+        Assert.DoesNotContain(await ListAsync(blobs, TtpStorage.NhseOutbox), n => n.Contains("ELSA", StringComparison.Ordinal));
+        Assert.DoesNotContain(await ListAsync(blobs, TtpStorage.File1Inbox), n => n.Contains("ELSA", StringComparison.Ordinal));
+        var registry = app.Services.GetRequiredService<ParticipantRegistry>();
+        for (int page = 0; page < 256; page++)
+        {
+            Assert.Null(await registry.GetPageAsync("ELSA", page, CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    public async Task A_file_in_another_providers_area_is_rejected()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
+        var blobs = stack.CreateBlobServiceClient();
+        string row = "MCS00000001,C,9434765919,SMITH,ANNA,,1 HIGH ST,,,,,AB1 2CD,01/01/2000,,01/02/1970,2,01/03/2026,1,1,9,0,9,0,0,9,1,1,0,0,0,0,0,0,0";
+        var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
+        await inbox.CreateIfNotExistsAsync();
+        await inbox.GetBlobClient("TEDS/MCS_FILE1_v1_20260301.csv").UploadAsync(BinaryData.FromString(Header + "\n" + row + "\n"));
+
+        var record = await File1IntakeEndToEndTests.WaitForAsync(() => FindRejected(app, "TEDS"), logs: app.Logs);
+        Assert.Equal("Rejected", record.State);
+        var report = JsonNode.Parse((await blobs.GetBlobContainerClient(TtpStorage.ProviderReports).GetBlobClient("TEDS/MCS_FILE1_v1_20260301.csv.report.json").DownloadContentAsync()).Value.Content.ToString())!;
+        Assert.Contains(report["findings"]!.AsArray(), f => (string?)f!["code"] == "file-name-study-mismatch");
+        Assert.DoesNotContain(await ListAsync(blobs, TtpStorage.ProcessorInbox), n => n.Contains("TEDS", StringComparison.Ordinal) || n.Contains("MCS", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_same_file_delivered_twice_changes_nothing_the_second_time()
+    {
+        var options = new SynthOptions { Seed = 11, Studies = ["UKHLS"], Participants = 120, File2Rows = 10, Quarters = 1, InvalidNhsShare = 0 };
+        new SynthGenerator(options).Generate(_synthDir, null, CancellationToken.None);
+        string file = Directory.GetFiles(Path.Combine(_synthDir, "file1", "UKHLS")).Single();
+        string name = $"UKHLS/{Path.GetFileName(file)}";
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
+        var blobs = stack.CreateBlobServiceClient();
+        var versions = app.Services.GetRequiredService<File1VersionStore>();
+        var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
+        await inbox.CreateIfNotExistsAsync();
+
+        await inbox.GetBlobClient(name).UploadAsync(file, overwrite: true);
+        var first = await File1IntakeEndToEndTests.WaitForAsync(() => versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None));
+        var registry = app.Services.GetRequiredService<ParticipantRegistry>();
+        string registryBefore = await RegistryJson(registry);
+        var outputsBefore = await ReadOutputs(blobs, first);
+
+        // The provider sends the same file again (a new blob version with the same content).
+        await inbox.GetBlobClient(name).UploadAsync(file, overwrite: true);
+        var second = await File1IntakeEndToEndTests.WaitForAsync(async () =>
+        {
+            var r = await versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None);
+            return r is not null && r.SourceETag != first.SourceETag ? r : null;
+        });
+
+        Assert.Equal("Accepted", second.State);
+        Assert.Equal(0, second.Counts["registryChanges"]);
+        Assert.Equal(registryBefore, await RegistryJson(registry));
+        var outputsAfter = await ReadOutputs(blobs, second);
+        Assert.Equal(outputsBefore["idMapping"], outputsAfter["idMapping"]);
+        Assert.Equal(outputsBefore["nhsOutput"], outputsAfter["nhsOutput"]);
+        Assert.Equal(outputsBefore.Keys.Order(), outputsAfter.Keys.Order());
+    }
+
+    private static async Task<File1VersionRecord?> FindRejected(FunctionAppFactory app, string study)
+    {
+        var db = app.Services.GetRequiredService<Linkage.Azure.Cosmos.CosmosDatabase>();
+        var container = await db.ContainerAsync(File1VersionStore.ContainerId, "/study", CancellationToken.None);
+        using var it = container.GetItemQueryIterator<File1VersionRecord>(
+            new Microsoft.Azure.Cosmos.QueryDefinition("SELECT * FROM c WHERE c.study = @s AND c.state = 'Rejected'").WithParameter("@s", study),
+            requestOptions: new Microsoft.Azure.Cosmos.QueryRequestOptions { PartitionKey = new Microsoft.Azure.Cosmos.PartitionKey(study) });
+        while (it.HasMoreResults)
+        {
+            foreach (var r in await it.ReadNextAsync())
+            {
+                return r;
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<string> RegistryJson(ParticipantRegistry registry)
+    {
+        var sb = new StringBuilder();
+        for (int page = 0; page < 256; page++)
+        {
+            var p = await registry.GetPageAsync("UKHLS", page, CancellationToken.None);
+            if (p is not null)
+            {
+                sb.Append(System.Text.Json.JsonSerializer.Serialize(p.Participants.OrderBy(x => x.Key))).Append(p.History.Count);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static async Task<Dictionary<string, string>> ReadOutputs(BlobServiceClient blobs, File1VersionRecord record)
+    {
+        var result = new Dictionary<string, string>();
+        foreach (var (k, path) in record.Outputs)
+        {
+            int slash = path.IndexOf('/', StringComparison.Ordinal);
+            result[k] = Convert.ToHexString((await blobs.GetBlobContainerClient(path[..slash]).GetBlobClient(path[(slash + 1)..]).DownloadContentAsync()).Value.Content.ToArray());
+        }
+
+        return result;
+    }
+
+    private static async Task<List<string>> ListAsync(BlobServiceClient blobs, string container)
+    {
+        var c = blobs.GetBlobContainerClient(container);
+        var names = new List<string>();
+        if (!await c.ExistsAsync())
+        {
+            return names;
+        }
+
+        await foreach (var b in c.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, CancellationToken.None))
+        {
+            names.Add(b.Name);
+        }
+
+        return names;
+    }
+}

@@ -61,6 +61,35 @@ public sealed class LocalStackLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Cosmos_writes_are_saved_periodically_so_a_killed_stand_in_loses_at_most_seconds()
+    {
+        var options = new LocalStackOptions { DataDirectory = _dir, Persistent = true };
+        string state = Path.Combine(_dir, "cosmos", "cosmos-state.ndjson");
+        await using (var first = await LocalStack.StartAsync(options, CancellationToken.None))
+        {
+            using var cosmos = CosmosClientFactory.Create(new Uri(first.CosmosEndpoint), first.CosmosKey);
+            var container = (await (await cosmos.CreateDatabaseAsync("registry")).Database.CreateContainerAsync("notes", "/owner")).Container;
+            await container.UpsertItemAsync(new Note("n1", "team-a", "saved by the timer"), new PartitionKey("team-a"));
+
+            var watch = Stopwatch.StartNew();
+            while (!(File.Exists(state) && (await File.ReadAllTextAsync(state)).Contains("saved by the timer", StringComparison.Ordinal))
+                   && watch.Elapsed < Bound)
+            {
+                await Task.Delay(200);
+            }
+
+            using var standIn = Process.GetProcessById(first.Ports.CosmosProcessId);
+            standIn.Kill(); // SIGKILL: no shutdown dump, only what the timer saved
+            await standIn.WaitForExitAsync();
+        }
+
+        await using var second = await LocalStack.StartAsync(options, CancellationToken.None);
+        using var again = CosmosClientFactory.Create(new Uri(second.CosmosEndpoint), second.CosmosKey);
+        var n1 = await again.GetContainer("registry", "notes").ReadItemAsync<Note>("n1", new PartitionKey("team-a"));
+        Assert.Equal("saved by the timer", n1.Resource.Text);
+    }
+
+    [Fact]
     public async Task A_corrupt_state_file_stops_the_start_with_an_error_naming_the_server()
     {
         Directory.CreateDirectory(Path.Combine(_dir, "cosmos"));

@@ -4,7 +4,13 @@ using Linkage.DevStack;
 // Linkage.DevStack up  [--dir DIR]  start the persistent local stack (data in DIR/data, default .devstack/), print its
 //                                   settings as environment-variable lines and run until Ctrl-C / SIGTERM.
 // Linkage.DevStack env [--dir DIR]  print the settings of the running stack.
+// Linkage.DevStack run              the local end-to-end run (see LocalRun): stack, synthetic data, the app on :7071.
 string verb = args.Length > 0 ? args[0] : "";
+if (verb == "run")
+{
+    return await LocalRun.RunAsync(args[1..]);
+}
+
 string? dir = args.Length == 3 && args[1] == "--dir" ? Path.GetFullPath(args[2]) : null;
 if (verb is not ("up" or "env") || (args.Length != 1 && dir is null))
 {

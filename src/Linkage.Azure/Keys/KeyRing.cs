@@ -14,6 +14,12 @@ public sealed class KeyRingOptions
     /// destruction in this instance evicts at once.
     /// </summary>
     public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Dedicated KEKs for some purposes (projects), destroyed with them, so a backup of the key store cannot bring
+    /// their keys back. Null: every purpose is wrapped by the ring's current KEK.
+    /// </summary>
+    public IPurposeKeyEncryptionKeys? PurposeKeks { get; set; }
 }
 
 /// <summary>No data key version with that number exists for the purpose.</summary>
@@ -111,7 +117,8 @@ public sealed class KeyRing(
 
     /// <summary>
     /// Crypto-shredding: marks the purpose destroyed (no new versions can be made), deletes the wrapped material of every
-    /// version, and evicts and zeroes cached keys. Idempotent; safe to re-run after a crash.
+    /// version, destroys the purpose's dedicated KEK if it has one (<see cref="KeyRingOptions.PurposeKeks"/>), and evicts
+    /// and zeroes cached keys. Idempotent; safe to re-run after a crash.
     /// </summary>
     public async Task DestroyAsync(string purpose, CancellationToken cancellationToken)
     {
@@ -150,6 +157,11 @@ public sealed class KeyRing(
         for (var version = 1; version <= latest; version++)
         {
             await SetStateAsync(purpose, version, DataKeyState.Destroyed, cancellationToken);
+        }
+
+        if (_options.PurposeKeks?.Covers(purpose) == true)
+        {
+            await _options.PurposeKeks.DestroyAsync(purpose, cancellationToken);
         }
 
         Evict(purpose); // again, in case a concurrent reader cached a key between the head change and now
@@ -200,17 +212,20 @@ public sealed class KeyRing(
 
     private async Task CreateVersionAsync(string purpose, int version, CancellationToken cancellationToken)
     {
+        var kek = _options.PurposeKeks?.Covers(purpose) == true
+            ? await _options.PurposeKeks.GetOrCreateAsync(purpose, cancellationToken)
+            : currentKek;
         var key = RandomNumberGenerator.GetBytes(32);
         try
         {
-            var wrapped = await currentKek.WrapKeyAsync(_options.WrapAlgorithm, key, cancellationToken);
+            var wrapped = await kek.WrapKeyAsync(_options.WrapAlgorithm, key, cancellationToken);
             var document = new DataKeyVersionDocument
             {
                 Id = DataKeyVersionDocument.IdFor(version),
                 Purpose = purpose,
                 Version = version,
                 State = DataKeyState.Active,
-                KekId = currentKek.KeyId,
+                KekId = kek.KeyId,
                 WrapAlgorithm = _options.WrapAlgorithm,
                 WrappedKey = Convert.ToBase64String(wrapped),
                 Created = _time.GetUtcNow(),

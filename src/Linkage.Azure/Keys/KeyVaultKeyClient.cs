@@ -76,6 +76,40 @@ public sealed class KeyVaultKeyClient
         return ToKey(await SendAsync(RequestMethod.Get, path, null, async: true, cancellationToken));
     }
 
+    /// <summary>Deletes a key (all versions; soft-deleted where the vault has soft delete): <c>DELETE /keys/{name}</c>. False if it did not exist.</summary>
+    public async Task<bool> DeleteKeyAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAsync(RequestMethod.Delete, ["keys", name], null, async: true, cancellationToken);
+            return true;
+        }
+        catch (KeyVaultException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Permanently removes a soft-deleted key: <c>DELETE /deletedkeys/{name}</c>. Deletion completes asynchronously in
+    /// the vault, so a 409 ("being deleted") or 404 right after the delete is retried a few times.
+    /// </summary>
+    public async Task PurgeDeletedKeyAsync(string name, CancellationToken cancellationToken, int attempts = 10)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await SendAsync(RequestMethod.Delete, ["deletedkeys", name], null, async: true, cancellationToken);
+                return;
+            }
+            catch (KeyVaultException e) when (e.Status is 404 or 409 && attempt < attempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
+            }
+        }
+    }
+
     private async ValueTask<byte[]> KeyOperationAsync(
         string name, string version, string operation, string algorithm, ReadOnlyMemory<byte> value, bool async, CancellationToken cancellationToken)
     {
@@ -127,6 +161,11 @@ public sealed class KeyVaultKeyClient
         if (response.Status is < 200 or >= 300)
         {
             throw ToException(response.Status, content);
+        }
+
+        if (content.IsEmpty)
+        {
+            return new JsonObject(); // e.g. 204 from a purge
         }
 
         return JsonNode.Parse(content.Span)

@@ -11,6 +11,7 @@ internal static class BenchCommand
         // Subcommands are added by each capability: pseudonymise (keys), file2 (File 2 intake).
         bench.Subcommands.Add(PseudonymiseBench.Create());
         bench.Subcommands.Add(File2Bench.Create());
+        bench.Subcommands.Add(File1Bench.Create());
         return bench;
     }
 }

@@ -10,6 +10,27 @@ internal static class CsvField
     /// <summary>Returns the bytes written; the destination must hold 3 bytes per char, doubled, plus 2.</summary>
     public static int Write(ReadOnlySpan<char> value, Span<byte> destination)
     {
+        // Fast path for short ASCII values that need no quoting (nearly every field): one narrowing pass.
+        if (value.Length <= 32)
+        {
+            int i = 0;
+            for (; i < value.Length; i++)
+            {
+                char c = value[i];
+                if (c >= 0x80 || c == ',' || c == '"' || c == '\r' || c == '\n')
+                {
+                    break;
+                }
+
+                destination[i] = (byte)c;
+            }
+
+            if (i == value.Length)
+            {
+                return i;
+            }
+        }
+
         if (value.IndexOfAny(NeedsQuotes) < 0)
         {
             return Encoding.UTF8.GetBytes(value, destination);

@@ -23,6 +23,8 @@ internal sealed class File2Run
     private readonly int[] _outputColumns;
     private readonly int[] _geoColumns;
     private readonly int[] _geoIndex;
+    private readonly int[] _generalisedColumns;
+    private readonly int[] _generalisedIndex;
     private readonly bool _hasHidden;
     private readonly bool[] _checkShape;
     private readonly bool[] _countShape;
@@ -44,6 +46,8 @@ internal sealed class File2Run
     private readonly Dictionary<string, long> _rejectCounts = new(StringComparer.Ordinal);
     private readonly RiskTally _risk;
     private readonly int _groupings;
+    private readonly int[][] _riskColumns;
+    private readonly Generalisation[][] _riskGranularity;
     private long _rowsIn;
     private long _rowsRejected;
     private long _geoBlanked;
@@ -55,19 +59,17 @@ internal sealed class File2Run
     // Input.
     private int[] _ordinal = [];
     private int _inputFieldCount;
-    private CsvDataReader? _reader;
-    private string[]? _sampleRow;
-    private int _sampleFieldCount;
+    private RowBatch? _inRows;
+    private int _inRow;
+    private RowBatch? _outRows;
+    private int _outRow;
 
     // The current batch.
     private readonly Batch _batch;
     private char[] _keyScratch = new char[256];
     private byte[] _hiddenScratch = new byte[1024];
     private readonly char[] _dateScratch = new char[16];
-    private TokenBytes _currentKey;
-    private char[] _rowChars = new char[1024];
-    private int[] _fieldStart = [];
-    private int[] _fieldLength = [];
+
 
     public File2Run(DatasetSpec spec, PermissionSnapshotSet permissions, BlockTokenCipher idCipher, BlockTokenCipher geoCipher, File2PipelineOptions options)
     {
@@ -82,6 +84,8 @@ internal sealed class File2Run
         _outputColumns = Enumerable.Range(0, n).Where(i => _columns[i].IsOutput).ToArray();
         _geoColumns = Enumerable.Range(0, n).Where(i => _columns[i].Rule == ColumnRule.EncryptGeography).ToArray();
         _geoIndex = Enumerable.Range(0, n).Select(i => Array.IndexOf(_geoColumns, i)).ToArray();
+        _generalisedColumns = Enumerable.Range(0, n).Where(i => _columns[i].Rule == ColumnRule.Generalise).ToArray();
+        _generalisedIndex = Enumerable.Range(0, n).Select(i => Array.IndexOf(_generalisedColumns, i)).ToArray();
         _hasHidden = _columns.Any(c => c.Rule is ColumnRule.Exclude or ColumnRule.Generalise or ColumnRule.EncryptGeography);
         _checkShape = _columns.Select(c => c.Rule is ColumnRule.Keep or ColumnRule.Generalise).ToArray();
         _countShape = _columns.Select((c, i) => _checkShape[i] && CanLookLikeIdentifier(c)).ToArray();
@@ -95,6 +99,11 @@ internal sealed class File2Run
         _postcodeShaped = new long[n];
         _nonEmpty = new long[n];
         _groupings = spec.Marginals.Count + (spec.QuasiIdentifiers.Count > 0 ? 1 : 0);
+        // Flat copies of the risk groupings (marginals, then the quasi-identifier set): the hot path avoids interface calls.
+        _riskColumns = spec.Marginals.Select(m => m.Select(d => d.ColumnIndex).ToArray())
+            .Concat(spec.QuasiIdentifiers.Count > 0 ? [spec.QuasiIdentifiers.ToArray()] : []).ToArray();
+        _riskGranularity = spec.Marginals.Select(m => m.Select(d => d.Granularity).ToArray())
+            .Concat(spec.QuasiIdentifiers.Count > 0 ? [new Generalisation[spec.QuasiIdentifiers.Count]] : []).ToArray();
         _risk = new RiskTally(_groupings, options.RiskKeysPerGrouping(_groupings), spec.Marginals.Count);
         _batch = new Batch(Math.Max(16, options.BatchRows), _geoColumns.Length, _groupings);
     }
@@ -109,63 +118,69 @@ internal sealed class File2Run
         using var text = new StreamReader(input, strictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         try
         {
-            _reader = await CsvDataReader.CreateAsync(text, new CsvDataReaderOptions { HasHeaders = true, MaxBufferSize = MaxRecordChars, BufferSize = 1 << 16 }, cancellationToken);
-            var headerProblems = MapHeader(_reader);
+            var reader = await CsvDataReader.CreateAsync(text, new CsvDataReaderOptions { HasHeaders = true, MaxBufferSize = MaxRecordChars, BufferSize = 1 << 16 }, cancellationToken);
+            var headerProblems = MapHeader(reader);
             if (headerProblems.Count > 0)
             {
                 return Fail(File2Outcome.HeaderMismatch, headerProblems, store);
             }
 
-            // Sample first: nothing is staged until the kept columns are known not to hold identifiers.
-            var sample = new List<(string[] Fields, int Count)>();
-            while (sample.Count < _options.IdentifierSampleRows && await _reader.ReadAsync(cancellationToken))
+            using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length, _groupings), FilterBatch);
+            var reading = rows.RunAsync(stopReading.Token);
+            try
             {
-                var fields = new string[_inputFieldCount];
-                int count = _reader.RowFieldCount;
-                for (int i = 0; i < Math.Min(count, _inputFieldCount); i++)
+                // Sample first: nothing is staged until the kept columns are known not to hold identifiers.
+                var sample = new List<RowBatch>();
+                int sampled = 0;
+                while (sampled < _options.IdentifierSampleRows && await rows.Batches.WaitToReadAsync(cancellationToken) && rows.Batches.TryRead(out var first))
                 {
-                    fields[i] = _reader.GetString(i);
+                    sample.Add(first);
+                    sampled += first.Count;
                 }
 
-                sample.Add((fields, count));
-            }
-
-            var sampleProblems = CheckSampleForIdentifiers(sample);
-            if (sampleProblems.Count > 0)
-            {
-                _rowsIn = sample.Count;
-                return Fail(File2Outcome.IdentifierColumn, sampleProblems, store);
-            }
-
-            foreach (var (fields, count) in sample)
-            {
-                _sampleRow = fields;
-                _sampleFieldCount = count;
-                ProcessRow(store);
-            }
-
-            _sampleRow = null;
-            while (await _reader.ReadAsync(cancellationToken))
-            {
-                ProcessRow(store);
-                if (_batch.Count == _batch.Capacity)
+                ThrowIfUnreadable(rows);
+                var sampleProblems = CheckSampleForIdentifiers(sample, _options.IdentifierSampleRows);
+                if (sampleProblems.Count > 0)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    FlushBatch(store);
+                    await stopReading.CancelAsync();
+                    await reading;
+                    var sampledOnly = new File2Counts(Math.Min(sampled, _options.IdentifierSampleRows), 0, 0, Enum.GetValues<DropReason>().ToDictionary(r => r, _ => 0L), 0);
+                    return new File2Result(File2Outcome.IdentifierColumn, sampleProblems, sampledOnly, [], false, new Dictionary<string, long>(), null, null, Statistics(store));
                 }
-            }
 
-            FlushBatch(store);
+                foreach (var batch in sample)
+                {
+                    StageBatch(batch, store);
+                    rows.Return(batch);
+                }
+
+                long busy = 0;
+                await foreach (var batch in rows.Batches.ReadAllAsync(cancellationToken))
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    StageBatch(batch, store);
+                    rows.Return(batch);
+                    busy += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+                }
+
+                if (Environment.GetEnvironmentVariable("F2DEBUG") == "1")
+                {
+                    Console.Error.WriteLine($"curator busy {System.Diagnostics.Stopwatch.GetElapsedTime(0, busy).TotalSeconds:F3} of {clock.Elapsed.TotalSeconds:F3}");
+                }
+
+                ThrowIfUnreadable(rows);
+                FlushBatch(store);
+            }
+            finally
+            {
+                await stopReading.CancelAsync();
+                await reading;
+            }
         }
-        catch (Exception e) when (e is DecoderFallbackException or CsvFormatException or CsvRecordTooLargeException)
+        catch (Exception e) when (AsUnreadable(e) is { } unreadable)
         {
-            string what = e switch
-            {
-                DecoderFallbackException => "The file is not valid UTF-8",
-                CsvRecordTooLargeException => $"A record is larger than {MaxRecordChars} characters (often an unterminated quote)",
-                _ => "The file is not well-formed CSV (quotes or line breaks)",
-            };
-            return Fail(File2Outcome.Unreadable, [$"{what}, near line {_rowsIn + 2}. Nothing was written; fix the file and deliver it again."], store);
+            return Fail(File2Outcome.Unreadable, [$"{unreadable.Message}, near line {_rowsIn + 2}. Nothing was written; fix the file and deliver it again."], store);
         }
 
         _readSeconds = clock.Elapsed.TotalSeconds;
@@ -196,6 +211,56 @@ internal sealed class File2Run
             File2Outcome.Curated, [], counts, _rejects, _rejectsTruncated, _rejectCounts, Metadata(written), RiskReport(), Statistics(store));
     }
 
+    /// <summary>Rethrows a parse failure from the reader thread on this one.</summary>
+    private static void ThrowIfUnreadable(RowBatchReader rows)
+    {
+        if (rows.Failure is { } failure)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        }
+    }
+
+    /// <summary>A parse failure (bad UTF-8, malformed CSV) as the typed exception, or null for any other failure.</summary>
+    private static UnreadableFileException? AsUnreadable(Exception e) => e switch
+    {
+        UnreadableFileException u => u,
+        DecoderFallbackException => new UnreadableFileException("The file is not valid UTF-8"),
+        CsvRecordTooLargeException => new UnreadableFileException($"A record is larger than {MaxRecordChars} characters (often an unterminated quote)"),
+        CsvFormatException => new UnreadableFileException("The file is not well-formed CSV (quotes or line breaks)"),
+        _ => null,
+    };
+
+    /// <summary>Reader thread: checks and filters every row of a batch, recording the verdicts in it.</summary>
+    private void FilterBatch(RowBatch batch)
+    {
+        _inRows = batch;
+        for (int r = 0; r < batch.Count; r++)
+        {
+            _inRow = r;
+            batch.Kept[r] = FilterRow(out batch.Keys[r], out batch.BlankGeography[r]);
+        }
+    }
+
+    /// <summary>Curation thread: transforms and stages the kept rows of a filtered batch.</summary>
+    private void StageBatch(RowBatch batch, DedupStore store)
+    {
+        _outRows = batch;
+        for (int r = 0; r < batch.Count; r++)
+        {
+            if (!batch.Kept[r])
+            {
+                continue;
+            }
+
+            _outRow = r;
+            StageInBatch(batch.Keys[r], batch.BlankGeography[r]);
+            if (_batch.Count == _batch.Capacity)
+            {
+                FlushBatch(store);
+            }
+        }
+    }
+
     private File2Result Fail(File2Outcome outcome, IReadOnlyList<string> problems, DedupStore store) =>
         new(outcome, problems, Counts(0), _rejects, _rejectsTruncated, _rejectCounts, null, null, Statistics(store));
 
@@ -216,8 +281,7 @@ internal sealed class File2Run
         }
 
         _ordinal = new int[_columns.Length];
-        _fieldStart = new int[_inputFieldCount];
-        _fieldLength = new int[_inputFieldCount];
+
         for (int i = 0; i < _columns.Length; i++)
         {
             _ordinal[i] = names.IndexOf(_columns[i].Name);
@@ -238,9 +302,10 @@ internal sealed class File2Run
         return problems;
     }
 
-    private List<string> CheckSampleForIdentifiers(List<(string[] Fields, int Count)> sample)
+    private List<string> CheckSampleForIdentifiers(List<RowBatch> sample, int maxRows)
     {
         var problems = new List<string>();
+        int rows = Math.Min(maxRows, sample.Sum(b => b.Count));
         for (int c = 0; c < _columns.Length; c++)
         {
             if (!_checkShape[c])
@@ -249,19 +314,29 @@ internal sealed class File2Run
             }
 
             long nonEmpty = 0, nhs = 0, postcode = 0;
-            foreach (var (fields, count) in sample)
+            int seen = 0;
+            foreach (var batch in sample)
             {
-                if (count != _inputFieldCount || string.IsNullOrEmpty(fields[_ordinal[c]]))
+                for (int r = 0; r < batch.Count && seen < rows; r++, seen++)
                 {
-                    continue;
-                }
+                    if (batch.FieldCount(r) != _inputFieldCount)
+                    {
+                        continue;
+                    }
 
-                nonEmpty++;
-                nhs += IdentifierShape.LooksLikeNhsNumber(fields[_ordinal[c]]) ? 1 : 0;
-                postcode += IdentifierShape.LooksLikePostcode(fields[_ordinal[c]]) ? 1 : 0;
+                    ReadOnlySpan<char> value = batch.Field(r, _ordinal[c]);
+                    if (value.IsEmpty)
+                    {
+                        continue;
+                    }
+
+                    nonEmpty++;
+                    nhs += IdentifierShape.LooksLikeNhsNumber(value) ? 1 : 0;
+                    postcode += IdentifierShape.LooksLikePostcode(value) ? 1 : 0;
+                }
             }
 
-            AddShapeProblem(problems, c, nonEmpty, nhs, postcode, $"the first {sample.Count} rows");
+            AddShapeProblem(problems, c, nonEmpty, nhs, postcode, $"the first {rows} rows");
         }
 
         return problems;
@@ -297,43 +372,26 @@ internal sealed class File2Run
         }
     }
 
-    /// <summary>A field of the current row, from the row buffer (each field is fetched from the reader once).</summary>
-    private ReadOnlySpan<char> Field(int ordinal) => _rowChars.AsSpan(_fieldStart[ordinal], _fieldLength[ordinal]);
+    /// <summary>A field of the row being filtered (reader thread).</summary>
+    private ReadOnlySpan<char> Field(int ordinal) => _inRows!.Field(_inRow, ordinal);
 
-    private int RowFieldCount => _sampleRow is not null ? _sampleFieldCount : _reader!.RowFieldCount;
+    private int RowFieldCount => _inRows!.FieldCount(_inRow);
 
-    /// <summary>Copies the current row's fields into the row buffer.</summary>
-    private void LoadRow()
+    /// <summary>A field of the row being staged (curation thread).</summary>
+    private ReadOnlySpan<char> OutField(int ordinal) => _outRows!.Field(_outRow, ordinal);
+
+    /// <summary>Checks and filters the current row (reader thread); counts why it is left out, or computes what staging needs.</summary>
+    private bool FilterRow(out TokenBytes key, out bool blankGeography)
     {
-        int count = Math.Min(RowFieldCount, _inputFieldCount);
-        int at = 0;
-        for (int o = 0; o < count; o++)
-        {
-            ReadOnlySpan<char> value = _sampleRow is not null ? _sampleRow[o] : _reader!.GetFieldSpan(o);
-            if (at + value.Length > _rowChars.Length)
-            {
-                Array.Resize(ref _rowChars, Math.Max(_rowChars.Length * 2, at + value.Length));
-            }
-
-            value.CopyTo(_rowChars.AsSpan(at));
-            _fieldStart[o] = at;
-            _fieldLength[o] = value.Length;
-            at += value.Length;
-        }
-    }
-
-    /// <summary>Checks, filters and transforms the current row into the batch (or counts why it is left out).</summary>
-    private void ProcessRow(DedupStore store)
-    {
+        key = default;
+        blankGeography = false;
         long line = ++_rowsIn + 1;
         if (RowFieldCount != _inputFieldCount)
         {
             Reject(line, "(row)", $"has {RowFieldCount} fields; the header has {_inputFieldCount}");
             _rowsRejected++;
-            return;
+            return false;
         }
-
-        LoadRow();
 
         bool bad = false;
         for (int c = 0; c < _columns.Length; c++)
@@ -346,7 +404,7 @@ internal sealed class File2Run
             }
         }
 
-        if (!TokenBytes.TryParse(Field(_ordinal[_keyColumn]), out var key))
+        if (!TokenBytes.TryParse(Field(_ordinal[_keyColumn]), out key))
         {
             if (!bad)
             {
@@ -359,12 +417,12 @@ internal sealed class File2Run
         if (bad)
         {
             _rowsRejected++;
-            return;
+            return false;
         }
 
-        if (!Permitted(key, out bool blankGeography))
+        if (!Permitted(key, out blankGeography))
         {
-            return;
+            return false;
         }
 
         for (int c = 0; c < _columns.Length; c++)
@@ -375,12 +433,18 @@ internal sealed class File2Run
             }
         }
 
-        _currentKey = key;
-        StageInBatch(blankGeography);
-        if (_batch.Count == _batch.Capacity)
+        for (int j = 0; j < _generalisedColumns.Length; j++)
         {
-            FlushBatch(store);
+            int c = _generalisedColumns[j];
+            _inRows!.SetGeneralised(_inRow, j, _generalised[c].AsSpan(0, _generalisedLength[c]));
         }
+
+        for (int g = 0; g < _groupings; g++)
+        {
+            _inRows!.RiskIds[(_inRow * _groupings) + g] = _risk.Intern(g, RiskKey(g, blankGeography));
+        }
+
+        return true;
     }
 
     private bool Permitted(TokenBytes key, out bool blankGeography)
@@ -593,7 +657,7 @@ internal sealed class File2Run
     }
 
     /// <summary>Writes the row's output bytes (token slots left for the batch cipher), hidden digest and risk ids.</summary>
-    private void StageInBatch(bool blankGeography)
+    private void StageInBatch(TokenBytes key, bool blankGeography)
     {
         var b = _batch;
         int r = b.Count;
@@ -610,12 +674,12 @@ internal sealed class File2Run
 
             first = false;
             var column = _columns[c];
-            ReadOnlySpan<char> value = Field(_ordinal[c]);
+            ReadOnlySpan<char> value = OutField(_ordinal[c]);
             switch (column.Rule)
             {
                 case ColumnRule.EncryptId:
                     b.IdSlot[r] = at;
-                    _currentKey.WriteBytes(b.IdBlocks.AsSpan(r * 16, 16));
+                    key.WriteBytes(b.IdBlocks.AsSpan(r * 16, 16));
                     at += BlockTokenCipher.TokenChars;
                     break;
                 case ColumnRule.EncryptGeography:
@@ -638,7 +702,7 @@ internal sealed class File2Run
 
                     break;
                 case ColumnRule.Generalise:
-                    at += CsvField.Write(_generalised[c].AsSpan(0, _generalisedLength[c]), b.Bytes.AsSpan(at));
+                    at += CsvField.Write(_outRows!.Generalised(_outRow, _generalisedIndex[c]), b.Bytes.AsSpan(at));
                     break;
                 default:
                     at += CsvField.Write(value, b.Bytes.AsSpan(at));
@@ -654,11 +718,7 @@ internal sealed class File2Run
         }
 
         b.Used = at;
-        for (int g = 0; g < _groupings; g++)
-        {
-            b.RiskIds[(r * _groupings) + g] = _risk.Intern(g, RiskKey(g, blankGeography));
-        }
-
+        _outRows!.RiskIds.AsSpan(_outRow * _groupings, _groupings).CopyTo(b.RiskIds.AsSpan(r * _groupings));
         b.Count++;
     }
 
@@ -667,7 +727,7 @@ internal sealed class File2Run
         int bound = DigestBytes + _outputColumns.Length;
         foreach (int c in _outputColumns)
         {
-            bound += Math.Max(BlockTokenCipher.TokenChars, 32 + (Field(_ordinal[c]).Length * 6) + 2);
+            bound += Math.Max(BlockTokenCipher.TokenChars, 32 + (OutField(_ordinal[c]).Length * 6) + 2);
         }
 
         return bound;
@@ -682,7 +742,7 @@ internal sealed class File2Run
             var rule = _columns[c].Rule;
             if (rule is ColumnRule.Exclude or ColumnRule.Generalise || (rule == ColumnRule.EncryptGeography && blankGeography))
             {
-                ReadOnlySpan<char> value = Field(_ordinal[c]);
+                ReadOnlySpan<char> value = OutField(_ordinal[c]);
                 int need = used + Encoding.UTF8.GetMaxByteCount(value.Length) + 1;
                 if (need > _hiddenScratch.Length)
                 {
@@ -700,21 +760,12 @@ internal sealed class File2Run
     private ReadOnlySpan<char> RiskKey(int g, bool blankGeography)
     {
         int used = 0;
-        bool marginal = g < _spec.Marginals.Count;
-        int parts = marginal ? _spec.Marginals[g].Count : _spec.QuasiIdentifiers.Count;
-        for (int i = 0; i < parts; i++)
+        int[] columns = _riskColumns[g];
+        Generalisation[] granularities = _riskGranularity[g];
+        for (int i = 0; i < columns.Length; i++)
         {
-            int c;
-            var granularity = Generalisation.None;
-            if (marginal)
-            {
-                c = _spec.Marginals[g][i].ColumnIndex;
-                granularity = _spec.Marginals[g][i].Granularity;
-            }
-            else
-            {
-                c = _spec.QuasiIdentifiers[i];
-            }
+            int c = columns[i];
+            var granularity = granularities[i];
 
             ReadOnlySpan<char> value = Field(_ordinal[c]);
             Span<char> scratch = _dateScratch;

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace Linkage.Keys;
@@ -39,6 +42,37 @@ public static class BlockPadding
 
         block[written] = 0x80;
         block[(written + 1)..].Clear();
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryPad"/> for a value that is the first <paramref name="length"/> characters of a buffer of at least 16
+    /// (e.g. a 22-character token gap): pads with two vector loads instead of a loop.
+    /// </summary>
+    public static bool TryPadFromBuffer(ReadOnlySpan<char> buffer, int length, Span<byte> block)
+    {
+        if (buffer.Length < BlockBytes || block.Length < BlockBytes || !Vector128.IsHardwareAccelerated
+            || length is < 1 or > MaxValueBytes)
+        {
+            return TryPad(buffer[..Math.Min(length, buffer.Length)], block);
+        }
+
+        ref var chars = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(buffer));
+        var low = Vector128.LoadUnsafe(ref chars);
+        var high = Vector128.LoadUnsafe(ref chars, 8);
+        var index = Vector128.Create((byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var size = Vector128.Create((byte)length);
+        var inValue = Vector128.LessThan(index, size);
+        var nonAscii = Vector128.Narrow(
+            Vector128.GreaterThan(low, Vector128.Create((ushort)0x7F)),
+            Vector128.GreaterThan(high, Vector128.Create((ushort)0x7F)));
+        if ((nonAscii & inValue) != Vector128<byte>.Zero)
+        {
+            return TryPad(buffer[..length], block);
+        }
+
+        var padded = (Vector128.Narrow(low, high) & inValue) | (Vector128.Equals(index, size) & Vector128.Create((byte)0x80));
+        padded.StoreUnsafe(ref MemoryMarshal.GetReference(block));
         return true;
     }
 

@@ -59,7 +59,11 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
         var batchRows = Math.Max(1, _options.BatchRows);
         foreach (var rule in rules)
         {
-            ordinals[FindColumn(reader, rule.Column)] = rule;
+            if (!ordinals.TryAdd(FindColumn(reader, rule.Column), rule))
+            {
+                throw new ArgumentException($"Two rules rewrite column '{rule.Column}'.", nameof(rules));
+            }
+
             versions[rule.OutputColumn ?? rule.Column] = rule.KeyVersion;
         }
 
@@ -90,7 +94,7 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
                 rows++;
                 if (reader.RowFieldCount != fieldCount)
                 {
-                    throw new CsvTokenException(rows, reader.GetName(0), $"the row has {reader.RowFieldCount} fields, the header {fieldCount}");
+                    throw new CsvTokenException(rows, "(whole row)", $"the row has {reader.RowFieldCount} fields, the header {fieldCount}");
                 }
 
                 var slots = batch.Slots;
@@ -220,9 +224,9 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
             var text = Rule.Operation == TokenOperation.EncryptText;
             for (var k = 0; k < _count; k++)
             {
-                var value = buffer.AsSpan(_gaps[k], _lengths[k]);
+                var gap = buffer.AsSpan(_gaps[k], TokenCodec.TokenChars);
                 var block = blocks.Slice(k * 16, 16);
-                if (!(text ? BlockPadding.TryPad(value, block) : TokenCodec.TryDecode(value, block)))
+                if (!(text ? BlockPadding.TryPadFromBuffer(gap, _lengths[k], block) : TokenCodec.TryDecode(gap[.._lengths[k]], block)))
                 {
                     _count = 0;
                     throw new CsvTokenException(_rows[k], Rule.Column, Problem);

@@ -6,7 +6,7 @@ namespace Linkage.Synth;
 /// </summary>
 public abstract class File2Synthesizer(ulong seed, DateOnly deliveredOn)
 {
-    /// <summary>The dataset's folder and file-name stem, e.g. <c>nhse_lsoa11_mapping</c>.</summary>
+    /// <summary>The dataset's folder and file-name stem, e.g. <c>nhse_lsoa11_dataset_mapping</c>.</summary>
     public abstract string Dataset { get; }
 
     public abstract IReadOnlyList<string> Columns { get; }

@@ -7,7 +7,7 @@ namespace Linkage.Synth;
 /// </summary>
 public sealed class LsoaMappingSynthesizer(ulong seed, DateOnly deliveredOn) : File2Synthesizer(seed, deliveredOn)
 {
-    public const string DatasetName = "nhse_lsoa11_mapping";
+    public const string DatasetName = "nhse_lsoa11_dataset_mapping";
     public const double DuplicateShare = 0.01;
 
     public static IReadOnlyList<string> Origins { get; } = ["HES APC", "HES A&E", "HES OP", "GDPPR"];

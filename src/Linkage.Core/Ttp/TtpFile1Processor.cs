@@ -25,6 +25,7 @@ public sealed class TtpFile1Processor(StudyIdTokenizer tokenizer, NationalOptOut
         var byToken = new Dictionary<TokenBytes, Participant>();
         string? lastStudyId = null;
         TokenBytes lastToken = default;
+        byte[] tokenBytes = new byte[16];
         using var reader = new File1Reader(file1);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -40,7 +41,8 @@ public sealed class TtpFile1Processor(StudyIdTokenizer tokenizer, NationalOptOut
             if (lastStudyId is null || !studyId.SequenceEqual(lastStudyId))
             {
                 lastStudyId = studyId.ToString();
-                lastToken = TokenBytes.Parse(tokenizer.Tokenize(studyCode, studyId));
+                tokenizer.TokenizeToBytes(studyCode, studyId, tokenBytes);
+                lastToken = TokenBytes.FromBytes(tokenBytes);
             }
 
             if (!byToken.TryGetValue(lastToken, out var p))

@@ -27,6 +27,7 @@ internal sealed class FakeKeyVaultServer : IAsyncDisposable
 {
     public const string Token = "test-token";
     private readonly ConcurrentDictionary<string, List<(string Version, RSA Key, long Created)>> _keys = new();
+    private readonly ConcurrentDictionary<string, List<(string Version, RSA Key, long Created)>> _deleted = new();
     private WebApplication? _app;
 
     public X509Certificate2 Certificate { get; private set; } = null!;
@@ -53,6 +54,8 @@ internal sealed class FakeKeyVaultServer : IAsyncDisposable
         app.MapPost("/keys/{name}/create", (string name, HttpContext context) => server.Create(name, context));
         app.MapPost("/keys/{name}/rotate", (string name) => server.Rotate(name));
         app.MapGet("/keys/{name}/{version?}", (string name, string? version) => server.Get(name, version));
+        app.MapDelete("/keys/{name}", (string name) => server.Delete(name));
+        app.MapDelete("/deletedkeys/{name}", (string name) => server.Purge(name));
         app.MapPost("/keys/{name}/{version}/{operation}", (string name, string version, string operation, HttpContext context) =>
             server.KeyOperation(name, version, operation, context));
         await app.StartAsync();
@@ -159,6 +162,37 @@ internal sealed class FakeKeyVaultServer : IAsyncDisposable
             return Results.Json(Bundle(name, versions[^1]));
         }
     }
+
+    private IResult Delete(string name)
+    {
+        if (!_keys.TryRemove(name, out var versions))
+        {
+            return KeyNotFound(name);
+        }
+
+        _deleted[name] = versions;
+        var bundle = Bundle(name, versions[^1]);
+        bundle["recoveryId"] = $"{VaultUri.GetLeftPart(UriPartial.Authority)}/deletedkeys/{name}";
+        bundle["deletedDate"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        return Results.Json(bundle);
+    }
+
+    private IResult Purge(string name)
+    {
+        if (!_deleted.TryRemove(name, out var versions))
+        {
+            return ErrorResult(404, "KeyNotFound", $"Deleted Key not found: {name}");
+        }
+
+        foreach (var version in versions)
+        {
+            version.Key.Dispose();
+        }
+
+        return Results.NoContent();
+    }
+
+    public bool Exists(string name) => _keys.ContainsKey(name) || _deleted.ContainsKey(name);
 
     private IResult Get(string name, string? version) =>
         TryFind(name, version, out var found) ? Results.Json(Bundle(name, found)) : KeyNotFound(name);

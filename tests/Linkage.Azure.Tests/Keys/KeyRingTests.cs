@@ -205,4 +205,69 @@ public sealed class KeyRingTests(LocalStackFixture stack) : IDisposable
         Assert.DoesNotContain(Convert.ToHexString(raw), json, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(System.Buffers.Text.Base64Url.EncodeToString(raw), json, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task With_dedicated_project_KEKs_a_restored_backup_of_a_destroyed_key_still_cannot_be_unwrapped()
+    {
+        await using var vault = await FakeKeyVaultServer.StartAsync();
+        var client = vault.CreateClient();
+        var shared = await client.CreateKeyAsync("linkage-kek", CancellationToken.None, keySize: 2048);
+        var store = await DataKeyStore.CreateIfNotExistsAsync(await stack.CreateDatabaseAsync(), CancellationToken.None);
+        var options = new KeyRingOptions { PurposeKeks = new KeyVaultPurposeKeys(client, keySize: 2048) };
+        using var ring = new KeyRing(store, new KeyVaultKeyEncryptionKey(client, shared.KeyId), new KeyVaultKeyResolver(client), options);
+
+        var purpose = KeyPurposes.ProjectId("LLC_0009");
+        using (var cipher = await ring.GetCipherAsync(purpose, CancellationToken.None))
+        {
+            _ = cipher.Encrypt("x");
+        }
+
+        using (var processor = await ring.GetCipherAsync(KeyPurposes.ProcessorId, CancellationToken.None))
+        {
+            _ = processor.Encrypt("x");
+        }
+
+        var backup = (await store.ReadVersionAsync(purpose, 1, CancellationToken.None))!.Document;
+        Assert.Contains("/keys/" + PurposeKekNames.For(purpose) + "/", backup.KekId, StringComparison.Ordinal);
+        Assert.Equal(shared.KeyId, (await store.ReadVersionAsync(KeyPurposes.ProcessorId, 1, CancellationToken.None))!.Document.KekId);
+
+        await ring.DestroyProjectAsync("LLC_0009", CancellationToken.None);
+        Assert.False(vault.Exists(PurposeKekNames.For(purpose)));
+
+        // Simulate a point-in-time restore of the key store: the old wrapped key comes back, the project KEK does not.
+        var restored = await store.ReadVersionAsync(purpose, 1, CancellationToken.None);
+        Assert.True(await store.TryReplaceAsync(backup, restored!.ETag, CancellationToken.None));
+        var head = await store.ReadHeadAsync(purpose, CancellationToken.None);
+        Assert.True(await store.TryReplaceAsync(head!.Document with { State = DataKeyState.Active, Destroyed = null }, head.ETag, CancellationToken.None));
+        using var fresh = new KeyRing(store, new KeyVaultKeyEncryptionKey(client, shared.KeyId), new KeyVaultKeyResolver(client), options);
+        var error = await Assert.ThrowsAsync<KeyVaultException>(() => fresh.GetCipherAsync(purpose, 1, CancellationToken.None));
+        Assert.Equal((404, "KeyNotFound"), (error.Status, error.ErrorCode));
+
+        // The shared KEK and other purposes are untouched.
+        using var processorAgain = await fresh.GetCipherAsync(KeyPurposes.ProcessorId, CancellationToken.None);
+        Assert.Equal("processor-id/v1", processorAgain.KeyVersion);
+    }
+
+    [Fact]
+    public async Task Local_dedicated_project_KEKs_are_deleted_with_the_project()
+    {
+        var store = await DataKeyStore.CreateIfNotExistsAsync(await stack.CreateDatabaseAsync(), CancellationToken.None);
+        var local = new LocalKeyEncryptionKeyOptions { Folder = _kekFolder.FullName };
+        var options = new KeyRingOptions { WrapAlgorithm = AesKeyWrap.Algorithm, PurposeKeks = new LocalPurposeKeys(local) };
+        using var ring = new KeyRing(store, LocalKeyEncryptionKey.GetOrCreate("linkage-kek", local), new LocalKeyEncryptionKeyResolver(local), options);
+        var purpose = KeyPurposes.ProjectGeography("LLC_0010");
+        using (var cipher = await ring.GetCipherAsync(purpose, CancellationToken.None))
+        {
+            _ = cipher.Encrypt("E01000001");
+        }
+
+        var folder = Path.Combine(_kekFolder.FullName, PurposeKekNames.For(purpose));
+        Assert.True(Directory.Exists(folder));
+        var backup = (await store.ReadVersionAsync(purpose, 1, CancellationToken.None))!.Document;
+
+        await ring.DestroyProjectAsync("LLC_0010", CancellationToken.None);
+        Assert.False(Directory.Exists(folder));
+        Assert.True(Directory.Exists(Path.Combine(_kekFolder.FullName, "linkage-kek")));
+        Assert.Throws<KeyNotFoundException>(() => new LocalKeyEncryptionKeyResolver(local).Resolve(backup.KekId));
+    }
 }

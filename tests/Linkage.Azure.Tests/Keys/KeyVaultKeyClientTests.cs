@@ -101,6 +101,22 @@ public sealed class KeyVaultKeyClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Delete_and_purge_remove_a_key_for_good()
+    {
+        var client = _vault.CreateClient();
+        var key = await client.CreateKeyAsync("doomed", CancellationToken.None, keySize: 2048);
+        var kek = new KeyVaultKeyEncryptionKey(client, key.KeyId);
+        var wrapped = await kek.WrapKeyAsync(KeyVaultKeyEncryptionKey.RsaOaep256, new byte[32]);
+
+        Assert.True(await client.DeleteKeyAsync("doomed", CancellationToken.None));
+        await client.PurgeDeletedKeyAsync("doomed", CancellationToken.None);
+        Assert.False(_vault.Exists("doomed"));
+        Assert.False(await client.DeleteKeyAsync("doomed", CancellationToken.None));
+        var gone = await Assert.ThrowsAsync<KeyVaultException>(() => kek.UnwrapKeyAsync(KeyVaultKeyEncryptionKey.RsaOaep256, wrapped));
+        Assert.Equal(404, gone.Status);
+    }
+
+    [Fact]
     public void Key_ids_of_another_vault_are_refused_so_no_token_or_key_goes_there()
     {
         var resolver = new KeyVaultKeyResolver(_vault.CreateClient());

@@ -22,7 +22,7 @@ public sealed class SynthCommandTests : IDisposable
         [
             "file1/ALSPAC/ALSPAC_FILE1_v1_20251201.csv", "file1/ALSPAC/ALSPAC_FILE1_v2_20260301.csv",
             "file1/NCDS58/NCDS58_FILE1_v1_20251201.csv", "file1/NCDS58/NCDS58_FILE1_v2_20260301.csv",
-            "file2/nhse_hes_apc/nhse_hes_apc_20260401.csv", "file2/nhse_lsoa11_mapping/nhse_lsoa11_mapping_20260401.csv",
+            "file2/nhse_hes_apc/nhse_hes_apc_20260401.csv", "file2/nhse_lsoa11_dataset_mapping/nhse_lsoa11_dataset_mapping_20260401.csv",
             "manifest.json", "optout/national_opt_out.csv", "reference/imd2019_lsoa11.csv",
         ];
         var actual = Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories)
@@ -65,7 +65,7 @@ public sealed class SynthCommandTests : IDisposable
         int exit = await SynthCommand.RunAsync(options, Path.Combine(_root, "p"), showProgress: true, stdout, stderr, CancellationToken.None);
 
         Assert.Equal(SynthCommand.ExitOk, exit);
-        Assert.Contains("file2/nhse_lsoa11_mapping/nhse_lsoa11_mapping_20260101.csv: 2,000 / 2,000 rows (100%)", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("file2/nhse_lsoa11_dataset_mapping/nhse_lsoa11_dataset_mapping_20260101.csv: 2,000 / 2,000 rows (100%)", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("manifest.json", stdout.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("rows (", stdout.ToString(), StringComparison.Ordinal);
     }

@@ -13,7 +13,7 @@ public sealed class File2PipelineTests : IDisposable
 
     private static string Csv(params string[] rows) => Header + "\n" + string.Join("\n", rows) + "\n";
 
-    private static string Row(string token, string lsoa = "E01000001", string origin = "HES_APC", string date = "2020-03-04") =>
+    private static string Row(string token, string lsoa = "E01000001", string origin = "HES APC", string date = "2020-03-04") =>
         $"{token},{date},{lsoa},{origin},2021-01-01";
 
     [Fact]
@@ -90,9 +90,9 @@ public sealed class File2PipelineTests : IDisposable
         }
 
         // The encrypted LSOA is the TRE geography cipher's token, so place-based data encrypted alike still joins.
-        Assert.Contains($"{_world.TreId(_world.Permitted)},2019-01-01,{_world.GeoCipher.Encrypt(lsoas[0])},HES_APC,2021-01-01", output);
+        Assert.Contains($"{_world.TreId(_world.Permitted)},2019-01-01,{_world.GeoCipher.Encrypt(lsoas[0])},HES APC,2021-01-01", output);
         Assert.Equal(100, result.Counts.RowsWithGeographyBlanked);
-        Assert.Contains($"{_world.TreId(_world.NoSmallArea)},2019-03-01,,HES_APC,2021-01-01", output);
+        Assert.Contains($"{_world.TreId(_world.NoSmallArea)},2019-03-01,,HES APC,2021-01-01", output);
         Assert.Equal("csv", result.Metadata!.Format);
         Assert.Equal("tre-geo-v2", result.Metadata.GeographyKeyVersion);
         Assert.Equal("proc-id-v3", result.Metadata.IdKeyVersion);
@@ -107,7 +107,7 @@ public sealed class File2PipelineTests : IDisposable
 
         Assert.Equal(1, result.Counts.Dropped[DropReason.GeographyPermission]);
         Assert.Equal(1, result.Counts.RowsWritten);
-        Assert.Contains($"{_world.TreId(_world.NoSmallArea)},2020-03-04,,HES_APC", output);
+        Assert.Contains($"{_world.TreId(_world.NoSmallArea)},2020-03-04,,HES APC", output);
     }
 
     [Fact]
@@ -152,16 +152,42 @@ public sealed class File2PipelineTests : IDisposable
 
         string csv = Csv([.. rows]);
         var (inMemory, expected) = await _world.RunAsync(_lsoa, csv);
-        var (spilled, actual) = await _world.RunAsync(_lsoa, csv, new File2PipelineOptions { IndexEntriesInMemory = 1024, MaxRejectShare = 0 });
+        var (spilled, actual) = await _world.RunAsync(_lsoa, csv, new File2PipelineOptions { IndexEntriesInMemory = 1024, StageBytesInMemory = 0, MaxRejectShare = 0 });
 
         Assert.False(inMemory.Statistics.DedupSpilled);
+        Assert.False(inMemory.Statistics.StageSpilled);
         Assert.True(spilled.Statistics.DedupSpilled);
+        Assert.True(spilled.Statistics.StageSpilled);
         Assert.True(spilled.Statistics.SpillFiles > 1);
         Assert.Equal(distinct.Count, spilled.Counts.RowsWritten);
         Assert.Equal(30_000 - distinct.Count, spilled.Counts.Dropped[DropReason.Duplicate]);
         Assert.True(spilled.Counts.Dropped[DropReason.Duplicate] > 1000);
         Assert.Equal(expected, actual);
         Assert.True(spilled.Counts.Reconciles);
+    }
+
+    [Fact]
+    public async Task Partitions_larger_than_memory_are_split_again_and_still_deduplicate_exactly()
+    {
+        var tokens = _world.AddPermitted(50);
+        var random = new Random(11);
+        var sb = new StringBuilder(Header).Append('\n');
+        var distinct = new HashSet<string>();
+        for (int i = 0; i < 160_000; i++)
+        {
+            string row = Row(tokens[random.Next(tokens.Count)], $"E0{random.Next(400):D7}", date: $"2020-0{random.Next(1, 10)}-01");
+            distinct.Add(row);
+            sb.Append(row).Append('\n');
+        }
+
+        string csv = sb.ToString();
+        var (_, expected) = await _world.RunAsync(_lsoa, csv);
+        var (split, actual) = await _world.RunAsync(_lsoa, csv, new File2PipelineOptions { IndexEntriesInMemory = 1024, StageBytesInMemory = 1 << 20 });
+
+        // 160k entries over 256 partitions is ≈625 each, above half the 1024-entry cap: each partition is split again.
+        Assert.True(split.Statistics.SpillFiles > 256);
+        Assert.Equal(distinct.Count, split.Counts.RowsWritten);
+        Assert.Equal(expected, actual);
     }
 
     [Fact]
@@ -249,7 +275,7 @@ public sealed class File2PipelineTests : IDisposable
         // A spec that (wrongly) keeps a free-text column; the delivery fills it with identifiers.
         var spec = DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(File2World.RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))
             .Replace("\"name\": \"avail_from_dt\", \"type\": \"date\", \"format\": \"yyyy-MM-dd\"", "\"name\": \"avail_from_dt\", \"type\": \"string\"", StringComparison.Ordinal), "test.json");
-        var rows = Enumerable.Range(0, 50).Select(i => $"{_world.Permitted},2020-01-01,E01000001,HES_APC,{(i % 4 == 0 ? identifier : "x")}").ToArray();
+        var rows = Enumerable.Range(0, 50).Select(i => $"{_world.Permitted},2020-01-01,E01000001,HES APC,{(i % 4 == 0 ? identifier : "x")}").ToArray();
         string dir = Path.Combine(Path.GetTempPath(), "file2-idtest-" + Guid.NewGuid().ToString("N"));
 
         var (result, output) = await _world.RunAsync(spec, Csv(rows), new File2PipelineOptions { TempDirectory = dir });
@@ -267,7 +293,7 @@ public sealed class File2PipelineTests : IDisposable
     {
         var spec = DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(File2World.RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))
             .Replace("\"name\": \"avail_from_dt\", \"type\": \"date\", \"format\": \"yyyy-MM-dd\"", "\"name\": \"avail_from_dt\", \"type\": \"string\"", StringComparison.Ordinal), "test.json");
-        var rows = Enumerable.Range(0, 400).Select(i => $"{_world.Permitted},2020-01-01,E01000001,HES_APC,{(i >= 200 ? "4010232137" : "x")}").ToArray();
+        var rows = Enumerable.Range(0, 400).Select(i => $"{_world.Permitted},2020-01-01,E01000001,HES APC,{(i >= 200 ? "4010232137" : "x")}").ToArray();
 
         var (result, output) = await _world.RunAsync(spec, Csv(rows), new File2PipelineOptions { IdentifierSampleRows = 100 });
 
@@ -280,7 +306,7 @@ public sealed class File2PipelineTests : IDisposable
     public async Task Invalid_utf8_is_an_unreadable_file_and_nothing_is_written()
     {
         byte[] good = Encoding.UTF8.GetBytes(Csv(Row(_world.Permitted)));
-        byte[] bad = [.. good, .. Encoding.UTF8.GetBytes(_world.Permitted + ",2020-01-01,E01000001,HES_APC,"), 0xC3, 0x28, (byte)'\n'];
+        byte[] bad = [.. good, .. Encoding.UTF8.GetBytes(_world.Permitted + ",2020-01-01,E01000001,HES APC,"), 0xC3, 0x28, (byte)'\n'];
         var pipeline = new File2Pipeline(_lsoa, _world.Permissions, _world.IdCipher, _world.GeoCipher);
         using var output = new MemoryStream();
 
@@ -298,10 +324,10 @@ public sealed class File2PipelineTests : IDisposable
         var rows = new List<string>();
         for (int i = 0; i < 30; i++)
         {
-            rows.Add(Row(tokens[i], "E01000001", "HES_APC", "2020-01-01"));
+            rows.Add(Row(tokens[i], "E01000001", "HES APC", "2020-01-01"));
         }
 
-        rows.Add(Row(tokens[0], "E01000001", "GDPPR", "2018-05-05"));
+        rows.Add(Row(tokens[0], "E01000002", "GDPPR", "2018-05-05"));
 
         var (result, _) = await _world.RunAsync(_lsoa, Csv([.. rows]));
 

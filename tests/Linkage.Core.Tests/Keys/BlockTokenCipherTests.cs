@@ -157,3 +157,34 @@ public sealed class BlockTokenCipherTests
         Assert.Throws<ArgumentException>(() => cipher.EncryptBlocks(new byte[15], new byte[15]));
     }
 }
+
+public sealed class BlockPaddingTests
+{
+    [Fact]
+    public void Padding_from_a_wide_buffer_matches_padding_the_value_alone()
+    {
+        var random = new Random(9);
+        const string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-éŁ€";
+        var buffer = new char[22];
+        var expected = new byte[16];
+        var actual = new byte[16];
+        for (var i = 0; i < 100_000; i++)
+        {
+            for (var j = 0; j < buffer.Length; j++)
+            {
+                buffer[j] = chars[random.Next(i % 3 == 0 ? chars.Length : 36)];
+            }
+
+            var length = random.Next(0, 18);
+            var ok = BlockPadding.TryPad(buffer.AsSpan(0, Math.Min(length, buffer.Length)), expected);
+            Array.Fill(actual, (byte)0xAA);
+            Assert.Equal(ok, BlockPadding.TryPadFromBuffer(buffer, length, actual));
+            if (ok)
+            {
+                Assert.Equal(expected, actual);
+                Assert.True(BlockPadding.TryUnpadText(actual, out var text));
+                Assert.Equal(new string(buffer, 0, length), text);
+            }
+        }
+    }
+}

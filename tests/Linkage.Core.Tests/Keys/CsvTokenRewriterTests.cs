@@ -98,6 +98,19 @@ public sealed class CsvTokenRewriterTests
     }
 
     [Fact]
+    public void Re_keying_a_batch_of_stored_tokens_matches_encrypting_under_the_new_version()
+    {
+        using var v1 = new BlockTokenCipher(BlockTokenCipherTests.Key(7), "tre-geography/v1");
+        using var v2 = new BlockTokenCipher(BlockTokenCipherTests.Key(8), "tre-geography/v2");
+        var values = Enumerable.Range(0, 9000).Select(i => $"E0{i:D7}").ToArray();
+        var old = values.Select(v => v1.Encrypt(v)).ToArray();
+        var rekeyed = new string[old.Length];
+        TokenRekeying.RekeyBatch(old, rekeyed, v1, v2);
+        Assert.Equal(values.Select(v => v2.Encrypt(v)), rekeyed);
+        Assert.Throws<InvalidTokenException>(() => TokenRekeying.RekeyBatch(["bad"], new string[1], v1, v2));
+    }
+
+    [Fact]
     public async Task A_malformed_token_stops_the_rewrite_naming_row_and_column_but_not_the_value()
     {
         using var cipher = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "k/v1");
@@ -115,6 +128,8 @@ public sealed class CsvTokenRewriterTests
         using var cipher = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "k/v1");
         await Assert.ThrowsAsync<CsvTokenException>(() => Rewrite("a,b\n1,2\n3\n"));
         await Assert.ThrowsAsync<InvalidDataException>(() => Rewrite("a,b\n1,2\n", TokenColumnRule.EncryptText("c", cipher)));
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            Rewrite("a,b\n1,2\n", TokenColumnRule.EncryptText("a", cipher), TokenColumnRule.AddLayer("a", cipher)));
         await Assert.ThrowsAsync<CsvTokenException>(() =>
             Rewrite("a,b\n1,2\n1234567890123456,2\n", TokenColumnRule.EncryptText("a", cipher)));
     }

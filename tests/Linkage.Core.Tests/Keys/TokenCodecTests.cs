@@ -36,9 +36,43 @@ public sealed class TokenCodecTests
     [InlineData("AAAAAAAAAAAAAAAAAAAA==")]
     [InlineData("AAAAAAAAAAAAAAAAAAAAé_")] // non-ASCII
     [InlineData("AAAAAAAAAAAAAAAAAAAA\0A")]
+    [InlineData("AAA+AAAAAAAAAAAAAAAAAA")] // invalid characters inside the vectorised first 16
+    [InlineData(".AAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("AAAAAéAAAAAAAAAAAAAAAA")]
+    [InlineData("AAAAAAAAAAAAAAA=AAAAAA")]
+    [InlineData("AAAAAAAAAAAAAAAAA/AAAA")]
     public void Malformed_tokens_are_rejected(string token)
     {
         Assert.False(TokenCodec.TryDecode(token, new byte[16]));
         Assert.False(TokenCodec.TryDecodeUtf8(System.Text.Encoding.UTF8.GetBytes(token), new byte[16]));
+    }
+
+    [Fact]
+    public void Decoding_agrees_with_a_reference_on_random_near_tokens()
+    {
+        // Random 22-character strings over the alphabet plus a few intruders: accept exactly the canonical tokens.
+        const string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=. é";
+        var random = new Random(3);
+        var block = new byte[16];
+        Span<char> token = stackalloc char[22];
+        var accepted = 0;
+        for (var i = 0; i < 200_000; i++)
+        {
+            for (var j = 0; j < 22; j++)
+            {
+                token[j] = chars[random.Next(i % 2 == 0 ? 64 : chars.Length)];
+            }
+
+            var canonical = token.IndexOfAnyExcept(chars.AsSpan(0, 64)) < 0 && "AQgw".Contains(token[21], StringComparison.Ordinal);
+            Assert.Equal(canonical, TokenCodec.TryDecode(token, block));
+            Assert.Equal(canonical, TokenCodec.TryDecodeUtf8(System.Text.Encoding.UTF8.GetBytes(token.ToArray()), block));
+            if (canonical)
+            {
+                accepted++;
+                Assert.Equal(System.Buffers.Text.Base64Url.DecodeFromChars(token), block);
+            }
+        }
+
+        Assert.True(accepted > 5_000, $"only {accepted} canonical tokens generated");
     }
 }

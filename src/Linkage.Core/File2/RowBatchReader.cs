@@ -1,0 +1,162 @@
+using System.Threading.Channels;
+using Sylvan.Data.Csv;
+
+namespace Linkage.File2;
+
+/// <summary>
+/// Rows copied out of the CSV reader (one char buffer plus start and length per field) with the reader thread's verdict
+/// on each: whether it is kept, its key, whether its geography is blanked, its generalised values and risk ids.
+/// </summary>
+internal sealed class RowBatch(int capacity, int fields, int generalised, int groupings)
+{
+    private char[] _generalisedChars = new char[Math.Max(1, capacity * generalised * 8)];
+    private readonly int[] _generalisedStart = new int[capacity * generalised];
+    private readonly int[] _generalisedLength = new int[capacity * generalised];
+    private int _generalisedUsed;
+
+    private char[] _chars = new char[capacity * 64];
+    private readonly int[] _start = new int[capacity * fields];
+    private readonly int[] _length = new int[capacity * fields];
+    private readonly int[] _fieldCount = new int[capacity];
+    private int _used;
+
+    public int Capacity => capacity;
+
+    public int Count { get; private set; }
+
+    public int FieldCount(int row) => _fieldCount[row];
+
+    /// <summary>Per row: kept (and if so its key and whether its geography is blanked), or left out.</summary>
+    public bool[] Kept { get; } = new bool[capacity];
+
+    public bool[] BlankGeography { get; } = new bool[capacity];
+
+    public Linkage.Permissions.TokenBytes[] Keys { get; } = new Linkage.Permissions.TokenBytes[capacity];
+
+    /// <summary>Risk-grouping ids, <c>groupings</c> per row.</summary>
+    public int[] RiskIds { get; } = new int[Math.Max(1, capacity * groupings)];
+
+    public ReadOnlySpan<char> Generalised(int row, int index) =>
+        _generalisedChars.AsSpan(_generalisedStart[(row * generalised) + index], _generalisedLength[(row * generalised) + index]);
+
+    public void SetGeneralised(int row, int index, ReadOnlySpan<char> value)
+    {
+        if (_generalisedUsed + value.Length > _generalisedChars.Length)
+        {
+            Array.Resize(ref _generalisedChars, Math.Max(_generalisedChars.Length * 2, _generalisedUsed + value.Length));
+        }
+
+        value.CopyTo(_generalisedChars.AsSpan(_generalisedUsed));
+        _generalisedStart[(row * generalised) + index] = _generalisedUsed;
+        _generalisedLength[(row * generalised) + index] = value.Length;
+        _generalisedUsed += value.Length;
+    }
+
+    public ReadOnlySpan<char> Field(int row, int ordinal) => _chars.AsSpan(_start[(row * fields) + ordinal], _length[(row * fields) + ordinal]);
+
+    /// <summary>Copies the reader's current record (at most <c>fields</c> of its fields; the true count is kept).</summary>
+    public void Add(CsvDataReader reader)
+    {
+        int row = Count++;
+        int count = reader.RowFieldCount;
+        _fieldCount[row] = count;
+        int n = Math.Min(count, fields);
+        for (int o = 0; o < n; o++)
+        {
+            ReadOnlySpan<char> value = reader.GetFieldSpan(o);
+            if (_used + value.Length > _chars.Length)
+            {
+                Array.Resize(ref _chars, Math.Max(_chars.Length * 2, _used + value.Length));
+            }
+
+            value.CopyTo(_chars.AsSpan(_used));
+            _start[(row * fields) + o] = _used;
+            _length[(row * fields) + o] = value.Length;
+            _used += value.Length;
+        }
+    }
+
+    public void Clear()
+    {
+        Count = 0;
+        _used = 0;
+        _generalisedUsed = 0;
+    }
+}
+
+/// <summary>
+/// Parses the CSV on its own thread into <see cref="RowBatch"/>es, runs the row filter (checks, permissions, risk ids)
+/// on each there, and hands them over a bounded channel to the thread that transforms and stages them: parsing and
+/// curation use both cores. Batches are recycled, so memory stays at a few batches whatever the file size.
+/// </summary>
+internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBatch, Action<RowBatch> filter)
+{
+    private const int InFlight = 4;
+
+    private readonly Channel<RowBatch> _full = Channel.CreateBounded<RowBatch>(new BoundedChannelOptions(InFlight) { SingleReader = true, SingleWriter = true });
+    private readonly Channel<RowBatch> _free = Channel.CreateUnbounded<RowBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private int _created;
+
+    /// <summary>The exception that stopped parsing (bad UTF-8, malformed CSV), if any.</summary>
+    public Exception? Failure { get; private set; }
+
+    public ChannelReader<RowBatch> Batches => _full.Reader;
+
+    public void Return(RowBatch batch)
+    {
+        batch.Clear();
+        _free.Writer.TryWrite(batch);
+    }
+
+    public Task RunAsync(CancellationToken cancellationToken) => Task.Run(async () =>
+    {
+        try
+        {
+            var batch = await NextFreeAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                batch.Add(reader);
+                if (batch.Count == batch.Capacity)
+                {
+                    filter(batch);
+                    await _full.Writer.WriteAsync(batch, cancellationToken);
+                    batch = await NextFreeAsync(cancellationToken);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                filter(batch);
+                await _full.Writer.WriteAsync(batch, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The consumer stopped early (e.g. an identifier column); nothing more to read.
+        }
+        catch (Exception e)
+        {
+            Failure = e;
+        }
+        finally
+        {
+            _full.Writer.TryComplete();
+        }
+    }, CancellationToken.None);
+
+    private async ValueTask<RowBatch> NextFreeAsync(CancellationToken cancellationToken)
+    {
+        if (_free.Reader.TryRead(out var batch))
+        {
+            return batch;
+        }
+
+        if (_created < InFlight + 2)
+        {
+            _created++;
+            return newBatch();
+        }
+
+        return await _free.Reader.ReadAsync(cancellationToken);
+    }
+}

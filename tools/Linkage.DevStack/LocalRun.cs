@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+
+namespace Linkage.DevStack;
+
+/// <summary>
+/// The README's "run locally" command: starts (or reuses) the persistent local stack, generates synthetic data with
+/// <c>linkage synth</c>, starts the function app on http://localhost:7071 against the stack, drops the synthetic files
+/// into the inboxes quarter by quarter (waiting for each to be processed), prints what came out, and keeps the app
+/// serving until Ctrl-C. Expects Release builds of the CLI and the app (run-local.sh builds them).
+/// </summary>
+internal static class LocalRun
+{
+    private const string AppUrl = "http://localhost:7071";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int participants = args.Length >= 2 && args[0] == "--participants" ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000;
+        string root = RepositoryRoot.Find();
+        using var stop = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+
+        var persistent = LocalStackOptions.ForLocalRun(null);
+        var options = new LocalStackOptions { DataDirectory = persistent.DataDirectory, StackFile = persistent.StackFile, Persistent = true, ReuseRunning = true };
+        Console.WriteLine("== starting the local stack (Azurite + Cosmos stand-in)");
+        await using var stack = await LocalStack.StartAsync(options, stop.Token);
+        if (!stack.Reused)
+        {
+            await stack.PublishAsync(options.StackFile!, stop.Token);
+        }
+
+        Console.WriteLine($"   blobs {stack.BlobServiceUri}  cosmos {stack.CosmosEndpoint}{(stack.Reused ? "  (reused)" : "")}");
+
+        string synthDir = Path.Combine(root, ".local", "synth");
+        Console.WriteLine($"== generating synthetic data into {synthDir}");
+        if (Directory.Exists(synthDir))
+        {
+            Directory.Delete(synthDir, recursive: true);
+        }
+
+        int synth = await RunToEndAsync("dotnet", [Path.Combine(root, "src/Linkage.Cli/bin/Release/net10.0/linkage.dll"), "synth", "--out", synthDir,
+            "--participants", participants.ToString(System.Globalization.CultureInfo.InvariantCulture), "--file2-rows", "200000", "--invalid-nhs-share", "0"], root, stop.Token);
+        if (synth != 0)
+        {
+            await Console.Error.WriteLineAsync("linkage synth failed.");
+            return 1;
+        }
+
+        Console.WriteLine($"== starting the function app on {AppUrl}");
+        using var app = StartApp(root, stack);
+        try
+        {
+            await WaitHealthyAsync(stop.Token);
+            var blobs = new BlobServiceClient(stack.StorageConnectionString);
+            await UploadAsync(blobs, "ttp-config", "national-opt-out/national_opt_out.csv", Path.Combine(synthDir, "optout", "national_opt_out.csv"), stop.Token);
+            await UploadAsync(blobs, "tre-reference", "imd2019_lsoa11.csv", Path.Combine(synthDir, "reference", "imd2019_lsoa11.csv"), stop.Token);
+
+            var file1s = Directory.GetFiles(Path.Combine(synthDir, "file1"), "*.csv", SearchOption.AllDirectories);
+            foreach (var quarter in file1s.GroupBy(QuarterOf).OrderBy(g => g.Key))
+            {
+                Console.WriteLine($"== dropping quarter {quarter.Key}'s File 1s into ttp-file1-inbox");
+                foreach (var file in quarter)
+                {
+                    string study = Path.GetFileName(Path.GetDirectoryName(file)!);
+                    await UploadAsync(blobs, "ttp-file1-inbox", $"{study}/{Path.GetFileName(file)}", file, stop.Token);
+                }
+
+                await WaitEmptyAsync(blobs, "ttp-file1-inbox", stop.Token);
+            }
+
+            Console.WriteLine("== dropping the File 2s into processor-file2-inbox");
+            foreach (var file in Directory.GetFiles(Path.Combine(synthDir, "file2"), "*.csv", SearchOption.AllDirectories))
+            {
+                string dataset = Path.GetFileName(Path.GetDirectoryName(file)!);
+                await UploadAsync(blobs, "processor-file2-inbox", $"{dataset}/{Path.GetFileName(file)}", file, stop.Token);
+            }
+
+            await WaitEmptyAsync(blobs, "processor-file2-inbox", stop.Token);
+            await PrintSummaryAsync(blobs, stop.Token);
+            Console.WriteLine($"== the app is serving on {AppUrl} (try {AppUrl}/api/health); Ctrl-C stops it and the stack");
+            await app.WaitForExitAsync(stop.Token);
+            return app.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.WriteLine("== stopping");
+            return 0;
+        }
+        finally
+        {
+            if (!app.HasExited)
+            {
+                app.Kill(entireProcessTree: true);
+                await app.WaitForExitAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private static int QuarterOf(string file1Path)
+    {
+        // <STUDY>_FILE1_v<N>_<YYYYMMDD>.csv
+        string name = Path.GetFileNameWithoutExtension(file1Path);
+        string[] parts = name.Split('_');
+        return int.Parse(parts[^2].TrimStart('v'), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static Process StartApp(string root, LocalStack stack)
+    {
+        var psi = new ProcessStartInfo("dotnet", [Path.Combine(root, "src/Linkage.Functions/bin/Release/net10.0/Linkage.Functions.dll")])
+        {
+            WorkingDirectory = Path.Combine(root, "src/Linkage.Functions"),
+            UseShellExecute = false,
+        };
+        foreach (var (name, value) in stack.EnvironmentVariables())
+        {
+            psi.Environment[name] = value;
+        }
+
+        psi.Environment["ASPNETCORE_URLS"] = AppUrl;
+        psi.Environment["Runtime__Mode"] = "Local";
+        psi.Environment["File2__SpecsFolder"] = Path.Combine(root, "config", "datasets");
+        return Process.Start(psi) ?? throw new InvalidOperationException("Could not start the function app.");
+    }
+
+    private static async Task WaitHealthyAsync(CancellationToken ct)
+    {
+        using var http = new HttpClient();
+        for (int i = 0; i < 120; i++)
+        {
+            try
+            {
+                var response = await http.GetAsync(new Uri(AppUrl + "/api/health"), ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    Console.WriteLine("   healthy");
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(500, ct);
+        }
+
+        throw new TimeoutException("The function app did not become healthy within 60 s.");
+    }
+
+    private static async Task UploadAsync(BlobServiceClient blobs, string container, string name, string path, CancellationToken ct)
+    {
+        var c = blobs.GetBlobContainerClient(container);
+        await c.CreateIfNotExistsAsync(cancellationToken: ct);
+        await c.GetBlobClient(name).UploadAsync(path, overwrite: true, ct);
+        Console.WriteLine($"   {container}/{name}");
+    }
+
+    private static async Task WaitEmptyAsync(BlobServiceClient blobs, string container, CancellationToken ct)
+    {
+        var c = blobs.GetBlobContainerClient(container);
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            bool any = false;
+            await foreach (var _ in c.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, ct))
+            {
+                any = true;
+                break;
+            }
+
+            if (!any)
+            {
+                Console.WriteLine($"   processed in {sw.Elapsed.TotalSeconds:F1} s");
+                return;
+            }
+
+            await Task.Delay(500, ct);
+        }
+
+        Console.WriteLine($"   {container} still has files after 10 minutes; see the app's log.");
+    }
+
+    private static async Task PrintSummaryAsync(BlobServiceClient blobs, CancellationToken ct)
+    {
+        Console.WriteLine("== what the pipeline wrote");
+        await foreach (var container in blobs.GetBlobContainersAsync(cancellationToken: ct))
+        {
+            if (container.Name == "azure-webjobs-hosts")
+            {
+                continue;
+            }
+
+            int count = 0;
+            long bytes = 0;
+            await foreach (var b in blobs.GetBlobContainerClient(container.Name).GetBlobsAsync(BlobTraits.None, BlobStates.None, null, ct))
+            {
+                count++;
+                bytes += b.Properties.ContentLength ?? 0;
+            }
+
+            Console.WriteLine($"   {container.Name,-28} {count,5} blobs {bytes / 1e6,9:F1} MB");
+        }
+    }
+
+    private static async Task<int> RunToEndAsync(string file, string[] arguments, string workingDirectory, CancellationToken ct)
+    {
+        using var p = Process.Start(new ProcessStartInfo(file, arguments) { WorkingDirectory = workingDirectory, UseShellExecute = false })
+            ?? throw new InvalidOperationException($"Could not start {file}.");
+        await p.WaitForExitAsync(ct);
+        return p.ExitCode;
+    }
+}

@@ -1,5 +1,6 @@
 using Linkage.Functions.Health;
 using Linkage.Functions.Hosting;
+using Linkage.Functions.Processor;
 using Linkage.Functions.Runtime;
 using Linkage.Functions.Runtime.CustomHandler;
 using Linkage.Functions.Ttp;
@@ -15,6 +16,7 @@ builder.AddLinkageKeys();
 builder.AddFunctionRuntime();
 builder.AddHealthChecks();
 builder.AddTtpZone();
+builder.AddProcessorZone();
 
 var app = builder.Build();
 

@@ -60,13 +60,13 @@ internal static class PseudonymiseBench
 
             // Warm-up (JIT, page cache), then baseline and pipeline interleaved, best of five each: other work on a
             // shared machine then slows both alike instead of skewing the ratio. CPU time is reported beside wall time.
-            await TimeAsync(input, output, rules, cancellationToken);
+            await TimeAsync(input, output, rules, rows, cancellationToken);
             Timing baseline = new(double.MaxValue, double.MaxValue);
             Timing pipeline = new(double.MaxValue, double.MaxValue);
             for (var round = 0; round < 5; round++)
             {
-                baseline = Timing.Best(baseline, await TimeAsync(input, output, [], cancellationToken));
-                pipeline = Timing.Best(pipeline, await TimeAsync(input, output, rules, cancellationToken));
+                baseline = Timing.Best(baseline, await TimeAsync(input, output, [], rows, cancellationToken));
+                pipeline = Timing.Best(pipeline, await TimeAsync(input, output, rules, rows, cancellationToken));
             }
 
             var rowsPerSecond = rows / pipeline.WallSeconds;
@@ -92,7 +92,7 @@ internal static class PseudonymiseBench
         }
     }
 
-    private static async Task<Timing> TimeAsync(string input, string output, TokenColumnRule[] rules, CancellationToken cancellationToken)
+    private static async Task<Timing> TimeAsync(string input, string output, TokenColumnRule[] rules, long expectedRows, CancellationToken cancellationToken)
     {
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
@@ -100,7 +100,11 @@ internal static class PseudonymiseBench
         using (var reader = new StreamReader(input, Encoding.UTF8, false, IoBufferBytes))
         await using (var writer = new StreamWriter(output, Encoding.UTF8, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, BufferSize = IoBufferBytes }))
         {
-            await new CsvTokenRewriter(rules).RewriteAsync(reader, writer, cancellationToken);
+            var summary = await new CsvTokenRewriter(rules).RewriteAsync(reader, writer, cancellationToken);
+            if (summary.Rows != expectedRows || summary.EmptyValues != 0)
+            {
+                throw new InvalidOperationException($"The rewrite wrote {summary.Rows} rows ({summary.EmptyValues} empty values); expected {expectedRows}.");
+            }
         }
 
         var wall = stopwatch.Elapsed.TotalSeconds;

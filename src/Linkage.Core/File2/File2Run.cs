@@ -70,7 +70,6 @@ internal sealed class File2Run
     private byte[] _hiddenScratch = new byte[1024];
     private readonly char[] _dateScratch = new char[16];
 
-
     public File2Run(DatasetSpec spec, PermissionSnapshotSet permissions, BlockTokenCipher idCipher, BlockTokenCipher geoCipher, File2PipelineOptions options)
     {
         _spec = spec;
@@ -93,7 +92,7 @@ internal sealed class File2Run
         _year = new int[n];
         _month = new int[n];
         _integer = new long[n];
-        _generalised = _columns.Select(_ => new char[32]).ToArray();
+        _generalised = _columns.Select(_ => new char[64]).ToArray(); // "lo-hi" of two longs fits in 41
         _generalisedLength = new int[n];
         _nhsShaped = new long[n];
         _postcodeShaped = new long[n];
@@ -155,18 +154,10 @@ internal sealed class File2Run
                     rows.Return(batch);
                 }
 
-                long busy = 0;
                 await foreach (var batch in rows.Batches.ReadAllAsync(cancellationToken))
                 {
-                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                     StageBatch(batch, store);
                     rows.Return(batch);
-                    busy += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-                }
-
-                if (Environment.GetEnvironmentVariable("F2DEBUG") == "1")
-                {
-                    Console.Error.WriteLine($"curator busy {System.Diagnostics.Stopwatch.GetElapsedTime(0, busy).TotalSeconds:F3} of {clock.Elapsed.TotalSeconds:F3}");
                 }
 
                 ThrowIfUnreadable(rows);
@@ -614,10 +605,11 @@ internal sealed class File2Run
                     return written;
                 }
 
-                long low = (long)Math.Floor(v / (double)column.BandWidth) * column.BandWidth;
+                long width = column.BandWidth;
+                long low = (v >= 0 ? v / width : -((-v + width - 1) / width)) * width; // floor, exact for any long
                 low.TryFormat(destination, out written, provider: CultureInfo.InvariantCulture);
                 destination[written++] = '-';
-                (low + column.BandWidth - 1).TryFormat(destination[written..], out int h, provider: CultureInfo.InvariantCulture);
+                (low + width - 1).TryFormat(destination[written..], out int h, provider: CultureInfo.InvariantCulture);
                 return written + h;
         }
     }

@@ -34,29 +34,40 @@ internal sealed class RiskTally
 
     public long UntrackedRows(int g) => _groupings[g].Untracked;
 
+    /// <summary>One grouping: an open-addressing table of 64-bit key hashes → dense ids, with counts per id.</summary>
     private sealed class Grouping(int capacity, bool keepLabels)
     {
-        private readonly Dictionary<ulong, int> _ids = [];
         private readonly List<string> _labels = [];
+        private ulong[] _keys = new ulong[1024];
+        private int[] _slots = CreateSlots(1024);
         private long[] _counts = new long[256];
+        private int _count;
 
         public long Untracked { get; private set; }
 
         public int Intern(ReadOnlySpan<char> key)
         {
             ulong hash = RowHasher.Hash64(MemoryMarshal.AsBytes(key));
-            if (_ids.TryGetValue(hash, out int id))
+            int mask = _slots.Length - 1;
+            int slot = Slot(hash, mask);
+            while (_slots[slot] >= 0)
             {
-                return id;
+                if (_keys[slot] == hash)
+                {
+                    return _slots[slot];
+                }
+
+                slot = (slot + 1) & mask;
             }
 
-            if (_ids.Count >= capacity)
+            if (_count >= capacity)
             {
                 return -1;
             }
 
-            id = _ids.Count;
-            _ids.Add(hash, id);
+            int id = _count++;
+            _keys[slot] = hash;
+            _slots[slot] = id;
             if (keepLabels)
             {
                 _labels.Add(key.ToString());
@@ -65,6 +76,11 @@ internal sealed class RiskTally
             if (id >= _counts.Length)
             {
                 Array.Resize(ref _counts, _counts.Length * 2);
+            }
+
+            if (_count * 2 > _slots.Length)
+            {
+                Grow();
             }
 
             return id;
@@ -84,12 +100,47 @@ internal sealed class RiskTally
 
         public IEnumerable<(string Key, long Count)> Cells()
         {
-            for (int i = 0; i < _ids.Count; i++)
+            for (int i = 0; i < _count; i++)
             {
                 if (_counts[i] > 0)
                 {
                     yield return (keepLabels ? _labels[i] : "", _counts[i]);
                 }
+            }
+        }
+
+        /// <summary>Fibonacci hashing: spreads any weakness in the hash's low bits over the table.</summary>
+        private static int Slot(ulong hash, int mask) => (int)((hash * 0x9E3779B97F4A7C15UL) >> 40) & mask;
+
+        private static int[] CreateSlots(int size)
+        {
+            var slots = new int[size];
+            Array.Fill(slots, -1);
+            return slots;
+        }
+
+        private void Grow()
+        {
+            ulong[] oldKeys = _keys;
+            int[] oldSlots = _slots;
+            _keys = new ulong[oldKeys.Length * 2];
+            _slots = CreateSlots(oldSlots.Length * 2);
+            int mask = _slots.Length - 1;
+            for (int i = 0; i < oldSlots.Length; i++)
+            {
+                if (oldSlots[i] < 0)
+                {
+                    continue;
+                }
+
+                int slot = Slot(oldKeys[i], mask);
+                while (_slots[slot] >= 0)
+                {
+                    slot = (slot + 1) & mask;
+                }
+
+                _keys[slot] = oldKeys[i];
+                _slots[slot] = oldSlots[i];
             }
         }
     }

@@ -1,0 +1,190 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using Linkage.Azure.Storage;
+using Linkage.File2;
+using Linkage.Functions.Hosting;
+using Linkage.Keys;
+using Microsoft.Extensions.Options;
+
+namespace Linkage.Functions.Processor;
+
+/// <summary>What one run of File 2 intake did.</summary>
+public sealed record File2IntakeResult(string Outcome, DatasetVersionDocument? Version, File2Result? Result, IReadOnlyList<string> Problems);
+
+/// <summary>
+/// The processor's File 2 intake: curates a delivery against its dataset spec (re-encrypting ids, encrypting
+/// geographies, applying permissions and variable rules, deduplicating), and publishes it as a new catalogue version with
+/// its disclosure-risk report — or quarantines it with a report, taking no version number. The curated file is staged on
+/// local disk and published atomically, so a crash leaves nothing half-written visible; a redelivered blob version gets
+/// the version it already had.
+/// </summary>
+public sealed class File2IntakeService(
+    BlobServiceClient blobs,
+    DatasetSpecs specs,
+    PermissionSnapshotSource permissions,
+    CurationCatalogue catalogue,
+    KeyRingProvider keys,
+    IOptions<File2IntakeOptions> options,
+    TimeProvider time,
+    ILogger<File2IntakeService> logger)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
+    public async Task<File2IntakeResult> ProcessAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
+    {
+        string datasetId = blob.Name.Split('/', 2)[0];
+        string sourceBlob = $"{ProcessorStorage.File2Inbox}/{blob.Name}";
+        if (!specs.TryGet(datasetId, out var spec))
+        {
+            var problem = $"No dataset spec has id '{datasetId}'. Deliver File 2s as <dataset id>/<file>.csv with one of: {string.Join(", ", specs.All.Select(s => s.DatasetId).Order())}; or add a spec for the new dataset.";
+            await RejectAsync(blob, etag, [problem], null, cancellationToken);
+            return new File2IntakeResult("Rejected", null, null, [problem]);
+        }
+
+        var done = await catalogue.FindBySourceAsync(spec.DatasetId, sourceBlob, etag.ToString(), cancellationToken);
+        if (done is { State: "Curated" })
+        {
+            logger.LogInformation("File 2 {Blob} ({ETag}) is already {Dataset} v{Version}; nothing to do", blob.Name, etag, spec.DatasetId, done.Version);
+            await MoveAsync(blob, etag, ProcessorStorage.File2Archive, cancellationToken);
+            return new File2IntakeResult("AlreadyCurated", done, null, []);
+        }
+
+        var ring = await keys.GetAsync(cancellationToken);
+        using var idCipher = await ring.GetCipherAsync(KeyPurposes.ProcessorId, cancellationToken);
+        using var geoCipher = await ring.GetCipherAsync(KeyPurposes.TreGeography, cancellationToken);
+        var snapshots = await permissions.LoadLatestAsync(cancellationToken);
+        var o = options.Value;
+        var pipeline = new File2Pipeline(spec, snapshots, idCipher, geoCipher, new File2PipelineOptions
+        {
+            MaxRejectShare = o.MaxRejectShare,
+            MemoryBudgetMb = o.MemoryBudgetMb,
+            TempDirectory = o.TempDirectory,
+        });
+
+        string staged = Path.Combine(o.TempDirectory ?? Path.GetTempPath(), $"linkage-curated-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File2Result result;
+            await using (var input = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { Conditions = new BlobRequestConditions { IfMatch = etag }, BufferSize = 4 * 1024 * 1024 }, cancellationToken))
+            await using (var output = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                result = await pipeline.RunAsync(input, output, cancellationToken);
+            }
+
+            if (!result.Succeeded)
+            {
+                await RejectAsync(blob, etag, result.Problems, result, cancellationToken);
+                logger.LogWarning("Rejected File 2 {Blob} ({Outcome}): {Rejected} bad rows of {Rows}", blob.Name, result.Outcome, result.Counts.RowsRejected, result.Counts.RowsIn);
+                return new File2IntakeResult("Rejected", null, result, result.Problems);
+            }
+
+            var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+            var version = await catalogue.ReserveVersionAsync(spec, sourceBlob, etag.ToString(), today, cancellationToken);
+            var published = await PublishAsync(spec, version, result, staged, cancellationToken);
+            await catalogue.CompleteAsync(published, cancellationToken);
+            await MoveAsync(blob, etag, ProcessorStorage.File2Archive, cancellationToken);
+            logger.LogInformation(
+                "Curated {Dataset} v{Version}: {In} rows in, {Out} kept, {Rejected} rejected, {Dropped} dropped ({Reasons})",
+                spec.DatasetId, version.Version, result.Counts.RowsIn, result.Counts.RowsWritten, result.Counts.RowsRejected, result.Counts.RowsDropped,
+                string.Join(", ", result.Counts.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}")));
+            return new File2IntakeResult("Curated", published, result, []);
+        }
+        finally
+        {
+            File.Delete(staged);
+        }
+    }
+
+    private async Task<DatasetVersionDocument> PublishAsync(DatasetSpec spec, DatasetVersionDocument version, File2Result result, string staged, CancellationToken cancellationToken)
+    {
+        var curated = blobs.GetBlobContainerClient(ProcessorStorage.Curated);
+        await curated.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        string dataName = ProcessorStorage.DataFile(spec.DatasetId, version.Version, version.VersionDate);
+        await using (var writer = new AtomicBlobWriter(curated.GetBlockBlobClient(dataName)))
+        {
+            await using (var file = new FileStream(staged, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            {
+                await file.CopyToAsync(writer, cancellationToken);
+            }
+
+            await writer.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, new Dictionary<string, string>
+            {
+                ["dataset"] = spec.DatasetId,
+                ["version"] = version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["idKeyVersion"] = result.Metadata!.IdKeyVersion.Replace('/', '_'),
+                ["geographyKeyVersion"] = result.Metadata.GeographyKeyVersion.Replace('/', '_'),
+            }, cancellationToken);
+        }
+
+        string riskName = ProcessorStorage.RiskReport(spec.DatasetId, version.Version);
+        await curated.GetBlobClient(riskName).UploadAsync(BinaryData.FromObjectAsJson(result.Risk, Json), overwrite: true, cancellationToken);
+        await curated.GetBlobClient(ProcessorStorage.Metadata(spec.DatasetId, version.Version)).UploadAsync(BinaryData.FromObjectAsJson(result.Metadata, Json), overwrite: true, cancellationToken);
+        if (result.Rejects.Count > 0)
+        {
+            await curated.GetBlobClient(ProcessorStorage.RejectReport(spec.DatasetId, version.Version)).UploadAsync(
+                BinaryData.FromObjectAsJson(new { result.Counts.RowsRejected, result.RejectsTruncated, result.RejectCountsByColumnAndReason, result.Rejects }, Json), overwrite: true, cancellationToken);
+        }
+
+        var m = result.Metadata;
+        return version with
+        {
+            State = "Curated",
+            VariableCount = m.VariableCount,
+            ObservationCount = m.ObservationCount,
+            RowsIn = result.Counts.RowsIn,
+            RowsRejected = result.Counts.RowsRejected,
+            RowsDropped = result.Counts.Dropped.ToDictionary(d => d.Key.ToString(), d => d.Value),
+            RowsWithGeographyBlanked = result.Counts.RowsWithGeographyBlanked,
+            Variables = m.Variables,
+            DataFile = $"{ProcessorStorage.Curated}/{dataName}",
+            RiskReport = $"{ProcessorStorage.Curated}/{riskName}",
+            RiskNeedsReview = result.Risk!.NeedsReview,
+            IdKeyVersion = m.IdKeyVersion,
+            GeographyKeyVersion = m.GeographyKeyVersion,
+            PermissionSnapshots = m.PermissionSnapshots,
+            SpecSha256 = m.SpecSha256,
+            CuratedAt = time.GetUtcNow(),
+        };
+    }
+
+    private async Task RejectAsync(BlobClient blob, ETag etag, IReadOnlyList<string> problems, File2Result? result, CancellationToken cancellationToken)
+    {
+        var quarantine = blobs.GetBlobContainerClient(ProcessorStorage.File2Quarantine);
+        await quarantine.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        var report = new
+        {
+            blob = blob.Name,
+            etag = etag.ToString(),
+            outcome = result?.Outcome.ToString() ?? "UnknownDataset",
+            problems,
+            counts = result?.Counts,
+            rejectCountsByColumnAndReason = result?.RejectCountsByColumnAndReason,
+            rejectsTruncated = result?.RejectsTruncated ?? false,
+            rejects = result?.Rejects ?? [],
+        };
+        await quarantine.GetBlobClient(blob.Name + ".report.json").UploadAsync(BinaryData.FromObjectAsJson(report, Json), overwrite: true, cancellationToken);
+        await MoveAsync(blob, etag, ProcessorStorage.File2Quarantine, cancellationToken);
+    }
+
+    private async Task MoveAsync(BlobClient blob, ETag etag, string targetContainer, CancellationToken cancellationToken)
+    {
+        var container = blobs.GetBlobContainerClient(targetContainer);
+        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        var target = container.GetBlobClient(blob.Name);
+        try
+        {
+            var copy = await target.StartCopyFromUriAsync(blob.Uri, new BlobCopyFromUriOptions { SourceConditions = new BlobRequestConditions { IfMatch = etag } }, cancellationToken);
+            await copy.WaitForCompletionAsync(cancellationToken);
+            await blob.DeleteAsync(DeleteSnapshotsOption.IncludeSnapshots, new BlobRequestConditions { IfMatch = etag }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Already moved, or a newer version arrived meanwhile: that version gets its own run.
+        }
+    }
+}

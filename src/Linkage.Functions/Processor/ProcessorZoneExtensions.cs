@@ -1,0 +1,36 @@
+using Linkage.Functions.Runtime;
+
+namespace Linkage.Functions.Processor;
+
+public static class ProcessorZoneExtensions
+{
+    /// <summary>The processor and curator functions (zone <c>processor</c>): encrypted data only.</summary>
+    public static IHostApplicationBuilder AddProcessorZone(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<File2IntakeOptions>().BindConfiguration(File2IntakeOptions.SectionName);
+        builder.Services.AddSingleton<DatasetSpecs>();
+        builder.Services.AddSingleton<PermissionSnapshotSource>();
+        builder.Services.AddSingleton<CurationCatalogue>();
+        builder.Services.AddSingleton<File2IntakeService>();
+        builder.Services.AddFunction<File2IntakeFunction>();
+        builder.Services.AddHostedService<DatasetSpecsValidation>();
+        return builder;
+    }
+
+    /// <summary>Loads the specs at start-up so that a bad spec stops the app with every problem listed.</summary>
+    private sealed class DatasetSpecsValidation(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            var zones = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<FunctionRuntimeOptions>>().Value.EnabledZones;
+            if (zones.Contains(FunctionZone.Processor))
+            {
+                _ = services.GetRequiredService<DatasetSpecs>();
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

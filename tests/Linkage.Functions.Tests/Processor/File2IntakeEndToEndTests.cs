@@ -1,0 +1,208 @@
+using System.Text;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Linkage.Functions.Hosting;
+using Linkage.Functions.Processor;
+using Linkage.Functions.Tests.Infrastructure;
+using Linkage.Functions.Tests.Ttp;
+using Linkage.Functions.Ttp;
+using Linkage.Keys;
+using Linkage.Synth;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Linkage.Functions.Tests.Processor;
+
+/// <summary>
+/// The whole split-file flow through the running app: File 1s through the TTP, an NHS England-style File 2 built from the
+/// NHS Output, and its curation into a versioned TRE dataset — with withdrawn participants' records injected to prove
+/// they never appear, and every LSOA and identifier searched for on the TRE side.
+/// </summary>
+public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClassFixture<IsolatedStackFixture>, IDisposable
+{
+    private const string Dataset = "nhse_lsoa11_dataset_mapping";
+    private readonly string _dir = Directory.CreateTempSubdirectory("linkage-file2-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task A_file2_becomes_a_curated_version_without_withdrawn_people_clear_lsoas_or_duplicates()
+    {
+        var options = new SynthOptions { Seed = 5, Participants = 150, File2Rows = 10, Quarters = 2, InvalidNhsShare = 0 };
+        string file1Dir = Path.Combine(_dir, "first");
+        new SynthGenerator(options).Generate(file1Dir, null, CancellationToken.None);
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
+        var blobs = stack.CreateBlobServiceClient();
+        var versions = app.Services.GetRequiredService<File1VersionStore>();
+
+        await Upload(blobs, TtpStorage.Config, TtpStorage.NationalOptOutBlob, Path.Combine(file1Dir, "optout", "national_opt_out.csv"));
+        foreach (int quarter in new[] { 1, 2 })
+        {
+            foreach (var study in options.Studies)
+            {
+                string file = Directory.GetFiles(Path.Combine(file1Dir, "file1", study), $"{study}_FILE1_v{quarter}_*.csv").Single();
+                await Upload(blobs, TtpStorage.File1Inbox, $"{study}/{Path.GetFileName(file)}", file);
+            }
+
+            foreach (var study in options.Studies)
+            {
+                await File1IntakeEndToEndTests.WaitForAsync(() => versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None), logs: app.Logs);
+            }
+        }
+
+        // NHS England sends back records for the people in the NHS Outputs (built here by synth from those files).
+        string nhsOutput = Path.Combine(_dir, "nhs_output.csv");
+        var withdrawnTtpTokens = new List<string>();
+        await using (var w = new StreamWriter(nhsOutput))
+        {
+            bool header = true;
+            foreach (var study in options.Studies)
+            {
+                var record = (await versions.GetAsync(study, File1VersionStore.IdFor(study, 2), CancellationToken.None))!;
+                foreach (var line in (await Download(blobs, record.Outputs["nhsOutput"])).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(header ? 0 : 1))
+                {
+                    await w.WriteLineAsync(line);
+                }
+
+                header = false;
+                var idMap = (await Download(blobs, record.Outputs["idMapping"])).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                int status = Array.IndexOf(idMap[0].Split(','), "ukllc_status");
+                withdrawnTtpTokens.AddRange(idMap.Skip(1).Select(l => l.Split(',')).Where(f => f[status] == "0").Select(f => f[0]));
+            }
+        }
+
+        Assert.NotEmpty(withdrawnTtpTokens);
+        string file2Dir = Path.Combine(_dir, "second");
+        new SynthGenerator(options with { File2Rows = 6000, NhsOutputPath = nhsOutput }).Generate(file2Dir, null, CancellationToken.None);
+        string file2 = Directory.GetFiles(Path.Combine(file2Dir, "file2", Dataset)).Single();
+
+        // Records about withdrawn participants (as if NHS England sent them anyway) must never reach the TRE.
+        var lines = File.ReadAllLines(file2).ToList();
+        string sample = lines[1];
+        string rest = sample[sample.IndexOf(',', StringComparison.Ordinal)..];
+        lines.AddRange(withdrawnTtpTokens.Select(t => t + rest));
+        await File.WriteAllLinesAsync(file2, lines);
+        var inputRows = lines.Skip(1).ToList();
+        int exactDuplicates = inputRows.Count - inputRows.Distinct(StringComparer.Ordinal).Count();
+        Assert.True(exactDuplicates > 0, "synth puts exact duplicates in File 2s");
+        var lsoas = inputRows.Select(l => l.Split(',')[2]).Where(s => s.Length > 0).ToHashSet();
+
+        await Upload(blobs, ProcessorStorage.File2Inbox, $"{Dataset}/{Path.GetFileName(file2)}", file2);
+        var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
+        var dataset = await File1IntakeEndToEndTests.WaitForAsync(async () => (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None)) is { CurrentVersion: 1 } d ? d : null, seconds: 90, logs: app.Logs);
+        var version = (await catalogue.VersionsAsync(Dataset, CancellationToken.None)).Single();
+
+        // The version is catalogued with its counts, and the counts reconcile.
+        Assert.Equal("Curated", version.State);
+        Assert.Equal(1, version.Version);
+        Assert.EndsWith("-01", version.CitationId, StringComparison.Ordinal);
+        Assert.Equal(inputRows.Count, version.RowsIn);
+        Assert.Equal(version.RowsIn, version.ObservationCount + version.RowsRejected + version.RowsDropped.Values.Sum());
+        Assert.True(version.RowsDropped["Withdrawn"] >= withdrawnTtpTokens.Count);
+        Assert.Equal(exactDuplicates, version.RowsDropped["Duplicate"]);
+        Assert.Equal(5, version.VariableCount);
+        Assert.StartsWith("processor-id/v", version.IdKeyVersion, StringComparison.Ordinal);
+
+        // The curated file: TRE ids (never a withdrawn person's), encrypted LSOAs (never one in clear).
+        string curated = await Download(blobs, version.DataFile!);
+        var curatedLines = curated.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("cohortkey_e,record_date,lsoa11cd_e,origin,avail_from_dt", curatedLines[0]);
+        Assert.Equal(version.ObservationCount, curatedLines.Length - 1);
+        var ring = await app.Services.GetRequiredService<KeyRingProvider>().GetAsync(CancellationToken.None);
+        using var processorCipher = await ring.GetCipherAsync(KeyPurposes.ProcessorId, CancellationToken.None);
+        var curatedIds = curatedLines.Skip(1).Select(l => l.Split(',')[0]).ToHashSet();
+        Assert.All(withdrawnTtpTokens, t => Assert.DoesNotContain(processorCipher.ReencryptToken(t), curatedIds));
+        Assert.All(withdrawnTtpTokens, t => Assert.DoesNotContain(t, curated, StringComparison.Ordinal));
+        await AssertNowhereOnTreSide(blobs, lsoas, "an LSOA code in clear");
+
+        // No File 1 identifier reached the TRE side either.
+        var identifiers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in Directory.GetFiles(Path.Combine(file1Dir, "file1"), "*.csv", SearchOption.AllDirectories))
+        {
+            identifiers.UnionWith(File1Facts.Read(f).Identifiers());
+        }
+
+        await AssertNowhereOnTreSide(blobs, identifiers, "a File 1 identifier");
+
+        // A redelivery of the same blob version yields the same version, never a second one.
+        var intake = app.Services.GetRequiredService<File2IntakeService>();
+        var archived = blobs.GetBlobContainerClient(ProcessorStorage.File2Archive).GetBlobClient($"{Dataset}/{Path.GetFileName(file2)}");
+        Assert.True(await archived.ExistsAsync());
+        var again = await intake.ProcessAsync(blobs.GetBlobContainerClient(ProcessorStorage.File2Inbox).GetBlobClient($"{Dataset}/{Path.GetFileName(file2)}"), new global::Azure.ETag(version.SourceETag), CancellationToken.None);
+        Assert.Equal("AlreadyCurated", again.Outcome);
+        Assert.Equal(1, again.Version!.Version);
+        Assert.Single(await catalogue.VersionsAsync(Dataset, CancellationToken.None));
+
+        // The disclosure-risk report is stored with the version.
+        string risk = await Download(blobs, version.RiskReport!);
+        Assert.Contains("\"threshold\": 10", risk, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_file2_is_quarantined_with_a_report_and_takes_no_version()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
+        var blobs = stack.CreateBlobServiceClient();
+        string content = "cohortkey_e,record_date,lsoa11cd,origin\nAAAAAAAAAAAAAAAAAAAAAA,2020-01-01,E01000001,HES APC\n";
+        await blobs.GetBlobContainerClient(ProcessorStorage.File2Inbox).CreateIfNotExistsAsync();
+        await blobs.GetBlobContainerClient(ProcessorStorage.File2Inbox).GetBlobClient("nhse_hes_apc/missing_columns.csv").UploadAsync(BinaryData.FromString(content));
+        await blobs.GetBlobContainerClient(ProcessorStorage.File2Inbox).GetBlobClient("no_such_dataset/x.csv").UploadAsync(BinaryData.FromString(content));
+
+        var quarantine = blobs.GetBlobContainerClient(ProcessorStorage.File2Quarantine);
+        string report = await File1IntakeEndToEndTests.WaitForAsync(async () =>
+            await quarantine.GetBlobClient("nhse_hes_apc/missing_columns.csv.report.json").ExistsAsync()
+                ? (await quarantine.GetBlobClient("nhse_hes_apc/missing_columns.csv.report.json").DownloadContentAsync()).Value.Content.ToString()
+                : null, logs: app.Logs);
+        Assert.Contains("HeaderMismatch", report, StringComparison.Ordinal);
+        Assert.Contains("epikey", report, StringComparison.Ordinal);
+        Assert.Equal(content, (await quarantine.GetBlobClient("nhse_hes_apc/missing_columns.csv").DownloadContentAsync()).Value.Content.ToString());
+
+        string unknown = await File1IntakeEndToEndTests.WaitForAsync(async () =>
+            await quarantine.GetBlobClient("no_such_dataset/x.csv.report.json").ExistsAsync()
+                ? (await quarantine.GetBlobClient("no_such_dataset/x.csv.report.json").DownloadContentAsync()).Value.Content.ToString()
+                : null, logs: app.Logs);
+        Assert.Contains("No dataset spec has id 'no_such_dataset'", unknown, StringComparison.Ordinal);
+        Assert.Null(await app.Services.GetRequiredService<CurationCatalogue>().GetDatasetAsync("nhse_hes_apc", CancellationToken.None));
+    }
+
+    private static async Task AssertNowhereOnTreSide(BlobServiceClient blobs, IReadOnlyCollection<string> values, string what)
+    {
+        Assert.NotEmpty(values);
+        var ttp = TtpStorage.TtpContainers.ToHashSet();
+        await foreach (var container in blobs.GetBlobContainersAsync())
+        {
+            // The TTP zone and the File 2 inbox/archive/quarantine (which hold NHS England's input as delivered) are not TRE side.
+            if (ttp.Contains(container.Name) || container.Name.StartsWith("processor-file2-", StringComparison.Ordinal) || container.Name == "tre-reference")
+            {
+                continue;
+            }
+
+            var client = blobs.GetBlobContainerClient(container.Name);
+            await foreach (var b in client.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, CancellationToken.None))
+            {
+                string text = Encoding.Latin1.GetString((await client.GetBlobClient(b.Name).DownloadContentAsync()).Value.Content.ToArray());
+                foreach (var v in values)
+                {
+                    if (text.Contains(v, StringComparison.Ordinal))
+                    {
+                        Assert.Fail($"Found {what} in {container.Name}/{b.Name}.");
+                    }
+                }
+            }
+        }
+    }
+
+    private static async Task Upload(BlobServiceClient blobs, string container, string name, string path)
+    {
+        var c = blobs.GetBlobContainerClient(container);
+        await c.CreateIfNotExistsAsync();
+        await c.GetBlobClient(name).UploadAsync(path, overwrite: true);
+    }
+
+    private static async Task<string> Download(BlobServiceClient blobs, string path)
+    {
+        int slash = path.IndexOf('/', StringComparison.Ordinal);
+        return (await blobs.GetBlobContainerClient(path[..slash]).GetBlobClient(path[(slash + 1)..]).DownloadContentAsync()).Value.Content.ToString();
+    }
+}

@@ -294,7 +294,12 @@ public sealed class KeyRing(
 
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_disposed)
+            {
+                CryptographicOperations.ZeroMemory(key);
+                throw new ObjectDisposedException(nameof(KeyRing));
+            }
+
             if (_cache.Remove((purpose, version), out var old))
             {
                 CryptographicOperations.ZeroMemory(old.Key);

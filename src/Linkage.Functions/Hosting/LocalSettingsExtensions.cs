@@ -7,6 +7,7 @@ public static class LocalSettingsExtensions
     /// <summary>
     /// Adds the <c>Values</c> section of <c>local.settings.json</c> (the Functions convention; git-ignored) as configuration,
     /// with <c>__</c> meaning a section separator, below environment variables so the environment always wins.
+    /// Keys starting with <c>//</c> (descriptions, see local.settings.sample.json) and empty values are skipped.
     /// </summary>
     public static IHostApplicationBuilder AddLocalSettings(this IHostApplicationBuilder builder, string fileName = "local.settings.json")
     {
@@ -25,6 +26,7 @@ public static class LocalSettingsExtensions
 
         var settings = values.EnumerateObject()
             .Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+            .Where(p => !p.Name.StartsWith("//", StringComparison.Ordinal) && p.Value.ToString().Length > 0) // descriptions and unset values
             .ToDictionary(p => p.Name.Replace("__", ":", StringComparison.Ordinal), p => (string?)p.Value.ToString());
 
         // Insert before the environment-variable source so that the environment overrides the file.

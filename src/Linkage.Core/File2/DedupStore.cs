@@ -387,14 +387,17 @@ internal sealed class DedupStore : IDisposable
 
     private bool SameBytes(long offsetA, long offsetB, ref byte[] a, ref byte[] b)
     {
-        Span<byte> head = stackalloc byte[8];
-        ReadExactly(offsetA, head);
-        int lengthA = BinaryPrimitives.ReadInt32LittleEndian(head);
-        ReadExactly(offsetB, head);
-        if (BinaryPrimitives.ReadInt32LittleEndian(head) != lengthA)
+        // Both lengths must agree: the compared bytes, and where the output ends within them.
+        Span<byte> headA = stackalloc byte[8];
+        Span<byte> headB = stackalloc byte[8];
+        ReadExactly(offsetA, headA);
+        ReadExactly(offsetB, headB);
+        if (!headA.SequenceEqual(headB))
         {
             return false;
         }
+
+        int lengthA = BinaryPrimitives.ReadInt32LittleEndian(headA);
 
         if (a.Length < lengthA)
         {

@@ -65,7 +65,7 @@ internal sealed class File2Run
     private int _outRow;
 
     // The current batch.
-    private readonly Batch _batch;
+    private readonly OutputBatch _batch;
     private char[] _keyScratch = new char[256];
     private byte[] _hiddenScratch = new byte[1024];
     private readonly char[] _dateScratch = new char[16];
@@ -104,7 +104,7 @@ internal sealed class File2Run
         _riskGranularity = spec.Marginals.Select(m => m.Select(d => d.Granularity).ToArray())
             .Concat(spec.QuasiIdentifiers.Count > 0 ? [new Generalisation[spec.QuasiIdentifiers.Count]] : []).ToArray();
         _risk = new RiskTally(_groupings, options.RiskKeysPerGrouping(_groupings), spec.Marginals.Count);
-        _batch = new Batch(Math.Max(16, options.BatchRows), _geoColumns.Length, _groupings);
+        _batch = new OutputBatch(Math.Max(16, options.BatchRows), _geoColumns.Length, _groupings);
     }
 
     public async Task<File2Result> ExecuteAsync(Stream input, Stream output, CancellationToken cancellationToken)
@@ -125,7 +125,7 @@ internal sealed class File2Run
             }
 
             using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length, _groupings), FilterBatch);
+            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length), FilterBatch);
             var reading = rows.RunAsync(stopReading.Token);
             try
             {
@@ -216,6 +216,7 @@ internal sealed class File2Run
     {
         UnreadableFileException u => u,
         DecoderFallbackException => new UnreadableFileException("The file is not valid UTF-8"),
+        CsvMissingHeadersException => new UnreadableFileException("The file is empty: it has no header row"),
         CsvRecordTooLargeException => new UnreadableFileException($"A record is larger than {MaxRecordChars} characters (often an unterminated quote)"),
         CsvFormatException => new UnreadableFileException("The file is not well-formed CSV (quotes or line breaks)"),
         _ => null,
@@ -428,11 +429,6 @@ internal sealed class File2Run
         {
             int c = _generalisedColumns[j];
             _inRows!.SetGeneralised(_inRow, j, _generalised[c].AsSpan(0, _generalisedLength[c]));
-        }
-
-        for (int g = 0; g < _groupings; g++)
-        {
-            _inRows!.RiskIds[(_inRow * _groupings) + g] = _risk.Intern(g, RiskKey(g, blankGeography));
         }
 
         return true;
@@ -705,12 +701,24 @@ internal sealed class File2Run
         b.LineEnd[r] = at;
         if (_hasHidden)
         {
-            RowHasher.Digest128(HiddenBytes(blankGeography), b.Bytes.AsSpan(at, DigestBytes));
-            at += DigestBytes;
+            // Only rows that hide something carry the digest: a row hiding nothing is identified by its output alone,
+            // and the differing lengths keep the two kinds from ever comparing equal.
+            ReadOnlySpan<byte> hidden = HiddenBytes(blankGeography);
+            if (!hidden.IsEmpty)
+            {
+                RowHasher.Digest128(hidden, b.Bytes.AsSpan(at, DigestBytes));
+                at += DigestBytes;
+            }
         }
 
+        b.CompareEnd[r] = at;
+
         b.Used = at;
-        _outRows!.RiskIds.AsSpan(_outRow * _groupings, _groupings).CopyTo(b.RiskIds.AsSpan(r * _groupings));
+        for (int g = 0; g < _groupings; g++)
+        {
+            b.RiskIds[(r * _groupings) + g] = _risk.Intern(g, RiskKey(g, blankGeography));
+        }
+
         b.Count++;
     }
 
@@ -759,23 +767,21 @@ internal sealed class File2Run
             int c = columns[i];
             var granularity = granularities[i];
 
-            ReadOnlySpan<char> value = Field(_ordinal[c]);
+            ReadOnlySpan<char> value = OutField(_ordinal[c]);
             Span<char> scratch = _dateScratch;
             if (value.IsEmpty)
             {
                 value = [];
             }
-            else if (granularity == Generalisation.Year)
+            else if (granularity is Generalisation.Year or Generalisation.Month)
             {
-                value = scratch[..Year(_year[c], scratch)];
-            }
-            else if (granularity == Generalisation.Month)
-            {
-                value = scratch[..YearMonth(_year[c], _month[c], scratch)];
+                // Re-parsed here (≈10 ns) so the tallies run on the curator thread; the value was checked on the reader.
+                _columns[c].DateFormat!.TryParse(value, out int year, out int month, out _);
+                value = scratch[..(granularity == Generalisation.Year ? Year(year, scratch) : YearMonth(year, month, scratch))];
             }
             else if (_columns[c].Rule == ColumnRule.Generalise)
             {
-                value = _generalised[c].AsSpan(0, _generalisedLength[c]);
+                value = _outRows!.Generalised(_outRow, _generalisedIndex[c]);
             }
             else if (_columns[c].Rule == ColumnRule.EncryptGeography && blankGeography)
             {
@@ -831,12 +837,10 @@ internal sealed class File2Run
             }
         }
 
-        int digest = _hasHidden ? DigestBytes : 0;
         for (int r = 0; r < b.Count; r++)
         {
             int start = b.LineStart[r];
-            int outputLength = b.LineEnd[r] - start;
-            store.Append(b.Bytes.AsSpan(start, outputLength + digest), outputLength, b.RiskIds.AsSpan(r * _groupings, _groupings));
+            store.Append(b.Bytes.AsSpan(start, b.CompareEnd[r] - start), b.LineEnd[r] - start, b.RiskIds.AsSpan(r * _groupings, _groupings));
         }
 
         b.Reset();
@@ -929,68 +933,5 @@ internal sealed class File2Run
             .Select(c => new IdentifierLookingColumn(_columns[c].OutputName, _nhsShaped[c], _postcodeShaped[c], _nonEmpty[c]))
             .ToList();
         return new DisclosureRiskReport(threshold, marginalNames, cells, small, truncated, qiNames, combos, rare, rareRecords, complete, identifierLooking);
-    }
-
-    /// <summary>Rows of the current cipher batch: output bytes with token slots, cipher inputs/outputs, risk ids.</summary>
-    private sealed class Batch
-    {
-        public Batch(int capacity, int geoColumns, int groupings)
-        {
-            Capacity = capacity;
-            LineStart = new int[capacity];
-            LineEnd = new int[capacity];
-            IdSlot = new int[capacity];
-            IdBlocks = new byte[capacity * 16];
-            GeoSlot = Enumerable.Range(0, geoColumns).Select(_ => new int[capacity]).ToArray();
-            GeoBlocks = Enumerable.Range(0, geoColumns).Select(_ => new byte[capacity * 16]).ToArray();
-            GeoRow = Enumerable.Range(0, geoColumns).Select(_ => new int[capacity]).ToArray();
-            GeoCount = new int[geoColumns];
-            RiskIds = new int[capacity * Math.Max(groupings, 1)];
-        }
-
-        public int Capacity { get; }
-
-        public int Count { get; set; }
-
-        public byte[] Bytes { get; private set; } = new byte[1 << 20];
-
-        public int Used { get; set; }
-
-        public int[] LineStart { get; }
-
-        public int[] LineEnd { get; }
-
-        public int[] IdSlot { get; }
-
-        /// <summary>The batch's TTP tokens as raw 16-byte blocks, re-encrypted in place.</summary>
-        public byte[] IdBlocks { get; }
-
-        public int[][] GeoSlot { get; }
-
-        /// <summary>Per geography column: the padded values to encrypt in place, <see cref="GeoCount"/> of them.</summary>
-        public byte[][] GeoBlocks { get; }
-
-        public int[][] GeoRow { get; }
-
-        public int[] GeoCount { get; }
-
-        public int[] RiskIds { get; }
-
-        public void EnsureBytes(int more)
-        {
-            if (Used + more > Bytes.Length)
-            {
-                var bigger = new byte[Math.Max(Bytes.Length * 2, Used + more)];
-                Bytes.AsSpan(0, Used).CopyTo(bigger);
-                Bytes = bigger;
-            }
-        }
-
-        public void Reset()
-        {
-            Count = 0;
-            Used = 0;
-            Array.Clear(GeoCount);
-        }
     }
 }

@@ -5,9 +5,9 @@ namespace Linkage.File2;
 
 /// <summary>
 /// Rows copied out of the CSV reader (one char buffer plus start and length per field) with the reader thread's verdict
-/// on each: whether it is kept, its key, whether its geography is blanked, its generalised values and risk ids.
+/// on each: whether it is kept, its key, whether its geography is blanked, and its generalised values.
 /// </summary>
-internal sealed class RowBatch(int capacity, int fields, int generalised, int groupings)
+internal sealed class RowBatch(int capacity, int fields, int generalised)
 {
     private char[] _generalisedChars = new char[Math.Max(1, capacity * generalised * 8)];
     private readonly int[] _generalisedStart = new int[capacity * generalised];
@@ -32,9 +32,6 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int gr
     public bool[] BlankGeography { get; } = new bool[capacity];
 
     public Linkage.Permissions.TokenBytes[] Keys { get; } = new Linkage.Permissions.TokenBytes[capacity];
-
-    /// <summary>Risk-grouping ids, <c>groupings</c> per row.</summary>
-    public int[] RiskIds { get; } = new int[Math.Max(1, capacity * groupings)];
 
     public ReadOnlySpan<char> Generalised(int row, int index) =>
         _generalisedChars.AsSpan(_generalisedStart[(row * generalised) + index], _generalisedLength[(row * generalised) + index]);
@@ -85,7 +82,7 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int gr
 }
 
 /// <summary>
-/// Parses the CSV on its own thread into <see cref="RowBatch"/>es, runs the row filter (checks, permissions, risk ids)
+/// Parses the CSV on its own thread into <see cref="RowBatch"/>es, runs the row filter (checks, permissions)
 /// on each there, and hands them over a bounded channel to the thread that transforms and stages them: parsing and
 /// curation use both cores. Batches are recycled, so memory stays at a few batches whatever the file size.
 /// </summary>

@@ -68,8 +68,9 @@ public sealed class StandInTokenCohort(SynthCohort cohort) : IFile2Cohort
 }
 
 /// <summary>
-/// Ids taken from a real NHS Output CSV (written by File 1 intake): one File 2 person per row, from column
-/// <see cref="PersonIdColumn"/>. Sex and birth year are not read (the NHS Output's other columns are identifiers).
+/// Ids taken from a real NHS Output CSV (written by File 1 intake): one File 2 person per distinct id in column
+/// <see cref="PersonIdColumn"/> (the NHS Output has a row per current and historical identifier set, so a person's id
+/// repeats). Sex and birth year are not read (the NHS Output's other columns are identifiers).
 /// </summary>
 public sealed class NhsOutputCohort(string path) : IFile2Cohort
 {
@@ -95,6 +96,7 @@ public sealed class NhsOutputCohort(string path) : IFile2Cohort
         }
 
         long line = 1;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         while (reader.Read())
         {
             line++;
@@ -109,7 +111,10 @@ public sealed class NhsOutputCohort(string path) : IFile2Cohort
                 throw new SynthInputException($"The NHS Output file has an empty {PersonIdColumn} on line {line}.");
             }
 
-            yield return new File2Person(id, '9', 0);
+            if (seen.Add(id))
+            {
+                yield return new File2Person(id, '9', 0);
+            }
         }
     }
 }

@@ -2,6 +2,9 @@ using Azure.Core.Cryptography;
 using Azure.Identity;
 using Linkage.Azure.Cosmos;
 using Linkage.Azure.Keys;
+using Linkage.Functions.Runtime;
+using Linkage.Keys;
+using Linkage.Ttp;
 using Microsoft.Extensions.Options;
 
 namespace Linkage.Functions.Hosting;
@@ -28,11 +31,44 @@ public sealed class KeysOptions
 /// The app's <see cref="KeyRing"/>, created on first use (its Cosmos container and, in Azure, the Key Vault key lookup
 /// are asynchronous). One per app instance, so unwrapped keys are cached once and zeroed on shutdown.
 /// </summary>
-public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions> options, TimeProvider time) : IDisposable
+/// <remarks>
+/// Functions get ciphers through <see cref="GetCipherAsync"/> and <see cref="GetStudyIdTokenizerAsync"/>, which only hand
+/// out keys of purposes the app's enabled zones need: a TRE-side app (processor, provisioning) cannot obtain the TTP's
+/// person-id or link key, and the TTP app cannot obtain TRE or project keys.
+/// </remarks>
+public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions> options, IOptions<FunctionRuntimeOptions> runtime, TimeProvider time) : IDisposable
 {
     private readonly Lazy<Task<KeyRing>> _ring = new(() => CreateAsync(cosmos, options.Value, time));
 
-    public Task<KeyRing> GetAsync(CancellationToken cancellationToken) => _ring.Value.WaitAsync(cancellationToken);
+    /// <summary>The ring itself, without the zone check: for tests and operator tools only.</summary>
+    internal Task<KeyRing> GetAsync(CancellationToken cancellationToken) => _ring.Value.WaitAsync(cancellationToken);
+
+    public async Task<BlockTokenCipher> GetCipherAsync(string purpose, CancellationToken cancellationToken)
+    {
+        EnsureAllowed(purpose);
+        return await (await GetAsync(cancellationToken)).GetCipherAsync(purpose, cancellationToken);
+    }
+
+    public async Task<StudyIdTokenizer> GetStudyIdTokenizerAsync(CancellationToken cancellationToken)
+    {
+        EnsureAllowed(KeyPurposes.TtpPerson);
+        return await (await GetAsync(cancellationToken)).GetStudyIdTokenizerAsync(cancellationToken);
+    }
+
+    /// <summary>Purposes a zone may use. Project purposes (project-id:…, project-geo:…) belong to provisioning.</summary>
+    public static bool IsAllowed(string purpose, IReadOnlySet<FunctionZone> zones) =>
+        (zones.Contains(FunctionZone.Ttp) && purpose is KeyPurposes.TtpPerson or TtpFile1Processor.LinkKeyPurpose)
+        || (zones.Contains(FunctionZone.Processor) && purpose is KeyPurposes.ProcessorId or KeyPurposes.TreGeography)
+        || (zones.Contains(FunctionZone.Provisioning) && (purpose is KeyPurposes.ProcessorId or KeyPurposes.TreGeography || PurposeKekNames.IsProjectPurpose(purpose)));
+
+    private void EnsureAllowed(string purpose)
+    {
+        var zones = runtime.Value.EnabledZones;
+        if (!IsAllowed(purpose, zones))
+        {
+            throw new UnauthorizedAccessException($"Key purpose '{purpose}' is not available to an app running zones {string.Join(", ", zones)}.");
+        }
+    }
 
     public void Dispose()
     {
@@ -49,6 +85,7 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
         IKeyEncryptionKey kek;
         IKeyEncryptionKeyResolver resolver;
         string algorithm;
+        IPurposeKeyEncryptionKeys purposeKeks;
         if (o.VaultUri is not null)
         {
             var client = new KeyVaultKeyClient(o.VaultUri, new DefaultAzureCredential());
@@ -56,6 +93,7 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
             kek = new KeyVaultKeyEncryptionKey(client, key.KeyId);
             resolver = new KeyVaultKeyResolver(client);
             algorithm = o.WrapAlgorithm;
+            purposeKeks = new KeyVaultPurposeKeys(client); // a vault key per project, so shredding survives a Cosmos restore
         }
         else
         {
@@ -68,9 +106,10 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
             kek = LocalKeyEncryptionKey.GetOrCreate(o.KekName, local);
             resolver = new LocalKeyEncryptionKeyResolver(local);
             algorithm = KeyVaultKeyEncryptionKey.AesKeyWrap256;
+            purposeKeks = new LocalPurposeKeys(local);
         }
 
-        return new KeyRing(store, kek, resolver, new KeyRingOptions { WrapAlgorithm = algorithm }, time);
+        return new KeyRing(store, kek, resolver, new KeyRingOptions { WrapAlgorithm = algorithm, PurposeKeks = purposeKeks }, time);
     }
 }
 

@@ -54,9 +54,8 @@ public sealed class File2IntakeService(
             return new File2IntakeResult("AlreadyCurated", done, null, []);
         }
 
-        var ring = await keys.GetAsync(cancellationToken);
-        using var idCipher = await ring.GetCipherAsync(KeyPurposes.ProcessorId, cancellationToken);
-        using var geoCipher = await ring.GetCipherAsync(KeyPurposes.TreGeography, cancellationToken);
+        using var idCipher = await keys.GetCipherAsync(KeyPurposes.ProcessorId, cancellationToken);
+        using var geoCipher = await keys.GetCipherAsync(KeyPurposes.TreGeography, cancellationToken);
         var snapshots = await permissions.LoadLatestAsync(cancellationToken);
         var o = options.Value;
         var pipeline = new File2Pipeline(spec, snapshots, idCipher, geoCipher, new File2PipelineOptions

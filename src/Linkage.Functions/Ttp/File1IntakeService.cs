@@ -81,9 +81,8 @@ public sealed class File1IntakeService(
             TimeProvider = time,
         };
 
-        var ring = await keys.GetAsync(cancellationToken);
-        using var tokenizer = await ring.GetStudyIdTokenizerAsync(cancellationToken);
-        using var linkCipher = await ring.GetCipherAsync(TtpFile1Processor.LinkKeyPurpose, cancellationToken);
+        using var tokenizer = await keys.GetStudyIdTokenizerAsync(cancellationToken);
+        using var linkCipher = await keys.GetCipherAsync(TtpFile1Processor.LinkKeyPurpose, cancellationToken);
         var optOut = await LoadOptOutListAsync(cancellationToken);
         var processor = new TtpFile1Processor(tokenizer, optOut, linkCipher);
 

@@ -303,6 +303,32 @@ public sealed class File2PipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_byte_order_mark_and_crlf_line_ends_are_read_as_the_same_file()
+    {
+        string csv = "\uFEFF" + Csv(Row(_world.Permitted), Row(_world.Permitted2)).Replace("\n", "\r\n", StringComparison.Ordinal);
+
+        var (result, output) = await _world.RunAsync(_lsoa, csv);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Problems));
+        Assert.Equal(2, result.Counts.RowsWritten);
+        Assert.DoesNotContain("\r", output);
+    }
+
+    [Fact]
+    public async Task A_header_only_file_is_an_empty_curated_version_and_an_empty_file_is_unreadable()
+    {
+        var (headerOnly, output) = await _world.RunAsync(_lsoa, Header + "\n");
+        var (empty, nothing) = await _world.RunAsync(_lsoa, "");
+
+        Assert.True(headerOnly.Succeeded);
+        Assert.Equal(0, headerOnly.Counts.RowsIn);
+        Assert.Equal("cohortkey_e,record_date,lsoa11cd_e,origin,avail_from_dt\n", output);
+        Assert.Equal(File2Outcome.Unreadable, empty.Outcome);
+        Assert.Contains("no header row", empty.Problems[0]);
+        Assert.Equal("", nothing);
+    }
+
+    [Fact]
     public async Task Invalid_utf8_is_an_unreadable_file_and_nothing_is_written()
     {
         byte[] good = Encoding.UTF8.GetBytes(Csv(Row(_world.Permitted)));

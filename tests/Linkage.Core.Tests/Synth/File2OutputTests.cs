@@ -142,6 +142,30 @@ public sealed class File2OutputTests(SynthOutputFixture output) : IClassFixture<
     }
 
     [Fact]
+    public void A_person_with_several_nhs_output_rows_is_one_person_so_duplicates_stay_rare()
+    {
+        string directory = TempDirectory.Create("synth-nhs-output-repeats");
+        try
+        {
+            string nhsOutput = Path.Combine(directory, "nhs_output.csv");
+            var ids = Enumerable.Range(0, 200).Select(i => $"TOKEN{i:D17}").ToList();
+            // The NHS Output has a row per current and historical identifier set: three rows per person here.
+            File.WriteAllLines(nhsOutput, ["ttp_person_id,row_status", .. ids.SelectMany(id => new[] { $"{id},C", $"{id},H", $"{id},H" })]);
+            var options = Options with { Participants = 50, File2Rows = 4000, Quarters = 1, NhsOutputPath = nhsOutput };
+            var manifest = new SynthGenerator(options).Generate(Path.Combine(directory, "out"), progress: null, CancellationToken.None);
+
+            var lsoa = manifest.Files.Single(f => f.Kind == "file2" && f.Path.Contains("lsoa11", StringComparison.Ordinal));
+            var lines = File.ReadAllLines(Path.Combine(directory, "out", lsoa.Path)).Skip(1).ToList();
+            double duplicateShare = 1 - (lines.Distinct(StringComparer.Ordinal).Count() / (double)lines.Count);
+            Assert.InRange(duplicateShare, 0.001, 0.05);
+        }
+        finally
+        {
+            TempDirectory.Delete(directory);
+        }
+    }
+
+    [Fact]
     public void Nhs_output_without_the_id_column_is_refused_without_quoting_its_content()
     {
         string directory = TempDirectory.Create("synth-nhs-output-bad");

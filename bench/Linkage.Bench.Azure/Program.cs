@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Linkage.DevStack;
+using Linkage.Functions.Hosting;
+using Linkage.Functions.Processor;
+using Linkage.Functions.Runtime;
+using Linkage.Functions.Ttp;
+using Linkage.Synth;
+
+// Linkage.Bench.Azure [--participants N] [--file2-rows N]
+// Starts a fresh local stack, generates a synthetic File 1 (one study) and, from its NHS Output, a LSOA11 mappings File 2,
+// and runs each through the real intake service against Azurite and the Cosmos stand-in. Prints one JSON object.
+int participants = Arg("--participants", 500_000);
+int file2Rows = Arg("--file2-rows", 1_000_000);
+var work = Directory.CreateTempSubdirectory("linkage-bench-azure-");
+await using var stack = await LocalStack.StartAsync(new LocalStackOptions(), CancellationToken.None);
+try
+{
+    var builder = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:0"]);
+    builder.Configuration["Storage:ConnectionString"] = stack.StorageConnectionString;
+    builder.Configuration["Cosmos:Endpoint"] = stack.CosmosEndpoint;
+    builder.Configuration["Cosmos:Key"] = stack.CosmosKey;
+    builder.Configuration["Runtime:Mode"] = "CustomHandler"; // no listeners: the benchmark calls the services itself
+    builder.Configuration["Keys:LocalFolder"] = Path.Combine(work.FullName, "keys");
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.AddLinkageAzureClients();
+    builder.AddLinkageCosmos();
+    builder.AddLinkageKeys();
+    builder.AddFunctionRuntime();
+    builder.AddTtpZone();
+    builder.AddProcessorZone();
+    await using var app = builder.Build();
+    var blobs = app.Services.GetRequiredService<BlobServiceClient>();
+
+    var synth = new SynthOptions { Seed = 3, Studies = ["UKBB"], Participants = participants, File2Rows = 1, Quarters = 1, InvalidNhsShare = 0 };
+    new SynthGenerator(synth).Generate(Path.Combine(work.FullName, "a"), null, CancellationToken.None);
+    string file1 = Directory.GetFiles(Path.Combine(work.FullName, "a", "file1", "UKBB")).Single();
+    var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
+    await inbox.CreateIfNotExistsAsync();
+    var uploaded = await inbox.GetBlobClient("UKBB/" + Path.GetFileName(file1)).UploadAsync(file1, overwrite: true);
+
+    var file1Intake = app.Services.GetRequiredService<File1IntakeService>();
+    var sw = Stopwatch.StartNew();
+    var r1 = await file1Intake.ProcessAsync(inbox.GetBlobClient("UKBB/" + Path.GetFileName(file1)), uploaded.Value.ETag, CancellationToken.None);
+    double file1Seconds = sw.Elapsed.TotalSeconds;
+    long peakAfterFile1 = Process.GetCurrentProcess().PeakWorkingSet64;
+
+    string nhsOutput = Path.Combine(work.FullName, "nhs_output.csv");
+    string nhsPath = r1.Record.Outputs["nhsOutput"];
+    await blobs.GetBlobContainerClient(TtpStorage.NhseOutbox).GetBlobClient(nhsPath[(TtpStorage.NhseOutbox.Length + 1)..]).DownloadToAsync(nhsOutput);
+    new SynthGenerator(synth with { File2Rows = file2Rows, NhsOutputPath = nhsOutput }).Generate(Path.Combine(work.FullName, "b"), null, CancellationToken.None);
+    string file2 = Directory.GetFiles(Path.Combine(work.FullName, "b", "file2", "nhse_lsoa11_dataset_mapping")).Single();
+    var file2Inbox = blobs.GetBlobContainerClient(ProcessorStorage.File2Inbox);
+    await file2Inbox.CreateIfNotExistsAsync();
+    var up2 = await file2Inbox.GetBlobClient("nhse_lsoa11_dataset_mapping/" + Path.GetFileName(file2)).UploadAsync(file2, overwrite: true);
+
+    var file2Intake = app.Services.GetRequiredService<File2IntakeService>();
+    sw.Restart();
+    var r2 = await file2Intake.ProcessAsync(file2Inbox.GetBlobClient("nhse_lsoa11_dataset_mapping/" + Path.GetFileName(file2)), up2.Value.ETag, CancellationToken.None);
+    double file2Seconds = sw.Elapsed.TotalSeconds;
+    var stats = r2.Result!.Statistics;
+
+    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["file1_outcome"] = r1.Outcome,
+        ["file1_rows"] = r1.Record.Rows,
+        ["file1_participants"] = r1.Record.Participants,
+        ["file1_seconds"] = Math.Round(file1Seconds, 2),
+        ["file1_rows_per_s"] = Math.Round(r1.Record.Rows / file1Seconds),
+        ["peak_working_set_mb_after_file1"] = peakAfterFile1 / 1048576,
+        ["file2_outcome"] = r2.Outcome,
+        ["file2_rows"] = r2.Result.Counts.RowsIn,
+        ["file2_rows_written"] = r2.Result.Counts.RowsWritten,
+        ["file2_rows_dropped"] = r2.Result.Counts.Dropped.Where(d => d.Value > 0).ToDictionary(d => d.Key.ToString(), d => d.Value),
+        ["file2_rows_geography_blanked"] = r2.Result.Counts.RowsWithGeographyBlanked,
+        ["file2_seconds"] = Math.Round(file2Seconds, 2),
+        ["file2_rows_per_s"] = Math.Round(r2.Result.Counts.RowsIn / file2Seconds),
+        ["file2_pipeline_read_s"] = Math.Round(stats.ReadSeconds, 2),
+        ["file2_pipeline_dedup_s"] = Math.Round(stats.DedupSeconds, 2),
+        ["file2_pipeline_write_s"] = Math.Round(stats.WriteSeconds, 2),
+        ["peak_working_set_mb"] = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576,
+    }));
+}
+finally
+{
+    work.Delete(recursive: true);
+}
+
+int Arg(string name, int fallback)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+}

@@ -59,6 +59,7 @@ internal sealed class File2Run
     // Input.
     private int[] _ordinal = [];
     private int _inputFieldCount;
+    private RowBatchReader? _rowReader;
     private RowBatch? _inRows;
     private int _inRow;
     private RowBatch? _outRows;
@@ -126,6 +127,7 @@ internal sealed class File2Run
 
             using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length), FilterBatch);
+            _rowReader = rows;
             var reading = rows.RunAsync(stopReading.Token);
             try
             {
@@ -171,7 +173,10 @@ internal sealed class File2Run
         }
         catch (Exception e) when (AsUnreadable(e) is { } unreadable)
         {
-            return Fail(File2Outcome.Unreadable, [$"{unreadable.Message}, near line {_rowsIn + 2}. Nothing was written; fix the file and deliver it again."], store);
+            // Header = line 1; the failing record follows the last one parsed (decoding runs a buffer ahead, so a bad
+            // byte is at or shortly after the line named).
+            long line = (_rowReader?.RowsRead ?? -1) + 2;
+            return Fail(File2Outcome.Unreadable, [$"{unreadable.Message}, near line {line}. Nothing was written; fix the file and deliver it again."], store);
         }
 
         _readSeconds = clock.Elapsed.TotalSeconds;

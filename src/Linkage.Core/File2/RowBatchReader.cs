@@ -94,6 +94,9 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
     private readonly Channel<RowBatch> _free = Channel.CreateUnbounded<RowBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private int _created;
 
+    /// <summary>Records parsed so far; after a failure, the failing record is the next one.</summary>
+    public long RowsRead { get; private set; }
+
     /// <summary>The exception that stopped parsing (bad UTF-8, malformed CSV), if any.</summary>
     public Exception? Failure { get; private set; }
 
@@ -113,6 +116,7 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
             while (await reader.ReadAsync(cancellationToken))
             {
                 batch.Add(reader);
+                RowsRead++;
                 if (batch.Count == batch.Capacity)
                 {
                     filter(batch);

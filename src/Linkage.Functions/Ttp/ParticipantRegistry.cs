@@ -19,7 +19,8 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
 
     public sealed record Entry(int Flags, int Since);
 
-    public sealed record Change(string Token, int Version, DateOnly Date, int? From, int To);
+    /// <summary>A change of a registered participant's permissions: the File 1 version and date it came with.</summary>
+    public sealed record Change(string Token, int Version, DateOnly Date, int From, int To);
 
     public sealed record Page
     {
@@ -99,8 +100,8 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
                 int flags = (int)p.Flags;
                 if (!page.Participants.TryGetValue(token, out var current))
                 {
+                    // Joining is recorded by Entry.Since; History holds changes only, which keeps pages small.
                     page.Participants[token] = new Entry(flags, version);
-                    page.History.Add(new Change(token, version, date, null, flags));
                     changed++;
                 }
                 else if (current.Flags != flags)

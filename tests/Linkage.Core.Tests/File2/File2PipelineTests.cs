@@ -329,6 +329,20 @@ public sealed class File2PipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unterminated_quote_names_the_line_where_the_bad_record_starts()
+    {
+        var rows = Enumerable.Range(0, 5000).Select(_ => Row(_world.Permitted)).ToList();
+        rows.Add($"{_world.Permitted},2020-01-01,E01000001,\"HES APC,2021-01-01");
+        var options = new File2PipelineOptions { MaxRejectShare = 0.5 };
+
+        var (result, output) = await _world.RunAsync(_lsoa, Csv([.. rows]) + string.Concat(Enumerable.Repeat("x", 1_100_000)), options);
+
+        Assert.Equal(File2Outcome.Unreadable, result.Outcome);
+        Assert.Equal("", output);
+        Assert.Contains("near line 5002", result.Problems[0]);
+    }
+
+    [Fact]
     public async Task Invalid_utf8_is_an_unreadable_file_and_nothing_is_written()
     {
         byte[] good = Encoding.UTF8.GetBytes(Csv(Row(_world.Permitted)));
@@ -341,6 +355,7 @@ public sealed class File2PipelineTests : IDisposable
         Assert.Equal(File2Outcome.Unreadable, result.Outcome);
         Assert.Equal(0, output.Length);
         Assert.Contains("UTF-8", result.Problems[0]);
+        Assert.Contains("near line", result.Problems[0]);
     }
 
     [Fact]

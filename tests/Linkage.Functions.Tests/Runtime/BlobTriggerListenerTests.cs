@@ -19,12 +19,12 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
         LeaseDuration = TimeSpan.FromSeconds(15),
     };
 
-    private (BlobTriggerListener Listener, BlobServiceClient Blobs) NewHost(IBlobFunction function, FunctionRuntimeOptions options)
+    private (BlobTriggerListener Listener, BlobServiceClient Blobs) NewHost(IBlobFunction function, FunctionRuntimeOptions options, TimeProvider? time = null)
     {
         var blobs = stack.CreateBlobServiceClient();
         QueueServiceClient queues = stack.CreateQueueServiceClient();
         var receipts = new BlobReceiptStore(blobs.GetBlobContainerClient(options.HostContainer), options.HostId);
-        return (new BlobTriggerListener(function, blobs, queues, receipts, options, TimeProvider.System, NullLogger<BlobTriggerListener>.Instance), blobs);
+        return (new BlobTriggerListener(function, blobs, queues, receipts, options, time ?? TimeProvider.System, NullLogger<BlobTriggerListener>.Instance), blobs);
     }
 
     [Fact]
@@ -92,7 +92,8 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
         string hostId = LocalStackFixture.UniqueName("host");
         var function = new RecordingBlobFunction(container, fail: _ => true);
         var options = FastOptions(hostId);
-        var (listener, blobs) = NewHost(function, options);
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var (listener, blobs) = NewHost(function, options, clock);
         var containerClient = blobs.GetBlobContainerClient(container);
         await containerClient.CreateIfNotExistsAsync();
         var upload = await containerClient.GetBlobClient("S/bad.csv").UploadAsync(BinaryData.FromString("bad content"));
@@ -101,21 +102,22 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
         await poison.CreateIfNotExistsAsync();
         await poison.ClearMessagesAsync();
 
-        // Immediately rescanning does not retry: the backoff must pass first.
+        // Rescanning before the backoff has passed does not retry.
         await listener.ScanOnceAsync(CancellationToken.None);
         await listener.ScanOnceAsync(CancellationToken.None);
         Assert.Single(function.Runs);
 
-        for (int i = 0; i < 40 && function.Runs.Count < options.MaxAttempts; i++)
+        // Each time the backoff (doubling from 50 ms, capped at 200 ms) passes, one more try.
+        for (int i = 0; i < 10 && function.Runs.Count < options.MaxAttempts; i++)
         {
-            await Task.Delay(100);
+            clock.Advance(TimeSpan.FromSeconds(1));
             await listener.ScanOnceAsync(CancellationToken.None);
         }
 
         Assert.Equal([1, 2, 3, 4, 5], function.Runs.Select(r => r.Attempt));
 
         // Poisoned: no more tries, a poison message names the blob, and the blob is unchanged.
-        await Task.Delay(300);
+        clock.Advance(TimeSpan.FromMinutes(5));
         await listener.ScanOnceAsync(CancellationToken.None);
         Assert.Equal(5, function.Runs.Count);
         var messages = (await poison.ReceiveMessagesAsync(32)).Value;

@@ -29,7 +29,7 @@ public class TimerTriggerListenerTests(LocalStackFixture stack)
         await Task.WhenAll(Swallow(a.RunAsync(cts.Token)), Swallow(b.RunAsync(cts.Token)));
 
         var runs = function.Runs.ToArray();
-        Assert.InRange(runs.Length, 3, 5);
+        Assert.InRange(runs.Length, 2, 5); // 9 s of a 2-second schedule, whatever the machine's load
         Assert.Equal(runs.Length, runs.Select(r => r.ScheduledTime).Distinct().Count());
         Assert.All(runs, r => Assert.Equal(0, r.ScheduledTime.Second % 2));
     }

@@ -69,6 +69,7 @@ try
         ["file1_participants"] = r1.Record.Participants,
         ["file1_seconds"] = Math.Round(file1Seconds, 2),
         ["file1_rows_per_s"] = Math.Round(r1.Record.Rows / file1Seconds),
+        ["file1_phase_seconds"] = r1.Record.Seconds,
         ["peak_working_set_mb_after_file1"] = peakAfterFile1 / 1048576,
         ["file2_outcome"] = r2.Outcome,
         ["file2_rows"] = r2.Result.Counts.RowsIn,

@@ -86,6 +86,7 @@ public sealed class File1IntakeService(
         var optOut = await LoadOptOutListAsync(cancellationToken);
         var processor = new TtpFile1Processor(tokenizer, optOut, linkCipher);
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         TtpFile1Processor.Collected collected;
         await using (var read = await OpenVersionAsync(blob, etag, cancellationToken))
         {
@@ -99,17 +100,25 @@ public sealed class File1IntakeService(
             return new File1IntakeResult("Rejected", rejected, report);
         }
 
-        var record = await AcceptAsync(blob, etag, study, version, fileDate, fileName, recordId, previous, collected, processor, tokenizer.KeyVersion, cancellationToken);
+        var record = await AcceptAsync(blob, etag, study, version, fileDate, fileName, recordId, previous, collected, processor, tokenizer.KeyVersion, clock.Elapsed, cancellationToken);
         return new File1IntakeResult("Accepted", record, report);
     }
 
     private async Task<File1VersionRecord> AcceptAsync(
         BlobClient blob, ETag etag, string study, int version, DateOnly fileDate, string fileName, string recordId,
         File1VersionRecord? previous, TtpFile1Processor.Collected collected, TtpFile1Processor processor, string keyVersion,
-        CancellationToken cancellationToken)
+        TimeSpan checkTime, CancellationToken cancellationToken)
     {
         var participants = collected.Participants;
         var outputs = new Dictionary<string, string>();
+        var seconds = new Dictionary<string, double> { ["checkAndCollect"] = Math.Round(checkTime.TotalSeconds, 2) };
+        var phase = System.Diagnostics.Stopwatch.StartNew();
+        void Lap(string name)
+        {
+            seconds[name] = Math.Round(phase.Elapsed.TotalSeconds, 2);
+            phase.Restart();
+        }
+
         var counts = new Dictionary<string, long>
         {
             ["participants"] = participants.Count,
@@ -133,6 +142,7 @@ public sealed class File1IntakeService(
         }
 
         outputs["permissionSnapshot"] = $"{TtpStorage.ProcessorInbox}/{snapshotName}";
+        Lap("idMappingAndSnapshot");
 
         // To NHS England: identifiers, TTP zone only.
         var nhse = await ContainerAsync(TtpStorage.NhseOutbox, cancellationToken);
@@ -145,6 +155,7 @@ public sealed class File1IntakeService(
         }, cancellationToken);
         outputs["nhsOutput"] = $"{TtpStorage.NhseOutbox}/{nhsOutput}";
         counts["nhsOutputRows"] = nhsRows;
+        Lap("nhsOutput");
 
         PermissionSnapshot? previousSnapshot = null;
         if (previous?.Outputs.TryGetValue("permissionSnapshot", out var prevPath) == true)
@@ -163,9 +174,12 @@ public sealed class File1IntakeService(
         }, cancellationToken);
         outputs["delta"] = $"{TtpStorage.NhseOutbox}/{delta}";
         counts["deltaRows"] = deltaRows;
+        Lap("delta");
 
         counts["registryChanges"] = await registry.ApplyAsync(study, version, etag.ToString(), fileDate, participants, cancellationToken);
+        Lap("registry");
         counts["crossStudyLinks"] = await LinkAcrossStudiesAsync(study, participants, cancellationToken);
+        Lap("crossStudyLinks");
 
         var record = new File1VersionRecord
         {
@@ -184,6 +198,7 @@ public sealed class File1IntakeService(
             TokenKeyVersion = keyVersion,
             Outputs = outputs,
             Counts = counts,
+            Seconds = seconds,
             ProcessedAt = time.GetUtcNow(),
         };
         await versions.UpsertAsync(record, cancellationToken);

@@ -38,6 +38,9 @@ public sealed record File1VersionRecord
 
     public IReadOnlyDictionary<string, long> Counts { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>How long each phase took (operators' view of where the time goes).</summary>
+    public IReadOnlyDictionary<string, double> Seconds { get; init; } = new Dictionary<string, double>();
+
     public DateTimeOffset ProcessedAt { get; init; }
 }
 

@@ -180,8 +180,6 @@ internal sealed class File2Run
         }
 
         _readSeconds = clock.Elapsed.TotalSeconds;
-        Console.Error.WriteLine($"PROF read={_readSeconds:F3} filter={FilterTicks/1e9:F3} stage={(StageTicks-FlushTicks)/1e9:F3} flush={FlushTicks/1e9:F3} readerTotal={RowBatchReader.TotalTicks/1e9:F3} readerWait={RowBatchReader.WaitTicks/1e9:F3} risk={RiskTicks/1e9:F3} cipher={CipherTicks/1e9:F3}");
-        RiskTicks=CipherTicks=FilterTicks=StageTicks=FlushTicks=0; RowBatchReader.TotalTicks=0; RowBatchReader.WaitTicks=0;
         if (_rowsRejected > _options.MaxRejectShare * _rowsIn)
         {
             return Fail(File2Outcome.TooManyBadRows, [$"{_rowsRejected} of {_rowsIn} rows are invalid, more than the allowed {_options.MaxRejectShare:P2}. Nothing was written; see the row-level report."], store);
@@ -230,13 +228,7 @@ internal sealed class File2Run
     };
 
     /// <summary>Reader thread: checks and filters every row of a batch, recording the verdicts in it.</summary>
-    public static long RiskTicks, CipherTicks, FilterTicks, StageTicks, FlushTicks, WaitTicks;
     private void FilterBatch(RowBatch batch)
-    {
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        try { FilterBatch0(batch); } finally { FilterTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0; }
-    }
-    private void FilterBatch0(RowBatch batch)
     {
         _inRows = batch;
         for (int r = 0; r < batch.Count; r++)
@@ -248,11 +240,6 @@ internal sealed class File2Run
 
     /// <summary>Curation thread: transforms and stages the kept rows of a filtered batch.</summary>
     private void StageBatch(RowBatch batch, DedupStore store)
-    {
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        try { StageBatch0(batch, store); } finally { StageTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0; }
-    }
-    private void StageBatch0(RowBatch batch, DedupStore store)
     {
         _outRows = batch;
         for (int r = 0; r < batch.Count; r++)
@@ -732,12 +719,10 @@ internal sealed class File2Run
         b.CompareEnd[r] = at;
 
         b.Used = at;
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int g = 0; g < _groupings; g++)
         {
             b.RiskIds[(r * _groupings) + g] = _risk.Intern(g, RiskKey(g, blankGeography));
         }
-        RiskTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
 
         b.Count++;
     }
@@ -828,18 +813,12 @@ internal sealed class File2Run
     /// <summary>Encrypts the batch's keys and geographies (one cipher call per column), fills the slots, stages the rows.</summary>
     private void FlushBatch(DedupStore store)
     {
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        try { FlushBatch0(store); } finally { FlushTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0; }
-    }
-    private void FlushBatch0(DedupStore store)
-    {
         var b = _batch;
         if (b.Count == 0)
         {
             return;
         }
 
-        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         Span<byte> ids = b.IdBlocks.AsSpan(0, b.Count * 16);
         _idCipher.EncryptBlocks(ids, ids);
         for (int r = 0; r < b.Count; r++)
@@ -863,8 +842,6 @@ internal sealed class File2Run
             }
         }
 
-        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-        CipherTicks += t2 - t1;
         for (int r = 0; r < b.Count; r++)
         {
             int start = b.LineStart[r];

@@ -108,10 +108,8 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
         _free.Writer.TryWrite(batch);
     }
 
-    public static long TotalTicks, WaitTicks;
     public Task RunAsync(CancellationToken cancellationToken) => Task.Run(async () =>
     {
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var batch = await NextFreeAsync(cancellationToken);
@@ -122,10 +120,8 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
                 if (batch.Count == batch.Capacity)
                 {
                     filter(batch);
-                    long w0 = System.Diagnostics.Stopwatch.GetTimestamp();
                     await _full.Writer.WriteAsync(batch, cancellationToken);
                     batch = await NextFreeAsync(cancellationToken);
-                    WaitTicks += System.Diagnostics.Stopwatch.GetTimestamp() - w0;
                 }
             }
 
@@ -145,7 +141,6 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
         }
         finally
         {
-            TotalTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
             _full.Writer.TryComplete();
         }
     }, CancellationToken.None);

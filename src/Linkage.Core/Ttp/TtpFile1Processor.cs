@@ -145,8 +145,9 @@ public sealed class TtpFile1Processor(StudyIdTokenizer tokenizer, NationalOptOut
         line.WriteTo(output);
         long rows = 0;
         string? lastStudyId = null;
-        TokenBytes lastToken = default;
+        bool lastIncluded = false;
         string lastTokenText = "";
+        byte[] tokenBytes = new byte[16];
         using var reader = new File1Reader(file1);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -155,11 +156,13 @@ public sealed class TtpFile1Processor(StudyIdTokenizer tokenizer, NationalOptOut
             if (lastStudyId is null || !studyId.SequenceEqual(lastStudyId))
             {
                 lastStudyId = studyId.ToString();
-                lastTokenText = tokenizer.Tokenize(studyCode, studyId);
-                lastToken = TokenBytes.Parse(lastTokenText);
+                tokenizer.TokenizeToBytes(studyCode, studyId, tokenBytes);
+                var token = TokenBytes.FromBytes(tokenBytes);
+                lastIncluded = included.Contains(token);
+                lastTokenText = lastIncluded ? token.ToString() : "";
             }
 
-            if (!included.Contains(lastToken))
+            if (!lastIncluded)
             {
                 continue;
             }

@@ -170,20 +170,6 @@ public sealed class File2IntakeService(
         await MoveAsync(blob, etag, ProcessorStorage.File2Quarantine, cancellationToken);
     }
 
-    private async Task MoveAsync(BlobClient blob, ETag etag, string targetContainer, CancellationToken cancellationToken)
-    {
-        var container = blobs.GetBlobContainerClient(targetContainer);
-        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        var target = container.GetBlobClient(blob.Name);
-        try
-        {
-            var copy = await target.StartCopyFromUriAsync(blob.Uri, new BlobCopyFromUriOptions { SourceConditions = new BlobRequestConditions { IfMatch = etag } }, cancellationToken);
-            await copy.WaitForCompletionAsync(cancellationToken);
-            await blob.DeleteAsync(DeleteSnapshotsOption.IncludeSnapshots, new BlobRequestConditions { IfMatch = etag }, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status is 404 or 412)
-        {
-            // Already moved, or a newer version arrived meanwhile: that version gets its own run.
-        }
-    }
+    private Task MoveAsync(BlobClient blob, ETag etag, string targetContainer, CancellationToken cancellationToken) =>
+        blob.MoveToAsync(etag, blobs.GetBlobContainerClient(targetContainer), cancellationToken);
 }

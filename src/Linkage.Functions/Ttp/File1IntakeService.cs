@@ -380,21 +380,8 @@ public sealed class File1IntakeService(
         await blobStream.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, cancellationToken: cancellationToken);
     }
 
-    /// <summary>Moves the processed version out of the inbox: copy, then delete only that version.</summary>
-    private async Task MoveAsync(BlobClient blob, ETag etag, string targetContainer, CancellationToken cancellationToken)
-    {
-        var target = (await ContainerAsync(targetContainer, cancellationToken)).GetBlobClient(blob.Name);
-        try
-        {
-            var copy = await target.StartCopyFromUriAsync(blob.Uri, new BlobCopyFromUriOptions { SourceConditions = new BlobRequestConditions { IfMatch = etag } }, cancellationToken);
-            await copy.WaitForCompletionAsync(cancellationToken);
-            await blob.DeleteAsync(DeleteSnapshotsOption.IncludeSnapshots, new BlobRequestConditions { IfMatch = etag }, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status is 404 or 412)
-        {
-            // Already moved, or the provider uploaded a newer version meanwhile: that version gets its own run.
-        }
-    }
+    private Task MoveAsync(BlobClient blob, ETag etag, string targetContainer, CancellationToken cancellationToken) =>
+        blob.MoveToAsync(etag, blobs.GetBlobContainerClient(targetContainer), cancellationToken);
 }
 
 /// <summary>The same person found in several studies (TTP zone only): link key (keyed hash) → study tokens.</summary>

@@ -71,8 +71,25 @@ internal static class LocalRun
                 await WaitEmptyAsync(blobs, "ttp-file1-inbox", stop.Token);
             }
 
+            // NHS England would link the NHS Outputs and send back records keyed by their TTP tokens: synth does that part.
+            string nhsOutput = await ConcatenateLatestNhsOutputsAsync(blobs, Path.Combine(root, ".local", "nhs_output.csv"), stop.Token);
+            string file2Dir = Path.Combine(root, ".local", "synth-file2");
+            if (Directory.Exists(file2Dir))
+            {
+                Directory.Delete(file2Dir, recursive: true);
+            }
+
+            Console.WriteLine("== generating File 2s from the NHS Outputs (as NHS England would send them)");
+            if (await RunToEndAsync("dotnet", [Path.Combine(root, "src/Linkage.Cli/bin/Release/net10.0/linkage.dll"), "synth", "--out", file2Dir,
+                "--participants", participants.ToString(System.Globalization.CultureInfo.InvariantCulture), "--file2-rows", "200000",
+                "--invalid-nhs-share", "0", "--nhs-output", nhsOutput], root, stop.Token) != 0)
+            {
+                await Console.Error.WriteLineAsync("linkage synth --nhs-output failed.");
+                return 1;
+            }
+
             Console.WriteLine("== dropping the File 2s into processor-file2-inbox");
-            foreach (var file in Directory.GetFiles(Path.Combine(synthDir, "file2"), "*.csv", SearchOption.AllDirectories))
+            foreach (var file in Directory.GetFiles(Path.Combine(file2Dir, "file2"), "*.csv", SearchOption.AllDirectories))
             {
                 string dataset = Path.GetFileName(Path.GetDirectoryName(file)!);
                 await UploadAsync(blobs, "processor-file2-inbox", $"{dataset}/{Path.GetFileName(file)}", file, stop.Token);
@@ -180,6 +197,35 @@ internal static class LocalRun
         }
 
         Console.WriteLine($"   {container} still has files after 10 minutes; see the app's log.");
+    }
+
+    /// <summary>The newest NHS Output of each study, as one CSV (one header).</summary>
+    private static async Task<string> ConcatenateLatestNhsOutputsAsync(BlobServiceClient blobs, string path, CancellationToken ct)
+    {
+        var latest = new Dictionary<string, string>(StringComparer.Ordinal);
+        await foreach (var b in blobs.GetBlobContainerClient("ttp-outbox-nhse").GetBlobsAsync(BlobTraits.None, BlobStates.None, "nhs-output/", ct))
+        {
+            string study = b.Name.Split('/')[1];
+            if (!latest.TryGetValue(study, out var current) || string.CompareOrdinal(b.Name, current) > 0)
+            {
+                latest[study] = b.Name; // names end _v<N>_<YYYYMMDD>.csv: the latest date sorts last
+            }
+        }
+
+        await using var writer = new StreamWriter(path);
+        bool first = true;
+        foreach (var name in latest.Values)
+        {
+            var content = (await blobs.GetBlobContainerClient("ttp-outbox-nhse").GetBlobClient(name).DownloadContentAsync(ct)).Value.Content.ToString();
+            foreach (var line in content.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(first ? 0 : 1))
+            {
+                await writer.WriteLineAsync(line);
+            }
+
+            first = false;
+        }
+
+        return path;
     }
 
     private static async Task PrintSummaryAsync(BlobServiceClient blobs, CancellationToken ct)

@@ -22,16 +22,17 @@ public static class TtpStorage
 
     public static IReadOnlyList<string> TtpContainers { get; } = [File1Inbox, File1Quarantine, File1Archive, ProviderReports, NhseOutbox, Registry, Config];
 
-    public static string Stem(string study, int version, DateOnly date) =>
-        $"{study}_{{0}}_v{version.ToString(CultureInfo.InvariantCulture)}_{date:yyyyMMdd}";
+    /// <summary><c>&lt;STUDY&gt;_&lt;KIND&gt;_v&lt;N&gt;_&lt;YYYYMMDD&gt;</c>, the File 1's own naming with its kind replaced.</summary>
+    public static string Stem(string study, string kind, int version, DateOnly date) =>
+        string.Create(CultureInfo.InvariantCulture, $"{study}_{kind}_v{version}_{date:yyyyMMdd}");
 
-    public static string IdMapping(string study, int version, DateOnly date) => $"id-mapping/{study}/{string.Format(CultureInfo.InvariantCulture, Stem(study, version, date), "IDMAP")}.csv";
+    public static string IdMapping(string study, int version, DateOnly date) => $"id-mapping/{study}/{Stem(study, "IDMAP", version, date)}.csv";
 
-    public static string PermissionSnapshot(string study, int version, DateOnly date) => $"permissions/{study}/{string.Format(CultureInfo.InvariantCulture, Stem(study, version, date), "PERMS")}.snapshot";
+    public static string PermissionSnapshot(string study, int version, DateOnly date) => $"permissions/{study}/{Stem(study, "PERMS", version, date)}.snapshot";
 
-    public static string NhsOutput(string study, int version, DateOnly date) => $"nhs-output/{study}/{string.Format(CultureInfo.InvariantCulture, Stem(study, version, date), "NHSOUT")}.csv";
+    public static string NhsOutput(string study, int version, DateOnly date) => $"nhs-output/{study}/{Stem(study, "NHSOUT", version, date)}.csv";
 
-    public static string Delta(string study, int version, DateOnly date) => $"delta/{study}/{string.Format(CultureInfo.InvariantCulture, Stem(study, version, date), "DELTA")}.csv";
+    public static string Delta(string study, int version, DateOnly date) => $"delta/{study}/{Stem(study, "DELTA", version, date)}.csv";
 
     public static string LinkIndex(string study) => $"links/{study}.links";
 }

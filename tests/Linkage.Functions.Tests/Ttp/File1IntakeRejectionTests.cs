@@ -120,6 +120,36 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         Assert.Equal(outputsBefore.Keys.Order(), outputsAfter.Keys.Order());
     }
 
+    [Fact]
+    public async Task The_functions_host_can_invoke_file1_intake_through_the_custom_handler_protocol()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        using var client = app.CreateClient();
+        var blobs = stack.CreateBlobServiceClient();
+        var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
+        await inbox.CreateIfNotExistsAsync();
+        string name = "NSHD46/NSHD46_FILE1_v1_20260301.csv";
+        var uploaded = await inbox.GetBlobClient(name).UploadAsync(BinaryData.FromString(Header + "\n")); // header only: rejected
+
+        var payload = new JsonObject
+        {
+            ["Data"] = new JsonObject { ["blob"] = "" },
+            ["Metadata"] = new JsonObject
+            {
+                ["BlobTrigger"] = $"{TtpStorage.File1Inbox}/{name}",
+                ["Properties"] = new JsonObject { ["ETag"] = uploaded.Value.ETag.ToString() },
+                ["study"] = "NSHD46",
+                ["name"] = "NSHD46_FILE1_v1_20260301.csv",
+            },
+        };
+        var response = await client.PostAsync("/File1Intake", new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json"));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var record = await FindRejected(app, "NSHD46");
+        Assert.NotNull(record);
+        Assert.True(await blobs.GetBlobContainerClient(TtpStorage.File1Quarantine).GetBlobClient(name + ".report.json").ExistsAsync());
+    }
+
     private static async Task<File1VersionRecord?> FindRejected(FunctionAppFactory app, string study)
     {
         var db = app.Services.GetRequiredService<Linkage.Azure.Cosmos.CosmosDatabase>();

@@ -2,6 +2,7 @@ using Azure.Core.Cryptography;
 using Azure.Identity;
 using Linkage.Azure.Cosmos;
 using Linkage.Azure.Keys;
+using Linkage.Functions.Health;
 using Linkage.Functions.Runtime;
 using Linkage.Keys;
 using Linkage.Ttp;
@@ -113,12 +114,21 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
     }
 }
 
+/// <summary>The key-encryption key is reachable (Key Vault, or the local key) and the data-key store answers.</summary>
+internal sealed class KeyRingCheck(KeyRingProvider keys) : IDependencyCheck
+{
+    public string Name => "keys";
+
+    public Task CheckAsync(CancellationToken cancellationToken) => keys.GetAsync(cancellationToken);
+}
+
 public static class KeysExtensions
 {
     public static IHostApplicationBuilder AddLinkageKeys(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<KeysOptions>().BindConfiguration(KeysOptions.SectionName);
         builder.Services.AddSingleton<KeyRingProvider>();
+        builder.Services.AddDependencyCheck<KeyRingCheck>();
         return builder;
     }
 }

@@ -138,5 +138,7 @@ public class CustomHandlerContractTests(LocalStackFixture stack)
         var deps = body["dependencies"]!.AsArray().Select(d => ((string?)d!["name"], (string?)d["status"])).ToArray();
         Assert.Contains(("blob-storage", "ok"), deps);
         Assert.Contains(("queue-storage", "ok"), deps);
+        Assert.Contains(("cosmos", "ok"), deps);
+        Assert.Contains(("keys", "ok"), deps);
     }
 }

@@ -25,6 +25,12 @@ public sealed record File1CheckOptions
     /// <summary>The provider's first File 1: every participant must then be active (UKLLC_STATUS = 1).</summary>
     public bool IsFirstFile { get; init; }
 
+    /// <summary>
+    /// The study's highest accepted File 1 version, if any: a file with a lower version is refused
+    /// (<c>file-version-superseded</c>), since applying it would roll permissions back. The same version may be re-sent.
+    /// </summary>
+    public int? LatestAcceptedVersion { get; init; }
+
     /// <summary>Line numbers listed per finding; <see cref="File1Finding.Count"/> still counts them all.</summary>
     public int MaxLinesPerFinding { get; init; } = DefaultMaxLinesPerFinding;
 

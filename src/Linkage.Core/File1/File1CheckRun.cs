@@ -38,6 +38,11 @@ internal sealed class File1CheckRun
                 {
                     _findings.AddFileLevel(File1Rules.FileNameStudyMismatch);
                 }
+
+                if (options.LatestAcceptedVersion is { } latest && version < latest)
+                {
+                    _findings.AddFileLevel(File1Rules.FileVersionSuperseded);
+                }
             }
             else
             {

@@ -32,6 +32,9 @@ public static class File1Rules
     public static File1Rule FileNameStudyMismatch { get; } = new("file-name-study-mismatch", E, _ =>
         "The study code in the file name is not the study this file was uploaded for. Upload only your own study's File 1, named with your study code.");
 
+    public static File1Rule FileVersionSuperseded { get; } = new("file-version-superseded", E, _ =>
+        "A File 1 with a higher version number has already been accepted for this study. Send a new File 1 with a version number above the last accepted one; an older file would roll participants' permissions back.");
+
     public static File1Rule EncodingBom { get; } = new("encoding-bom", W, _ =>
         "The file starts with a UTF-8 byte order mark. It is accepted and ignored; to avoid this warning save as UTF-8 without BOM.");
 
@@ -134,7 +137,7 @@ public static class File1Rules
     /// <summary>Every rule, for documentation and tests.</summary>
     public static IReadOnlyList<File1Rule> All { get; } =
     [
-        FileEmpty, FileNoDataRows, FileNamePattern, FileNameUnknownStudy, FileNameStudyMismatch, EncodingBom,
+        FileEmpty, FileNoDataRows, FileNamePattern, FileNameUnknownStudy, FileNameStudyMismatch, FileVersionSuperseded, EncodingBom,
         EncodingInvalidUtf8, HeaderMissing, HeaderFieldMissing, HeaderFieldUnexpected, HeaderFieldDuplicate,
         HeaderFieldOrder, HeaderFieldCase, CsvUnbalancedQuote, CsvStrayQuote, CsvFieldCount, CsvBlankLine,
         ValueRequired, ValueTooLong, CodeInvalid, StudyIdWhitespace, NhsNumberNotDigits, NhsNumberLength,

@@ -78,6 +78,7 @@ public sealed class File1IntakeService(
             KnownStudyCodes = options.Value.KnownStudyCodes,
             ExpectedStudyCode = folderStudy.Length > 0 ? folderStudy : null,
             IsFirstFile = nameParsed && previous is null,
+            LatestAcceptedVersion = accepted.Count > 0 ? accepted.Max(r => r.Version) : null,
             TimeProvider = time,
         };
 

@@ -261,6 +261,17 @@ public class File1RuleTests
     }
 
     [Fact]
+    public void A_version_older_than_the_last_accepted_one_is_refused_but_the_same_version_may_be_resent()
+    {
+        var file = new File1TestFile().WithHeader().Row("P1"); // file name version 3
+        var older = file.Check(File1TestFile.Options() with { LatestAcceptedVersion = 4 });
+        Assert.False(older.Accepted);
+        Assert.Equal("file-version-superseded", Assert.Single(older.Findings, f => f.Severity == File1Severity.Error).Code);
+        Assert.True(file.Check(File1TestFile.Options() with { LatestAcceptedVersion = 3 }).Accepted);
+        Assert.True(file.Check(File1TestFile.Options() with { LatestAcceptedVersion = 2 }).Accepted);
+    }
+
+    [Fact]
     public void Varying_create_date_and_mismatch_with_the_file_name_are_warnings()
     {
         var report = new File1TestFile().WithHeader()

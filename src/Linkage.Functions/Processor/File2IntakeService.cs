@@ -37,7 +37,7 @@ public sealed class File2IntakeService(
 
     public async Task<File2IntakeResult> ProcessAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
     {
-        string datasetId = blob.Name.Split('/', 2)[0];
+        string datasetId = blob.Name.Contains('/', StringComparison.Ordinal) ? blob.Name.Split('/', 2)[0] : "";
         string sourceBlob = $"{ProcessorStorage.File2Inbox}/{blob.Name}";
         if (!specs.TryGet(datasetId, out var spec))
         {

@@ -76,7 +76,7 @@ public sealed class File1IntakeService(
         {
             FileName = fileName,
             KnownStudyCodes = options.Value.KnownStudyCodes,
-            ExpectedStudyCode = folderStudy.Length > 0 ? folderStudy : null,
+            ExpectedStudyCode = folderStudy, // "" for a file outside any study folder: never matches, so it is rejected
             IsFirstFile = nameParsed && previous is null,
             LatestAcceptedVersion = accepted.Count > 0 ? accepted.Max(r => r.Version) : null,
             TimeProvider = time,

@@ -84,6 +84,22 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
     }
 
     [Fact]
+    public async Task A_file_outside_any_study_folder_is_rejected_not_ignored()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
+        var blobs = stack.CreateBlobServiceClient();
+        var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
+        await inbox.CreateIfNotExistsAsync();
+        await inbox.GetBlobClient("GLAD_FILE1_v1_20260301.csv").UploadAsync(BinaryData.FromString(Header + "\n"));
+
+        var record = await File1IntakeEndToEndTests.WaitForAsync(() => FindRejected(app, "_unknown"), logs: app.Logs);
+        Assert.Equal("GLAD_FILE1_v1_20260301.csv", record.FileName);
+        var report = JsonNode.Parse((await blobs.GetBlobContainerClient(TtpStorage.File1Quarantine).GetBlobClient("GLAD_FILE1_v1_20260301.csv.report.json").DownloadContentAsync()).Value.Content.ToString())!;
+        Assert.Contains(report["findings"]!.AsArray(), f => (string?)f!["code"] == "file-name-study-mismatch");
+    }
+
+    [Fact]
     public async Task The_same_file_delivered_twice_changes_nothing_the_second_time()
     {
         var options = new SynthOptions { Seed = 11, Studies = ["UKHLS"], Participants = 120, File2Rows = 10, Quarters = 1, InvalidNhsShare = 0 };

@@ -80,7 +80,7 @@ internal static class File1Bench
 
             await using (var w = Writer(Path.Combine(folder.FullName, "delta.csv")))
             {
-                TtpOutputFormats.WriteDelta(collected.Participants, null, "UKBB", 1, DateOnly.FromDateTime(DateTime.UtcNow), w);
+                TtpOutputFormats.WriteDelta(collected.Participants, null, "UKBB", 1, DateOnly.FromDateTime(DateTime.UtcNow), tokenizer.KeyVersion, w);
             }
 
             double smallOutputsSeconds = step.Elapsed.TotalSeconds;

@@ -175,7 +175,7 @@ public sealed class TtpFile1Processor(StudyIdTokenizer tokenizer, NationalOptOut
             }
 
             line.Add(row[File1Schema.Postcode]).Add(row[File1Schema.DateOfBirth]).Add(row[File1Schema.GenderCd])
-                .Add(row[File1Schema.NhsDigitalStudyNumber]).WriteTo(output);
+                .Add(row[File1Schema.NhsDigitalStudyNumber]).Add(tokenizer.KeyVersion).WriteTo(output);
             rows++;
         }
 

@@ -12,7 +12,7 @@ public static class TtpOutputFormats
     [
         "ttp_person_id", "row_status", "nhs_number", "surname", "forename", "middlenames",
         "address_1", "address_2", "address_3", "address_4", "address_5", "postcode", "date_of_birth", "gender_cd",
-        "nhs_digital_study_number",
+        "nhs_digital_study_number", "token_key_version",
     ];
 
     /// <summary>Permission columns of the ID mapping file, in order, with the flag each one shows.</summary>
@@ -48,7 +48,7 @@ public static class TtpOutputFormats
     ];
 
     public static IReadOnlyList<string> DeltaColumns { get; } =
-        ["ttp_person_id", "change", "permission", "previous", "current", "study", "file1_version", "effective_date"];
+        ["ttp_person_id", "change", "permission", "previous", "current", "study", "file1_version", "effective_date", "token_key_version"];
 
     /// <summary>One row per participant: token, permissions and identifier-quality indicators — never an identifier.</summary>
     public static long WriteIdMapping(IReadOnlyList<Participant> participants, string studyCode, int file1Version, string keyVersion, TextWriter output)
@@ -101,7 +101,7 @@ public static class TtpOutputFormats
     /// Changes since the study's previous accepted File 1: joined, withdrawn, rejoined, each permission turned on or off,
     /// and participants absent from the new file (reported, never silently dropped). Returns the number of rows written.
     /// </summary>
-    public static long WriteDelta(IReadOnlyList<Participant> current, PermissionSnapshot? previous, string studyCode, int file1Version, DateOnly effective, TextWriter output)
+    public static long WriteDelta(IReadOnlyList<Participant> current, PermissionSnapshot? previous, string studyCode, int file1Version, DateOnly effective, string keyVersion, TextWriter output)
     {
         var line = new CsvLine();
         foreach (var c in DeltaColumns)
@@ -114,7 +114,7 @@ public static class TtpOutputFormats
         string date = effective.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         void Row(TokenBytes token, string change, string permission, string before, string after)
         {
-            line.Add(token.ToString()).Add(change).Add(permission).Add(before).Add(after).Add(studyCode).Add(file1Version).Add(date).WriteTo(output);
+            line.Add(token.ToString()).Add(change).Add(permission).Add(before).Add(after).Add(studyCode).Add(file1Version).Add(date).Add(keyVersion).WriteTo(output);
             rows++;
         }
 

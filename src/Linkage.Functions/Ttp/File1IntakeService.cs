@@ -170,7 +170,7 @@ public sealed class File1IntakeService(
         long deltaRows = 0;
         await WriteTextAtomicallyAsync(nhse, delta, w =>
         {
-            deltaRows = TtpOutputFormats.WriteDelta(participants, previousSnapshot, study, version, fileDate, w);
+            deltaRows = TtpOutputFormats.WriteDelta(participants, previousSnapshot, study, version, fileDate, keyVersion, w);
             return Task.CompletedTask;
         }, cancellationToken);
         outputs["delta"] = $"{TtpStorage.NhseOutbox}/{delta}";

@@ -68,6 +68,8 @@ internal sealed class File2Run
     // The current batch.
     private readonly OutputBatch _batch;
     private char[] _keyScratch = new char[256];
+    private char[] _readerKeyScratch = new char[256];
+    private readonly char[] _readerDateScratch = new char[16];
     private byte[] _hiddenScratch = new byte[1024];
     private readonly char[] _dateScratch = new char[16];
 
@@ -126,7 +128,7 @@ internal sealed class File2Run
             }
 
             using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length), FilterBatch);
+            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length, _groupings), FilterBatch);
             _rowReader = rows;
             var reading = rows.RunAsync(stopReading.Token);
             try
@@ -436,6 +438,12 @@ internal sealed class File2Run
             _inRows!.SetGeneralised(_inRow, j, _generalised[c].AsSpan(0, _generalisedLength[c]));
         }
 
+        // The risk keys are built and hashed here, so the curator thread only looks the hashes up.
+        for (int g = 0; g < _groupings; g++)
+        {
+            _inRows!.RiskHashes[(_inRow * _groupings) + g] = RiskTally.KeyHash(RiskKey(_inRows, _inRow, g, blankGeography, ref _readerKeyScratch, _readerDateScratch));
+        }
+
         return true;
     }
 
@@ -721,7 +729,8 @@ internal sealed class File2Run
         b.Used = at;
         for (int g = 0; g < _groupings; g++)
         {
-            b.RiskIds[(r * _groupings) + g] = _risk.Intern(g, RiskKey(g, blankGeography));
+            int id = _risk.Find(g, _outRows!.RiskHashes[(_outRow * _groupings) + g]);
+            b.RiskIds[(r * _groupings) + g] = id != RiskTally.Absent ? id : _risk.Intern(g, RiskKey(_outRows, _outRow, g, blankGeography, ref _keyScratch, _dateScratch));
         }
 
         b.Count++;
@@ -762,7 +771,8 @@ internal sealed class File2Run
         return _hiddenScratch.AsSpan(0, used);
     }
 
-    private ReadOnlySpan<char> RiskKey(int g, bool blankGeography)
+    /// <summary>The key of a row in risk grouping <paramref name="g"/> (values joined by a separator), built in <paramref name="keyScratch"/>.</summary>
+    private ReadOnlySpan<char> RiskKey(RowBatch rows, int row, int g, bool blankGeography, ref char[] keyScratch, char[] dateScratch)
     {
         int used = 0;
         int[] columns = _riskColumns[g];
@@ -772,42 +782,42 @@ internal sealed class File2Run
             int c = columns[i];
             var granularity = granularities[i];
 
-            ReadOnlySpan<char> value = OutField(_ordinal[c]);
-            Span<char> scratch = _dateScratch;
+            ReadOnlySpan<char> value = rows.Field(row, _ordinal[c]);
+            Span<char> scratch = dateScratch;
             if (value.IsEmpty)
             {
                 value = [];
             }
             else if (granularity is Generalisation.Year or Generalisation.Month)
             {
-                // Re-parsed here (≈10 ns) so the tallies run on the curator thread; the value was checked on the reader.
+                // Re-parsed here (≈10 ns): the checked value's parts are per column scratch, not kept per row.
                 _columns[c].DateFormat!.TryParse(value, out int year, out int month, out _);
                 value = scratch[..(granularity == Generalisation.Year ? Year(year, scratch) : YearMonth(year, month, scratch))];
             }
             else if (_columns[c].Rule == ColumnRule.Generalise)
             {
-                value = _outRows!.Generalised(_outRow, _generalisedIndex[c]);
+                value = rows.Generalised(row, _generalisedIndex[c]);
             }
             else if (_columns[c].Rule == ColumnRule.EncryptGeography && blankGeography)
             {
                 value = [];
             }
 
-            if (used + value.Length + 1 > _keyScratch.Length)
+            if (used + value.Length + 1 > keyScratch.Length)
             {
-                Array.Resize(ref _keyScratch, (used + value.Length + 1) * 2);
+                Array.Resize(ref keyScratch, (used + value.Length + 1) * 2);
             }
 
             if (i > 0)
             {
-                _keyScratch[used++] = KeySeparator;
+                keyScratch[used++] = KeySeparator;
             }
 
-            value.CopyTo(_keyScratch.AsSpan(used));
+            value.CopyTo(keyScratch.AsSpan(used));
             used += value.Length;
         }
 
-        return _keyScratch.AsSpan(0, used);
+        return keyScratch.AsSpan(0, used);
     }
 
     /// <summary>Encrypts the batch's keys and geographies (one cipher call per column), fills the slots, stages the rows.</summary>

@@ -24,8 +24,17 @@ internal sealed class RiskTally
 
     public int Count => _groupings.Length;
 
+    /// <summary>Returned by <see cref="Find"/> for a key not yet interned.</summary>
+    public const int Absent = -2;
+
     /// <summary>The id of a key in grouping <paramref name="g"/>, or -1 when the grouping is full.</summary>
     public int Intern(int g, ReadOnlySpan<char> key) => _groupings[g].Intern(key);
+
+    /// <summary>The id of an interned key by its <see cref="KeyHash"/>, or <see cref="Absent"/> (then call <see cref="Intern"/>).</summary>
+    public int Find(int g, ulong hash) => _groupings[g].Find(hash);
+
+    /// <summary>The hash a key is interned under (so another thread can compute it ahead of <see cref="Find"/>).</summary>
+    public static ulong KeyHash(ReadOnlySpan<char> key) => RowHasher.Hash64(MemoryMarshal.AsBytes(key));
 
     public void Add(int g, int id) => _groupings[g].Add(id);
 
@@ -38,23 +47,42 @@ internal sealed class RiskTally
     private sealed class Grouping(int capacity, bool keepLabels)
     {
         private readonly List<string> _labels = [];
-        private ulong[] _keys = new ulong[1024];
-        private int[] _slots = CreateSlots(1024);
+
+        // Hash and id side by side, so a probe touches one cache line; Id holds id + 1 (0 = empty slot).
+        private Slot[] _slots = new Slot[1024];
         private long[] _counts = new long[256];
         private int _count;
 
         public long Untracked { get; private set; }
 
+        public int Find(ulong hash)
+        {
+            Slot[] slots = _slots;
+            int mask = slots.Length - 1;
+            int slot = SlotOf(hash, mask);
+            while (slots[slot].Id != 0)
+            {
+                if (slots[slot].Hash == hash)
+                {
+                    return slots[slot].Id - 1;
+                }
+
+                slot = (slot + 1) & mask;
+            }
+
+            return Absent;
+        }
+
         public int Intern(ReadOnlySpan<char> key)
         {
-            ulong hash = RowHasher.Hash64(MemoryMarshal.AsBytes(key));
+            ulong hash = KeyHash(key);
             int mask = _slots.Length - 1;
-            int slot = Slot(hash, mask);
-            while (_slots[slot] >= 0)
+            int slot = SlotOf(hash, mask);
+            while (_slots[slot].Id != 0)
             {
-                if (_keys[slot] == hash)
+                if (_slots[slot].Hash == hash)
                 {
-                    return _slots[slot];
+                    return _slots[slot].Id - 1;
                 }
 
                 slot = (slot + 1) & mask;
@@ -66,8 +94,7 @@ internal sealed class RiskTally
             }
 
             int id = _count++;
-            _keys[slot] = hash;
-            _slots[slot] = id;
+            _slots[slot] = new Slot(hash, id + 1);
             if (keepLabels)
             {
                 _labels.Add(key.ToString());
@@ -110,38 +137,30 @@ internal sealed class RiskTally
         }
 
         /// <summary>Fibonacci hashing: spreads any weakness in the hash's low bits over the table.</summary>
-        private static int Slot(ulong hash, int mask) => (int)((hash * 0x9E3779B97F4A7C15UL) >> 40) & mask;
-
-        private static int[] CreateSlots(int size)
-        {
-            var slots = new int[size];
-            Array.Fill(slots, -1);
-            return slots;
-        }
+        private static int SlotOf(ulong hash, int mask) => (int)((hash * 0x9E3779B97F4A7C15UL) >> 40) & mask;
 
         private void Grow()
         {
-            ulong[] oldKeys = _keys;
-            int[] oldSlots = _slots;
-            _keys = new ulong[oldKeys.Length * 2];
-            _slots = CreateSlots(oldSlots.Length * 2);
+            Slot[] old = _slots;
+            _slots = new Slot[old.Length * 2];
             int mask = _slots.Length - 1;
-            for (int i = 0; i < oldSlots.Length; i++)
+            foreach (var entry in old)
             {
-                if (oldSlots[i] < 0)
+                if (entry.Id == 0)
                 {
                     continue;
                 }
 
-                int slot = Slot(oldKeys[i], mask);
-                while (_slots[slot] >= 0)
+                int slot = SlotOf(entry.Hash, mask);
+                while (_slots[slot].Id != 0)
                 {
                     slot = (slot + 1) & mask;
                 }
 
-                _keys[slot] = oldKeys[i];
-                _slots[slot] = oldSlots[i];
+                _slots[slot] = entry;
             }
         }
+
+        private readonly record struct Slot(ulong Hash, int Id);
     }
 }

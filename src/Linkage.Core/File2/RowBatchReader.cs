@@ -7,7 +7,7 @@ namespace Linkage.File2;
 /// Rows copied out of the CSV reader (one char buffer plus start and length per field) with the reader thread's verdict
 /// on each: whether it is kept, its key, whether its geography is blanked, and its generalised values.
 /// </summary>
-internal sealed class RowBatch(int capacity, int fields, int generalised)
+internal sealed class RowBatch(int capacity, int fields, int generalised, int riskGroupings)
 {
     private char[] _generalisedChars = new char[Math.Max(1, capacity * generalised * 8)];
     private readonly int[] _generalisedStart = new int[capacity * generalised];
@@ -32,6 +32,9 @@ internal sealed class RowBatch(int capacity, int fields, int generalised)
     public bool[] BlankGeography { get; } = new bool[capacity];
 
     public Linkage.Permissions.TokenBytes[] Keys { get; } = new Linkage.Permissions.TokenBytes[capacity];
+
+    /// <summary>Per kept row and risk grouping: the hash of its risk key (see <see cref="RiskTally.KeyHash"/>).</summary>
+    public ulong[] RiskHashes { get; } = new ulong[capacity * Math.Max(1, riskGroupings)];
 
     public ReadOnlySpan<char> Generalised(int row, int index) =>
         _generalisedChars.AsSpan(_generalisedStart[(row * generalised) + index], _generalisedLength[(row * generalised) + index]);

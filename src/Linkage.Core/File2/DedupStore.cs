@@ -127,72 +127,89 @@ internal sealed class DedupStore : IDisposable
         byte[] input = new byte[StageBufferBytes];
         byte[] outBuffer = new byte[StageBufferBytes];
         header.CopyTo(outBuffer);
+
+        // Two output buffers: one is written while the other fills, so the write overlaps reading the staged rows
+        // (the single-threaded replay is otherwise idle while the output stream works). One write at a time, in order.
+        byte[] spare = new byte[StageBufferBytes];
+        Task pending = Task.CompletedTask;
         int outUsed = header.Length;
         long position = 0;
         int start = 0;
         int end = 0;
         long ordinal = 0;
         long written = 0;
-        while (ordinal < Rows)
+        try
         {
-            // Refill when the next record is not wholly buffered (growing the buffer for a huge record).
-            if (end - start < 8 || end - start < RecordLength(input.AsSpan(start), riskIdCount))
+            while (ordinal < Rows)
             {
-                Buffer.BlockCopy(input, start, input, 0, end - start);
-                end -= start;
-                start = 0;
-                if (end >= 8 && RecordLength(input, riskIdCount) > input.Length)
+                // Refill when the next record is not wholly buffered (growing the buffer for a huge record).
+                if (end - start < 8 || end - start < RecordLength(input.AsSpan(start), riskIdCount))
                 {
-                    Array.Resize(ref input, RecordLength(input, riskIdCount));
-                }
-
-                int read = ReadAt(position, input.AsSpan(end));
-                if (read == 0)
-                {
-                    throw new InvalidOperationException("The staging file ended before all staged rows were replayed.");
-                }
-
-                position += read;
-                end += read;
-                continue;
-            }
-
-            // Copy as many whole records as are buffered, then write once.
-            while (ordinal < Rows && end - start >= 8)
-            {
-                int length = RecordLength(input.AsSpan(start), riskIdCount);
-                if (end - start < length)
-                {
-                    break;
-                }
-
-                int compareLength = BinaryPrimitives.ReadInt32LittleEndian(input.AsSpan(start));
-                int outputLength = BinaryPrimitives.ReadInt32LittleEndian(input.AsSpan(start + 4));
-                if ((_duplicates[ordinal >> 6] & (1UL << (int)(ordinal & 63))) == 0)
-                {
-                    if (outUsed + outputLength + 1 > outBuffer.Length)
+                    Buffer.BlockCopy(input, start, input, 0, end - start);
+                    end -= start;
+                    start = 0;
+                    if (end >= 8 && RecordLength(input, riskIdCount) > input.Length)
                     {
-                        await output.WriteAsync(outBuffer.AsMemory(0, outUsed), cancellationToken);
-                        outUsed = 0;
-                        if (outputLength + 1 > outBuffer.Length)
-                        {
-                            outBuffer = new byte[outputLength + 1];
-                        }
+                        Array.Resize(ref input, RecordLength(input, riskIdCount));
                     }
 
-                    input.AsSpan(start + 8, outputLength).CopyTo(outBuffer.AsSpan(outUsed));
-                    outUsed += outputLength;
-                    outBuffer[outUsed++] = (byte)'\n';
-                    onRiskIds(MemoryMarshal.Cast<byte, int>(input.AsSpan(start + 8 + compareLength, riskIdCount * 4)));
-                    written++;
+                    int read = ReadAt(position, input.AsSpan(end));
+                    if (read == 0)
+                    {
+                        throw new InvalidOperationException("The staging file ended before all staged rows were replayed.");
+                    }
+
+                    position += read;
+                    end += read;
+                    continue;
                 }
 
-                start += length;
-                ordinal++;
+                // Copy as many whole records as are buffered, then write once.
+                while (ordinal < Rows && end - start >= 8)
+                {
+                    int length = RecordLength(input.AsSpan(start), riskIdCount);
+                    if (end - start < length)
+                    {
+                        break;
+                    }
+
+                    int compareLength = BinaryPrimitives.ReadInt32LittleEndian(input.AsSpan(start));
+                    int outputLength = BinaryPrimitives.ReadInt32LittleEndian(input.AsSpan(start + 4));
+                    if ((_duplicates[ordinal >> 6] & (1UL << (int)(ordinal & 63))) == 0)
+                    {
+                        if (outUsed + outputLength + 1 > outBuffer.Length)
+                        {
+                            await pending;
+                            pending = output.WriteAsync(outBuffer.AsMemory(0, outUsed), cancellationToken).AsTask();
+                            (outBuffer, spare) = (spare, outBuffer);
+                            outUsed = 0;
+                            if (outputLength + 1 > outBuffer.Length)
+                            {
+                                outBuffer = new byte[outputLength + 1];
+                            }
+                        }
+
+                        input.AsSpan(start + 8, outputLength).CopyTo(outBuffer.AsSpan(outUsed));
+                        outUsed += outputLength;
+                        outBuffer[outUsed++] = (byte)'\n';
+                        onRiskIds(MemoryMarshal.Cast<byte, int>(input.AsSpan(start + 8 + compareLength, riskIdCount * 4)));
+                        written++;
+                    }
+
+                    start += length;
+                    ordinal++;
+                }
             }
+
+            await pending;
+            await output.WriteAsync(outBuffer.AsMemory(0, outUsed), cancellationToken);
+        }
+        finally
+        {
+            // On failure, never leave a write running against the caller's stream; the first failure is the one thrown.
+            await pending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        await output.WriteAsync(outBuffer.AsMemory(0, outUsed), cancellationToken);
         return written;
     }
 

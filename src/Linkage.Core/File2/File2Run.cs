@@ -233,10 +233,23 @@ internal sealed class File2Run
     private void FilterBatch(RowBatch batch)
     {
         _inRows = batch;
+        int keyOrdinal = _ordinal[_keyColumn];
+        for (int r = 0; r < batch.Count; r++)
+        {
+            // Only rows with the header's field count get as far as their key (FilterRow rejects the others first).
+            batch.KeyParsed[r] = batch.FieldCount(r) == _inputFieldCount && TokenBytes.TryParse(batch.Field(r, keyOrdinal), out batch.Keys[r]);
+            if (!batch.KeyParsed[r])
+            {
+                batch.Keys[r] = default;
+            }
+        }
+
+        _permissions.GetFlags(batch.Keys.AsSpan(0, batch.Count), batch.Flags);
         for (int r = 0; r < batch.Count; r++)
         {
             _inRow = r;
-            batch.Kept[r] = FilterRow(out batch.Keys[r], out batch.BlankGeography[r]);
+            var parsed = batch.Keys[r];
+            batch.Kept[r] = FilterRow(batch.KeyParsed[r], parsed, batch.Flags[r], out batch.Keys[r], out batch.BlankGeography[r]);
         }
     }
 
@@ -380,7 +393,7 @@ internal sealed class File2Run
     private ReadOnlySpan<char> OutField(int ordinal) => _outRows!.Field(_outRow, ordinal);
 
     /// <summary>Checks and filters the current row (reader thread); counts why it is left out, or computes what staging needs.</summary>
-    private bool FilterRow(out TokenBytes key, out bool blankGeography)
+    private bool FilterRow(bool keyParsed, TokenBytes parsedKey, int flags, out TokenBytes key, out bool blankGeography)
     {
         key = default;
         blankGeography = false;
@@ -403,7 +416,8 @@ internal sealed class File2Run
             }
         }
 
-        if (!TokenBytes.TryParse(Field(_ordinal[_keyColumn]), out key))
+        key = parsedKey;
+        if (!keyParsed)
         {
             if (!bad)
             {
@@ -419,7 +433,7 @@ internal sealed class File2Run
             return false;
         }
 
-        if (!Permitted(key, out blankGeography))
+        if (!Permitted(flags, out blankGeography))
         {
             return false;
         }
@@ -447,11 +461,13 @@ internal sealed class File2Run
         return true;
     }
 
-    private bool Permitted(TokenBytes key, out bool blankGeography)
+    /// <summary>Applies the row's permission flags, looked up for its batch (-1: the key is in no snapshot).</summary>
+    private bool Permitted(int found, out bool blankGeography)
     {
         blankGeography = false;
         DropReason? reason = null;
-        if (!_permissions.TryGetFlags(key, out var flags))
+        var flags = (PermissionFlags)Math.Max(found, 0);
+        if (found < 0)
         {
             reason = DropReason.UnknownParticipant;
         }

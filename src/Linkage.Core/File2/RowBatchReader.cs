@@ -33,6 +33,12 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int ri
 
     public Linkage.Permissions.TokenBytes[] Keys { get; } = new Linkage.Permissions.TokenBytes[capacity];
 
+    /// <summary>Per row, before filtering: whether its key parsed as a token, and the permission flags looked up for it
+    /// (-1 when unknown), for the whole batch at once (see <see cref="Linkage.Permissions.PermissionSnapshotSet.GetFlags"/>).</summary>
+    public bool[] KeyParsed { get; } = new bool[capacity];
+
+    public int[] Flags { get; } = new int[capacity];
+
     /// <summary>Per kept row and risk grouping: the hash of its risk key (see <see cref="RiskTally.KeyHash"/>).</summary>
     public ulong[] RiskHashes { get; } = new ulong[capacity * Math.Max(1, riskGroupings)];
 

@@ -105,6 +105,31 @@ public sealed class PermissionSnapshotTests : IDisposable
     }
 
     [Fact]
+    public async Task A_batched_lookup_gives_what_one_by_one_lookups_give()
+    {
+        var alspac = await ReadAsync(await WriteAsync(Writer("ALSPAC", 2, 100, PermissionFlags.Active, "A")));
+        var mcs = await ReadAsync(await WriteAsync(Writer("MCS", 5, 5000, PermissionFlags.Active | PermissionFlags.SmallArea, "M")));
+        var set = PermissionSnapshotSet.Merge([alspac, mcs]);
+        var tokens = Enumerable.Range(0, 6000)
+            .Select(i => TokenBytes.Parse(_ttp.Encrypt(i % 3 == 0 ? $"A{i % 150}" : i % 3 == 1 ? $"M{i}" : $"NOBODY{i}")))
+            .Append(default)
+            .ToArray();
+        int[] flags = new int[tokens.Length];
+
+        set.GetFlags(tokens, flags);
+
+        int found = 0;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            bool known = set.TryGetFlags(tokens[i], out var one);
+            Assert.Equal(known ? (int)one : -1, flags[i]);
+            found += known ? 1 : 0;
+        }
+
+        Assert.InRange(found, 1000, tokens.Length - 1000); // both known and unknown tokens were looked up
+    }
+
+    [Fact]
     public void Flags_are_built_from_file1_fields_including_the_national_opt_out_rule()
     {
         var s251OptedOut = PermissionFlagsFromFile1.Build("1", "1", "0", "0", "0", "2", "1", "0", "0", "0", "0", "0", "1", onNationalOptOutList: true);

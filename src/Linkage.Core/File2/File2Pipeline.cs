@@ -7,7 +7,7 @@ namespace Linkage.File2;
 /// Curates one File 2 delivery against its dataset spec: validates, filters by permission, re-encrypts the key,
 /// encrypts geographies, applies every rule, removes exact duplicates in bounded memory, and writes the curated CSV
 /// to <c>output</c> only when the whole file passed (see docs/formats/curated-dataset.md). The caller writes
-/// <c>output</c> to a temporary blob and commits it only when <see cref="File2Result.Succeeded"/>.
+/// <c>output</c> to a local staging file and publishes it in one commit only when <see cref="File2Result.Succeeded"/>.
 /// </summary>
 public sealed class File2Pipeline(
     DatasetSpec spec,

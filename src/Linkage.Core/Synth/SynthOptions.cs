@@ -24,7 +24,7 @@ public sealed record SynthOptions
 
     public double MissingNhsShare { get; init; } = 0.05;
 
-    public double InvalidNhsShare { get; init; } = 0.01;
+    public double InvalidNhsShare { get; init; } // 0 by default: synth File 1s pass the checker; set it to exercise rejection
 
     /// <summary>Share of participants in a later study that are also in the first study (same NHS number and DOB).</summary>
     public double CrossStudyShare { get; init; } = 0.05;

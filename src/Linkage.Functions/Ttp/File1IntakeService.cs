@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
@@ -285,24 +284,12 @@ public sealed class File1IntakeService(
         return found;
     }
 
-    private static async Task UpsertLinkAsync(Container links, UInt128 linkKey, (string Study, string Token) a, (string Study, string Token) b, CancellationToken cancellationToken)
+    private static Task UpsertLinkAsync(Container links, UInt128 linkKey, (string Study, string Token) a, (string Study, string Token) b, CancellationToken cancellationToken)
     {
         string id = linkKey.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
-        for (int attempt = 0; ; attempt++)
+        return links.UpdateAsync<CrossStudyLink>(id, new PartitionKey(id), link =>
         {
-            CrossStudyLink link;
-            string? etag = null;
-            try
-            {
-                var read = await links.ReadItemAsync<CrossStudyLink>(id, new PartitionKey(id), cancellationToken: cancellationToken);
-                link = read.Resource;
-                etag = read.ETag;
-            }
-            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
-            {
-                link = new CrossStudyLink { Id = id };
-            }
-
+            link ??= new CrossStudyLink { Id = id };
             bool changed = false;
             foreach (var (s, t) in new[] { a, b })
             {
@@ -314,28 +301,8 @@ public sealed class File1IntakeService(
                 }
             }
 
-            if (!changed)
-            {
-                return;
-            }
-
-            try
-            {
-                if (etag is null)
-                {
-                    await links.CreateItemAsync(link, new PartitionKey(id), cancellationToken: cancellationToken);
-                }
-                else
-                {
-                    await links.ReplaceItemAsync(link, id, new PartitionKey(id), new ItemRequestOptions { IfMatchEtag = etag }, cancellationToken);
-                }
-
-                return;
-            }
-            catch (CosmosException e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict && attempt < 10)
-            {
-            }
-        }
+            return changed ? link : null;
+        }, cancellationToken);
     }
 
     private async Task<NationalOptOutList> LoadOptOutListAsync(CancellationToken cancellationToken)

@@ -67,33 +67,21 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
 
     private static async Task<long> ApplyPageAsync(Container container, string study, int pageNo, int version, string fileKey, DateOnly date, List<Participant> members, CancellationToken ct)
     {
-        string id = PageId(study, pageNo);
-        for (int attempt = 0; ; attempt++)
+        long changed = 0;
+        await container.UpdateAsync<Page>(PageId(study, pageNo), new PartitionKey(study), page =>
         {
-            Page page;
-            string? etag = null;
-            try
+            changed = 0;
+            if (page is null && members.Count == 0)
             {
-                var read = await container.ReadItemAsync<Page>(id, new PartitionKey(study), cancellationToken: ct);
-                page = read.Resource;
-                etag = read.ETag;
-            }
-            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
-            {
-                if (members.Count == 0)
-                {
-                    return 0;
-                }
-
-                page = new Page { Id = id, Study = study };
+                return null;
             }
 
+            page ??= new Page { Id = PageId(study, pageNo), Study = study };
             if (page.AppliedFiles.Contains(fileKey))
             {
-                return 0; // this file was applied already
+                return null; // this file was applied already
             }
 
-            long changed = 0;
             foreach (var p in members)
             {
                 string token = p.Token.ToString();
@@ -113,23 +101,8 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
             }
 
             page.AppliedFiles.Add(fileKey);
-            try
-            {
-                if (etag is null)
-                {
-                    await container.CreateItemAsync(page, new PartitionKey(study), cancellationToken: ct);
-                }
-                else
-                {
-                    await container.ReplaceItemAsync(page, id, new PartitionKey(study), new ItemRequestOptions { IfMatchEtag = etag }, ct);
-                }
-
-                return changed;
-            }
-            catch (CosmosException e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict && attempt < 10)
-            {
-                // Someone else wrote the page meanwhile: read again and re-apply.
-            }
-        }
+            return page;
+        }, ct);
+        return changed;
     }
 }

@@ -35,13 +35,13 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         var blobs = stack.CreateBlobServiceClient();
         var versions = app.Services.GetRequiredService<File1VersionStore>();
 
-        await Upload(blobs, TtpStorage.Config, TtpStorage.NationalOptOutBlob, Path.Combine(file1Dir, "optout", "national_opt_out.csv"));
+        await blobs.UploadFileAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, Path.Combine(file1Dir, "optout", "national_opt_out.csv"));
         foreach (int quarter in new[] { 1, 2 })
         {
             foreach (var study in options.Studies)
             {
                 string file = Directory.GetFiles(Path.Combine(file1Dir, "file1", study), $"{study}_FILE1_v{quarter}_*.csv").Single();
-                await Upload(blobs, TtpStorage.File1Inbox, $"{study}/{Path.GetFileName(file)}", file);
+                await blobs.UploadFileAsync(TtpStorage.File1Inbox, $"{study}/{Path.GetFileName(file)}", file);
             }
 
             foreach (var study in options.Studies)
@@ -59,13 +59,13 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
             foreach (var study in options.Studies)
             {
                 var record = (await versions.GetAsync(study, File1VersionStore.IdFor(study, 2), CancellationToken.None))!;
-                foreach (var line in (await Download(blobs, record.Outputs["nhsOutput"])).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(header ? 0 : 1))
+                foreach (var line in (await blobs.DownloadTextAsync(record.Outputs["nhsOutput"])).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(header ? 0 : 1))
                 {
                     await w.WriteLineAsync(line);
                 }
 
                 header = false;
-                var idMap = (await Download(blobs, record.Outputs["idMapping"])).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                var idMap = (await blobs.DownloadTextAsync(record.Outputs["idMapping"])).Split('\n', StringSplitOptions.RemoveEmptyEntries);
                 int status = Array.IndexOf(idMap[0].Split(','), "ukllc_status");
                 withdrawnTtpTokens.AddRange(idMap.Skip(1).Select(l => l.Split(',')).Where(f => f[status] == "0").Select(f => f[0]));
             }
@@ -87,7 +87,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.True(exactDuplicates > 0, "synth puts exact duplicates in File 2s");
         var lsoas = inputRows.Select(l => l.Split(',')[2]).Where(s => s.Length > 0).ToHashSet();
 
-        await Upload(blobs, ProcessorStorage.File2Inbox, $"{Dataset}/{Path.GetFileName(file2)}", file2);
+        await blobs.UploadFileAsync(ProcessorStorage.File2Inbox, $"{Dataset}/{Path.GetFileName(file2)}", file2);
         var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
         var dataset = await File1IntakeEndToEndTests.WaitForAsync(async () => (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None)) is { CurrentVersion: 1 } d ? d : null, seconds: 90, logs: app.Logs);
         var version = (await catalogue.VersionsAsync(Dataset, CancellationToken.None)).Single();
@@ -104,7 +104,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.StartsWith("processor-id/v", version.IdKeyVersion, StringComparison.Ordinal);
 
         // The curated file: TRE ids (never a withdrawn person's), encrypted LSOAs (never one in clear).
-        string curated = await Download(blobs, version.DataFile!);
+        string curated = await blobs.DownloadTextAsync(version.DataFile!);
         var curatedLines = curated.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("cohortkey_e,record_date,lsoa11cd_e,origin,avail_from_dt", curatedLines[0]);
         Assert.Equal(version.ObservationCount, curatedLines.Length - 1);
@@ -134,7 +134,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.Single(await catalogue.VersionsAsync(Dataset, CancellationToken.None));
 
         // The disclosure-risk report is stored with the version.
-        string risk = await Download(blobs, version.RiskReport!);
+        string risk = await blobs.DownloadTextAsync(version.RiskReport!);
         Assert.Contains("\"threshold\": 10", risk, StringComparison.Ordinal);
     }
 
@@ -191,18 +191,5 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
                 }
             }
         }
-    }
-
-    private static async Task Upload(BlobServiceClient blobs, string container, string name, string path)
-    {
-        var c = blobs.GetBlobContainerClient(container);
-        await c.CreateIfNotExistsAsync();
-        await c.GetBlobClient(name).UploadAsync(path, overwrite: true);
-    }
-
-    private static async Task<string> Download(BlobServiceClient blobs, string path)
-    {
-        int slash = path.IndexOf('/', StringComparison.Ordinal);
-        return (await blobs.GetBlobContainerClient(path[..slash]).GetBlobClient(path[(slash + 1)..]).DownloadContentAsync()).Value.Content.ToString();
     }
 }

@@ -31,13 +31,13 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         var cosmos = app.Services.GetRequiredService<Linkage.Azure.Cosmos.CosmosDatabase>();
         var versions = app.Services.GetRequiredService<File1VersionStore>();
 
-        await Upload(blobs, TtpStorage.Config, TtpStorage.NationalOptOutBlob, Path.Combine(_synthDir, "optout", "national_opt_out.csv"));
+        await blobs.UploadFileAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, Path.Combine(_synthDir, "optout", "national_opt_out.csv"));
         foreach (int quarter in new[] { 1, 2 })
         {
             foreach (var study in options.Studies)
             {
                 string file = Directory.GetFiles(Path.Combine(_synthDir, "file1", study), $"{study}_FILE1_v{quarter}_*.csv").Single();
-                await Upload(blobs, TtpStorage.File1Inbox, $"{study}/{Path.GetFileName(file)}", file);
+                await blobs.UploadFileAsync(TtpStorage.File1Inbox, $"{study}/{Path.GetFileName(file)}", file);
             }
 
             foreach (var study in options.Studies)
@@ -52,13 +52,13 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         using var tokenizer = await ring.GetStudyIdTokenizerAsync(CancellationToken.None);
         string alspac = options.Studies[0];
         var q2 = (await versions.GetAsync(alspac, File1VersionStore.IdFor(alspac, 2), CancellationToken.None))!;
-        var idMap = await ReadLines(blobs, q2.Outputs["idMapping"]);
+        var idMap = await blobs.ReadLinesAsync(q2.Outputs["idMapping"]);
         Assert.Equal(q2.Participants + 1, idMap.Length);
         Assert.StartsWith("ttp_person_id,study,file1_version,ukllc_status,nhs_e_linkage", idMap[0], StringComparison.Ordinal);
 
         // NHS Output: exactly the active participants permitting NHS England linkage, minus national opt-outs for s251.
         var input = File1Facts.Read(Directory.GetFiles(Path.Combine(_synthDir, "file1", alspac), $"{alspac}_FILE1_v2_*.csv").Single());
-        var nhsOut = await ReadLines(blobs, q2.Outputs["nhsOutput"]);
+        var nhsOut = await blobs.ReadLinesAsync(q2.Outputs["nhsOutput"]);
         var nhsTokens = nhsOut.Skip(1).Select(l => l.Split(',')[0]).ToHashSet();
         var expected = input.Current.Where(c => c.Active && c.NhsE).Select(c => tokenizer.Tokenize(alspac, c.StudyId)).ToHashSet();
         Assert.Equal(expected.OrderBy(x => x), nhsTokens.OrderBy(x => x));
@@ -69,7 +69,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         var s251Input = File1Facts.Read(Directory.GetFiles(Path.Combine(_synthDir, "file1", s251), $"{s251}_FILE1_v2_*.csv").Single());
         var optedOut = s251Input.Current.Where(c => c.Active && c.NhsE && s251Input.NhsNumbersOf(c.StudyId).Any(optOutList.Contains)).ToList();
         Assert.NotEmpty(optedOut);
-        var s251NhsTokens = (await ReadLines(blobs, s251Record.Outputs["nhsOutput"])).Skip(1).Select(l => l.Split(',')[0]).ToHashSet();
+        var s251NhsTokens = (await blobs.ReadLinesAsync(s251Record.Outputs["nhsOutput"])).Skip(1).Select(l => l.Split(',')[0]).ToHashSet();
         Assert.All(optedOut, c => Assert.DoesNotContain(tokenizer.Tokenize(s251, c.StudyId), s251NhsTokens));
         Assert.True(s251Record.Counts["nationalOptOutApplied"] >= optedOut.Count);
 
@@ -78,7 +78,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         var withdrawnNow = input.Current.Where(c => !c.Active).Select(c => c.StudyId).ToHashSet();
         var expectedWithdrawals = q1Input.Current.Where(c => c.Active && withdrawnNow.Contains(c.StudyId)).Select(c => tokenizer.Tokenize(alspac, c.StudyId)).ToHashSet();
         Assert.NotEmpty(expectedWithdrawals);
-        var delta = await ReadLines(blobs, q2.Outputs["delta"]);
+        var delta = await blobs.ReadLinesAsync(q2.Outputs["delta"]);
         var withdrawals = delta.Skip(1).Select(l => l.Split(',')).Where(f => f[1] == "withdrawn").Select(f => f[0]).ToHashSet();
         Assert.Equal(expectedWithdrawals.OrderBy(x => x), withdrawals.OrderBy(x => x));
 
@@ -97,7 +97,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.Contains(options.Studies, s => versions.GetAsync(s, File1VersionStore.IdFor(s, 2), CancellationToken.None).Result!.Counts["crossStudyLinks"] > 0);
 
         // The inbox is empty: processed files were moved to the archive.
-        Assert.Empty(await ListAsync(blobs.GetBlobContainerClient(TtpStorage.File1Inbox)));
+        Assert.Empty(await blobs.GetBlobContainerClient(TtpStorage.File1Inbox).ListNamesAsync());
 
         await AssertNoIdentifierOutsideTtpZone(blobs, cosmos, app.Logs);
     }
@@ -123,7 +123,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
             }
 
             var client = blobs.GetBlobContainerClient(container.Name);
-            foreach (var name in await ListAsync(client))
+            foreach (var name in await client.ListNamesAsync())
             {
                 string text = Encoding.Latin1.GetString((await client.GetBlobClient(name).DownloadContentAsync()).Value.Content.ToArray()) + "\n" + name;
                 AssertFree(identifiers, text, $"{container.Name}/{name}");
@@ -169,36 +169,6 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
                 Assert.Fail($"An identifier from the input (length {id.Length}) was found in {where}.");
             }
         }
-    }
-
-    private static async Task Upload(BlobServiceClient blobs, string container, string name, string path)
-    {
-        var c = blobs.GetBlobContainerClient(container);
-        await c.CreateIfNotExistsAsync();
-        await c.GetBlobClient(name).UploadAsync(path, overwrite: true);
-    }
-
-    private static async Task<string[]> ReadLines(BlobServiceClient blobs, string path)
-    {
-        int slash = path.IndexOf('/', StringComparison.Ordinal);
-        var content = await blobs.GetBlobContainerClient(path[..slash]).GetBlobClient(path[(slash + 1)..]).DownloadContentAsync();
-        return content.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-    }
-
-    private static async Task<List<string>> ListAsync(BlobContainerClient container)
-    {
-        var names = new List<string>();
-        if (!await container.ExistsAsync())
-        {
-            return names;
-        }
-
-        await foreach (var b in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, CancellationToken.None))
-        {
-            names.Add(b.Name);
-        }
-
-        return names;
     }
 
     internal static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, int seconds = 60, CapturingLoggerProvider? logs = null)

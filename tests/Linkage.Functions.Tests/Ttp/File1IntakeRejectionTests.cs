@@ -55,9 +55,9 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         Assert.DoesNotContain("9434765918", providerCopy.Value.Content.ToString(), StringComparison.Ordinal);
 
         // Nothing else: no outputs for the processor or NHS England, no registry entries, the inbox emptied.
-        Assert.DoesNotContain(await ListAsync(blobs, TtpStorage.ProcessorInbox), n => n.Contains("ELSA", StringComparison.Ordinal));
-        Assert.DoesNotContain(await ListAsync(blobs, TtpStorage.NhseOutbox), n => n.Contains("ELSA", StringComparison.Ordinal));
-        Assert.DoesNotContain(await ListAsync(blobs, TtpStorage.File1Inbox), n => n.Contains("ELSA", StringComparison.Ordinal));
+        Assert.DoesNotContain(await blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).ListNamesAsync(), n => n.Contains("ELSA", StringComparison.Ordinal));
+        Assert.DoesNotContain(await blobs.GetBlobContainerClient(TtpStorage.NhseOutbox).ListNamesAsync(), n => n.Contains("ELSA", StringComparison.Ordinal));
+        Assert.DoesNotContain(await blobs.GetBlobContainerClient(TtpStorage.File1Inbox).ListNamesAsync(), n => n.Contains("ELSA", StringComparison.Ordinal));
         var registry = app.Services.GetRequiredService<ParticipantRegistry>();
         for (int page = 0; page < 256; page++)
         {
@@ -80,7 +80,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         Assert.Equal("Rejected", record.State);
         var report = JsonNode.Parse((await blobs.GetBlobContainerClient(TtpStorage.ProviderReports).GetBlobClient("TEDS/MCS_FILE1_v1_20260301.csv.report.json").DownloadContentAsync()).Value.Content.ToString())!;
         Assert.Contains(report["findings"]!.AsArray(), f => (string?)f!["code"] == "file-name-study-mismatch");
-        Assert.DoesNotContain(await ListAsync(blobs, TtpStorage.ProcessorInbox), n => n.Contains("TEDS", StringComparison.Ordinal) || n.Contains("MCS", StringComparison.Ordinal));
+        Assert.DoesNotContain(await blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).ListNamesAsync(), n => n.Contains("TEDS", StringComparison.Ordinal) || n.Contains("MCS", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -209,22 +209,5 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         }
 
         return result;
-    }
-
-    private static async Task<List<string>> ListAsync(BlobServiceClient blobs, string container)
-    {
-        var c = blobs.GetBlobContainerClient(container);
-        var names = new List<string>();
-        if (!await c.ExistsAsync())
-        {
-            return names;
-        }
-
-        await foreach (var b in c.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, CancellationToken.None))
-        {
-            names.Add(b.Name);
-        }
-
-        return names;
     }
 }

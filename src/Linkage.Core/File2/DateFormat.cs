@@ -71,6 +71,12 @@ public sealed class DateFormat
 
     public string Pattern { get; }
 
+    /// <summary>Where yyyy starts in a value: a checked value's year is these four characters.</summary>
+    public int YearOffset => _year;
+
+    /// <summary>True when the pattern holds yyyy-MM, so a checked value's month is the seven characters at <see cref="YearOffset"/>.</summary>
+    public bool HasYearDashMonth => _month == _year + 5 && Pattern[_year + 4] == '-';
+
     /// <summary>Parses a format string; a <see cref="FormatException"/> says what is wrong with it.</summary>
     public static DateFormat Create(string pattern) => new(pattern);
 

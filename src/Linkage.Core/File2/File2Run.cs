@@ -28,7 +28,11 @@ internal sealed class File2Run
     private readonly bool _hasHidden;
     private readonly bool[] _checkShape;
     private readonly bool[] _countShape;
-    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>>[] _codeLookups;
+    private readonly CodeList?[] _codeLists;
+    private readonly int[] _codeColumns;
+    private readonly int[] _codeIndex;
+    private readonly OutputKind[] _outputKind;
+    private readonly bool _alwaysHidden;
 
     // Per-row scratch, filled while checking a row.
     private readonly int[] _year;
@@ -36,6 +40,7 @@ internal sealed class File2Run
     private readonly long[] _integer;
     private readonly char[][] _generalised;
     private readonly int[] _generalisedLength;
+    private readonly int[] _code;
 
     // Counts.
     private readonly long[] _dropped = new long[Enum.GetValues<DropReason>().Length];
@@ -91,7 +96,12 @@ internal sealed class File2Run
         _hasHidden = _columns.Any(c => c.Rule is ColumnRule.Exclude or ColumnRule.Generalise or ColumnRule.EncryptGeography);
         _checkShape = _columns.Select(c => c.Rule is ColumnRule.Keep or ColumnRule.Generalise).ToArray();
         _countShape = _columns.Select((c, i) => _checkShape[i] && CanLookLikeIdentifier(c)).ToArray();
-        _codeLookups = _columns.Select(c => new Dictionary<string, string>(c.Labels, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>()).ToArray();
+        _codeLists = _columns.Select(c => c.Type == ColumnType.Code ? new CodeList(c.Labels.Keys) : null).ToArray();
+        _codeColumns = Enumerable.Range(0, n).Where(i => _columns[i].Type == ColumnType.Code).ToArray();
+        _codeIndex = Enumerable.Range(0, n).Select(i => Array.IndexOf(_codeColumns, i)).ToArray();
+        _outputKind = _columns.Select(KindOf).ToArray();
+        _alwaysHidden = _columns.Any(c => c.Rule is ColumnRule.Exclude or ColumnRule.Generalise);
+        _code = new int[n];
         _year = new int[n];
         _month = new int[n];
         _integer = new long[n];
@@ -128,7 +138,7 @@ internal sealed class File2Run
             }
 
             using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length, _groupings), FilterBatch);
+            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length, _groupings, _codeColumns.Length), FilterBatch);
             _rowReader = rows;
             var reading = rows.RunAsync(stopReading.Token);
             try
@@ -452,6 +462,11 @@ internal sealed class File2Run
             _inRows!.SetGeneralised(_inRow, j, _generalised[c].AsSpan(0, _generalisedLength[c]));
         }
 
+        for (int j = 0; j < _codeColumns.Length; j++)
+        {
+            _inRows!.Codes[(_inRow * _codeColumns.Length) + j] = _code[_codeColumns[j]];
+        }
+
         // The risk keys are built and hashed here, so the curator thread only looks the hashes up.
         for (int g = 0; g < _groupings; g++)
         {
@@ -553,6 +568,7 @@ internal sealed class File2Run
         var column = _columns[c];
         if (value.IsEmpty)
         {
+            _code[c] = -1;
             return column.Required ? "is empty but required" : null;
         }
 
@@ -591,7 +607,8 @@ internal sealed class File2Run
 
                 break;
             case ColumnType.Code:
-                if (!_codeLookups[c].ContainsKey(value))
+                _code[c] = _codeLists[c]!.IndexOf(value);
+                if (_code[c] < 0)
                 {
                     return "is not in the column's code list";
                 }
@@ -599,7 +616,7 @@ internal sealed class File2Run
                 break;
         }
 
-        if (column.Rule == ColumnRule.EncryptGeography && Encoding.UTF8.GetByteCount(value) > 15)
+        if (column.Rule == ColumnRule.EncryptGeography && value.Length > 5 && (value.Length > 15 || !System.Text.Ascii.IsValid(value)) && Encoding.UTF8.GetByteCount(value) > 15)
         {
             return "is longer than 15 UTF-8 bytes, too long to encrypt as a geography";
         }
@@ -722,13 +739,33 @@ internal sealed class File2Run
                     at += CsvField.Write(_outRows!.Generalised(_outRow, _generalisedIndex[c]), b.Bytes.AsSpan(at));
                     break;
                 default:
-                    at += CsvField.Write(value, b.Bytes.AsSpan(at));
+                    switch (_outputKind[c])
+                    {
+                        case OutputKind.Code:
+                            int code = _outRows!.Codes[(_outRow * _codeColumns.Length) + _codeIndex[c]];
+                            if (code >= 0)
+                            {
+                                ReadOnlySpan<byte> bytes = _codeLists[c]!.CsvBytes(code);
+                                bytes.CopyTo(b.Bytes.AsSpan(at));
+                                at += bytes.Length;
+                            }
+
+                            break;
+                        case OutputKind.Ascii:
+                            System.Text.Ascii.FromUtf16(value, b.Bytes.AsSpan(at), out int narrowed);
+                            at += narrowed;
+                            break;
+                        default:
+                            at += CsvField.Write(value, b.Bytes.AsSpan(at));
+                            break;
+                    }
+
                     break;
             }
         }
 
         b.LineEnd[r] = at;
-        if (_hasHidden)
+        if (_alwaysHidden || (blankGeography && _hasHidden))
         {
             // Only rows that hide something carry the digest: a row hiding nothing is identified by its output alone,
             // and the differing lengths keep the two kinds from ever comparing equal.
@@ -752,15 +789,29 @@ internal sealed class File2Run
         b.Count++;
     }
 
-    private int RowByteBound()
-    {
-        int bound = DigestBytes + _outputColumns.Length;
-        foreach (int c in _outputColumns)
-        {
-            bound += Math.Max(BlockTokenCipher.TokenChars, 32 + (OutField(_ordinal[c]).Length * 6) + 2);
-        }
+    /// <summary>At most 6 bytes a char (a quoted, doubled quote of 3 bytes), a token or generalised value per column.</summary>
+    private int RowByteBound() =>
+        DigestBytes + (_outputColumns.Length * (BlockTokenCipher.TokenChars + 64)) + (_outRows!.RowChars(_outRow) * 6);
 
-        return bound;
+    /// <summary>How a kept column's checked value is written: most need no per-character CSV quoting check.</summary>
+    private static OutputKind KindOf(ColumnSpec column) => column switch
+    {
+        { Type: ColumnType.Code } => OutputKind.Code,
+        { Type: ColumnType.Integer } => OutputKind.Ascii,
+        { Type: ColumnType.Date } when column.DateFormat!.Pattern.All(ch => char.IsAscii(ch) && ch is not (',' or '"' or '\r' or '\n')) => OutputKind.Ascii,
+        _ => OutputKind.Csv,
+    };
+
+    private enum OutputKind
+    {
+        /// <summary>Any value: <see cref="CsvField.Write"/>.</summary>
+        Csv,
+
+        /// <summary>A checked value that is ASCII with no character CSV quotes (integers, dates of an ASCII pattern).</summary>
+        Ascii,
+
+        /// <summary>A code: its precomputed bytes.</summary>
+        Code,
     }
 
     /// <summary>Raw values of columns whose output does not show them (excluded, generalised, blanked geography).</summary>
@@ -806,9 +857,21 @@ internal sealed class File2Run
             }
             else if (granularity is Generalisation.Year or Generalisation.Month)
             {
-                // Re-parsed here (≈10 ns): the checked value's parts are per column scratch, not kept per row.
-                _columns[c].DateFormat!.TryParse(value, out int year, out int month, out _);
-                value = scratch[..(granularity == Generalisation.Year ? Year(year, scratch) : YearMonth(year, month, scratch))];
+                // A checked value holds its year as four digits, which is what Year writes; likewise yyyy-MM.
+                var format = _columns[c].DateFormat!;
+                if (granularity == Generalisation.Year)
+                {
+                    value = value.Slice(format.YearOffset, 4);
+                }
+                else if (format.HasYearDashMonth)
+                {
+                    value = value.Slice(format.YearOffset, 7);
+                }
+                else
+                {
+                    format.TryParse(value, out int year, out int month, out _);
+                    value = scratch[..YearMonth(year, month, scratch)];
+                }
             }
             else if (_columns[c].Rule == ColumnRule.Generalise)
             {

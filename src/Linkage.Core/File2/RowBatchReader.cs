@@ -7,7 +7,7 @@ namespace Linkage.File2;
 /// Rows copied out of the CSV reader (one char buffer plus start and length per field) with the reader thread's verdict
 /// on each: whether it is kept, its key, whether its geography is blanked, and its generalised values.
 /// </summary>
-internal sealed class RowBatch(int capacity, int fields, int generalised, int riskGroupings)
+internal sealed class RowBatch(int capacity, int fields, int generalised, int riskGroupings, int codeColumns)
 {
     private char[] _generalisedChars = new char[Math.Max(1, capacity * generalised * 8)];
     private readonly int[] _generalisedStart = new int[capacity * generalised];
@@ -42,6 +42,14 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int ri
     /// <summary>Per kept row and risk grouping: the hash of its risk key (see <see cref="RiskTally.KeyHash"/>).</summary>
     public ulong[] RiskHashes { get; } = new ulong[capacity * Math.Max(1, riskGroupings)];
 
+    /// <summary>Per kept row and code column: the value's index in its <see cref="CodeList"/> (-1 when empty).</summary>
+    public int[] Codes { get; } = new int[capacity * Math.Max(1, codeColumns)];
+
+    /// <summary>Characters of every field of a row (at most <c>fields</c> of them), for sizing its output.</summary>
+    public int RowChars(int row) => _rowChars[row];
+
+    private readonly int[] _rowChars = new int[capacity];
+
     public ReadOnlySpan<char> Generalised(int row, int index) =>
         _generalisedChars.AsSpan(_generalisedStart[(row * generalised) + index], _generalisedLength[(row * generalised) + index]);
 
@@ -67,6 +75,7 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int ri
         int count = reader.RowFieldCount;
         _fieldCount[row] = count;
         int n = Math.Min(count, fields);
+        int first = _used;
         for (int o = 0; o < n; o++)
         {
             ReadOnlySpan<char> value = reader.GetFieldSpan(o);
@@ -80,6 +89,8 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int ri
             _length[(row * fields) + o] = value.Length;
             _used += value.Length;
         }
+
+        _rowChars[row] = _used - first;
     }
 
     public void Clear()

@@ -13,6 +13,8 @@ public sealed class DateFormat
     private readonly int _minute = -1;
     private readonly int _second = -1;
     private readonly char[] _literals;
+    private readonly int[] _literalAt;
+    private readonly bool _dateOnly;
 
     private DateFormat(string pattern)
     {
@@ -61,6 +63,9 @@ public sealed class DateFormat
             throw new FormatException("a date format needs yyyy, MM and dd");
         }
 
+        _literalAt = [.. Enumerable.Range(0, pattern.Length).Where(i => _literals[i] != '\0')];
+        _dateOnly = _hour < 0 && _minute < 0 && _second < 0;
+
         int Mark(ref int at, int width)
         {
             int start = at;
@@ -84,33 +89,45 @@ public sealed class DateFormat
     public bool TryParse(ReadOnlySpan<char> value, out int year, out int month, out int day)
     {
         year = month = day = 0;
-        if (value.Length != Pattern.Length)
+        if (value.Length != _literals.Length)
         {
             return false;
         }
 
-        for (int i = 0; i < _literals.Length; i++)
+        foreach (int i in _literalAt)
         {
-            if (_literals[i] != '\0' && value[i] != _literals[i])
+            if (value[i] != _literals[i])
             {
                 return false;
             }
         }
 
-        if (!Digits(value, _year, 4, out year) || !Digits(value, _month, 2, out month) || !Digits(value, _day, 2, out day))
+        // Each (c - '0') must be 0–9 as an unsigned number.
+        uint y0 = Digit(value, _year), y1 = Digit(value, _year + 1), y2 = Digit(value, _year + 2), y3 = Digit(value, _year + 3);
+        uint m0 = Digit(value, _month), m1 = Digit(value, _month + 1), d0 = Digit(value, _day), d1 = Digit(value, _day + 1);
+        if (Math.Max(Math.Max(Math.Max(y0, y1), Math.Max(y2, y3)), Math.Max(Math.Max(m0, m1), Math.Max(d0, d1))) > 9)
         {
             return false;
         }
 
-        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month))
+        year = (int)((y0 * 1000) + (y1 * 100) + (y2 * 10) + y3);
+        month = (int)((m0 * 10) + m1);
+        day = (int)((d0 * 10) + d1);
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DaysInMonth(year, month))
         {
             return false;
         }
 
-        return (_hour < 0 || (Digits(value, _hour, 2, out int h) && h < 24))
+        return _dateOnly
+            || ((_hour < 0 || (Digits(value, _hour, 2, out int h) && h < 24))
             && (_minute < 0 || (Digits(value, _minute, 2, out int m) && m < 60))
-            && (_second < 0 || (Digits(value, _second, 2, out int s) && s < 60));
+            && (_second < 0 || (Digits(value, _second, 2, out int s) && s < 60)));
     }
+
+    private static uint Digit(ReadOnlySpan<char> value, int at) => (uint)(value[at] - '0');
+
+    private static int DaysInMonth(int year, int month) =>
+        month == 2 ? (DateTime.IsLeapYear(year) ? 29 : 28) : (month is 4 or 6 or 9 or 11 ? 30 : 31);
 
     private static bool Digits(ReadOnlySpan<char> value, int at, int width, out int number)
     {

@@ -102,14 +102,17 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int ri
 }
 
 /// <summary>
-/// Parses the CSV on its own thread into <see cref="RowBatch"/>es, runs the row filter (checks, permissions)
-/// on each there, and hands them over a bounded channel to the thread that transforms and stages them: parsing and
-/// curation use both cores. Batches are recycled, so memory stays at a few batches whatever the file size.
+/// Parses the CSV on one thread into <see cref="RowBatch"/>es, runs the row filter (checks, permissions) on each on a
+/// second, and hands them in order over bounded channels to the thread that transforms and stages them. Three
+/// stages on two cores let the scheduler balance whichever is heaviest (parsing and filtering are each lighter than
+/// curation; together they were heavier). Batches are recycled, so memory stays at a few batches whatever the file
+/// size.
 /// </summary>
 internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBatch, Action<RowBatch> filter)
 {
     private const int InFlight = 4;
 
+    private readonly Channel<RowBatch> _parsed = Channel.CreateBounded<RowBatch>(new BoundedChannelOptions(InFlight) { SingleReader = true, SingleWriter = true });
     private readonly Channel<RowBatch> _full = Channel.CreateBounded<RowBatch>(new BoundedChannelOptions(InFlight) { SingleReader = true, SingleWriter = true });
     private readonly Channel<RowBatch> _free = Channel.CreateUnbounded<RowBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private int _created;
@@ -117,7 +120,7 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
     /// <summary>Records parsed so far; after a failure, the failing record is the next one.</summary>
     public long RowsRead { get; private set; }
 
-    /// <summary>The exception that stopped parsing (bad UTF-8, malformed CSV), if any.</summary>
+    /// <summary>The exception that stopped parsing (bad UTF-8, malformed CSV) or filtering, if any.</summary>
     public Exception? Failure { get; private set; }
 
     public ChannelReader<RowBatch> Batches => _full.Reader;
@@ -128,7 +131,10 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
         _free.Writer.TryWrite(batch);
     }
 
-    public Task RunAsync(CancellationToken cancellationToken) => Task.Run(async () =>
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(Task.Run(() => ParseAsync(cancellationToken), CancellationToken.None), Task.Run(() => FilterAsync(cancellationToken), CancellationToken.None));
+
+    private async Task ParseAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -139,16 +145,14 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
                 RowsRead++;
                 if (batch.Count == batch.Capacity)
                 {
-                    filter(batch);
-                    await _full.Writer.WriteAsync(batch, cancellationToken);
+                    await _parsed.Writer.WriteAsync(batch, cancellationToken);
                     batch = await NextFreeAsync(cancellationToken);
                 }
             }
 
             if (batch.Count > 0)
             {
-                filter(batch);
-                await _full.Writer.WriteAsync(batch, cancellationToken);
+                await _parsed.Writer.WriteAsync(batch, cancellationToken);
             }
         }
         catch (OperationCanceledException)
@@ -157,13 +161,37 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
         }
         catch (Exception e)
         {
-            Failure = e;
+            Failure ??= e;
+        }
+        finally
+        {
+            _parsed.Writer.TryComplete();
+        }
+    }
+
+    private async Task FilterAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var batch in _parsed.Reader.ReadAllAsync(cancellationToken))
+            {
+                filter(batch);
+                await _full.Writer.WriteAsync(batch, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // As above.
+        }
+        catch (Exception e)
+        {
+            Failure ??= e;
         }
         finally
         {
             _full.Writer.TryComplete();
         }
-    }, CancellationToken.None);
+    }
 
     private async ValueTask<RowBatch> NextFreeAsync(CancellationToken cancellationToken)
     {
@@ -172,7 +200,7 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
             return batch;
         }
 
-        if (_created < InFlight + 2)
+        if (_created < (2 * InFlight) + 3)
         {
             _created++;
             return newBatch();

@@ -568,7 +568,9 @@ internal sealed class File2Run
         var column = _columns[c];
         if (value.IsEmpty)
         {
+            // An empty optional value stays empty in the output: nothing of the previous row's value may carry over.
             _code[c] = -1;
+            _generalisedLength[c] = 0;
             return column.Required ? "is empty but required" : null;
         }
 

@@ -618,7 +618,7 @@ internal sealed class File2Run
                 break;
         }
 
-        if (column.Rule == ColumnRule.EncryptGeography && value.Length > 5 && (value.Length > 15 || !System.Text.Ascii.IsValid(value)) && Encoding.UTF8.GetByteCount(value) > 15)
+        if (column.Rule == ColumnRule.EncryptGeography && !FitsOneBlock(value))
         {
             return "is longer than 15 UTF-8 bytes, too long to encrypt as a geography";
         }
@@ -630,6 +630,10 @@ internal sealed class File2Run
 
         return null;
     }
+
+    /// <summary>At most 15 UTF-8 bytes, counted only when it could be more (over 5 chars and not all ASCII, or over 15).</summary>
+    private static bool FitsOneBlock(ReadOnlySpan<char> value) =>
+        value.Length <= 5 || (value.Length <= 15 && Ascii.IsValid(value)) || Encoding.UTF8.GetByteCount(value) <= 15;
 
     private int Generalise(ColumnSpec column, int c, Span<char> destination)
     {
@@ -753,8 +757,7 @@ internal sealed class File2Run
                             }
 
                             break;
-                        case OutputKind.Ascii:
-                            System.Text.Ascii.FromUtf16(value, b.Bytes.AsSpan(at), out int narrowed);
+                        case OutputKind.Ascii when Ascii.FromUtf16(value, b.Bytes.AsSpan(at), out int narrowed) == System.Buffers.OperationStatus.Done:
                             at += narrowed;
                             break;
                         default:

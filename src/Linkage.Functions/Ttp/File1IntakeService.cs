@@ -58,10 +58,17 @@ public sealed class File1IntakeService(
         bool nameParsed = File1FileName.TryParse(fileName, out string study, out int version, out DateOnly fileDate);
         string partition = folderStudy.Length > 0 ? folderStudy : "_unknown";
 
-        string recordId = nameParsed && study == folderStudy
-            ? File1VersionStore.IdFor(study, version)
-            : "rejected-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(blob.Name + "|" + etag)))[..16].ToLowerInvariant();
-        var existing = await versions.GetAsync(partition, recordId, cancellationToken);
+        // An accepted file is recorded under its study and version; a rejected delivery under its own id, so that
+        // rejecting a stale or broken copy of a version never overwrites that version's accepted record (the history
+        // that decides "first file" and "superseded" for every later file).
+        string recordId = nameParsed && study == folderStudy ? File1VersionStore.IdFor(study, version) : "";
+        string rejectionId = "rejected-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(blob.Name + "|" + etag)))[..16].ToLowerInvariant();
+        var existing = recordId.Length > 0 ? await versions.GetAsync(partition, recordId, cancellationToken) : null;
+        if (existing is null || existing.SourceETag != etag.ToString())
+        {
+            existing = await versions.GetAsync(partition, rejectionId, cancellationToken);
+        }
+
         if (existing is not null && existing.SourceETag == etag.ToString())
         {
             logger.LogInformation("File 1 {Blob} ({ETag}) was already processed ({State}); nothing to do", blob.Name, etag, existing.State);
@@ -96,7 +103,7 @@ public sealed class File1IntakeService(
         var report = collected.Report;
         if (!report.Accepted)
         {
-            var rejected = await RejectAsync(blob, etag, partition, recordId, fileName, report, cancellationToken);
+            var rejected = await RejectAsync(blob, etag, partition, rejectionId, fileName, report, cancellationToken);
             return new File1IntakeResult("Rejected", rejected, report);
         }
 

@@ -137,6 +137,47 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
     }
 
     [Fact]
+    public async Task An_old_version_delivered_again_is_rejected_and_leaves_the_accepted_history_as_it_was()
+    {
+        var options = new SynthOptions { Seed = 12, Studies = ["BCS70"], Participants = 150, File2Rows = 10, Quarters = 2, InvalidNhsShare = 0 };
+        new SynthGenerator(options).Generate(_synthDir, null, CancellationToken.None);
+        string[] files = [.. Directory.GetFiles(Path.Combine(_synthDir, "file1", "BCS70")).Order(StringComparer.Ordinal)];
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
+        var blobs = stack.CreateBlobServiceClient();
+        var versions = app.Services.GetRequiredService<File1VersionStore>();
+        var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
+        await inbox.CreateIfNotExistsAsync();
+        async Task<File1VersionRecord> DeliverAsync(string file, int version, string? notETag = null)
+        {
+            await inbox.GetBlobClient($"BCS70/{Path.GetFileName(file)}").UploadAsync(file, overwrite: true);
+            return await File1IntakeEndToEndTests.WaitForAsync(async () =>
+            {
+                var r = await versions.GetAsync("BCS70", File1VersionStore.IdFor("BCS70", version), CancellationToken.None);
+                return r is not null && r.SourceETag != notETag ? r : null;
+            }, logs: app.Logs);
+        }
+
+        var v1 = await DeliverAsync(files[0], 1);
+        var v2 = await DeliverAsync(files[1], 2);
+        Assert.Equal(("Accepted", "Accepted"), (v1.State, v2.State));
+
+        // Quarter 1's file arrives again after quarter 2's: it would roll permissions back, so it is refused...
+        await inbox.GetBlobClient($"BCS70/{Path.GetFileName(files[0])}").UploadAsync(files[0], overwrite: true);
+        var stale = await File1IntakeEndToEndTests.WaitForAsync(() => FindRejected(app, "BCS70"), logs: app.Logs);
+        Assert.Equal(1, stale.Version);
+
+        // ...and the accepted history is untouched: both versions are still accepted, from their original deliveries.
+        var history = await versions.AcceptedAsync("BCS70", CancellationToken.None);
+        Assert.Equal([(1, v1.SourceETag), (2, v2.SourceETag)], history.Select(r => (r.Version!.Value, r.SourceETag)));
+
+        // So quarter 2's file delivered again is still checked as a later file, and accepted.
+        var again = await DeliverAsync(files[1], 2, notETag: v2.SourceETag);
+        Assert.Equal("Accepted", again.State);
+        Assert.Equal(0, again.Counts["registryChanges"]);
+    }
+
+    [Fact]
     public async Task The_functions_host_can_invoke_file1_intake_through_the_custom_handler_protocol()
     {
         await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");

@@ -31,6 +31,13 @@ public sealed record File1CheckOptions
     /// </summary>
     public int? LatestAcceptedVersion { get; init; }
 
+    /// <summary>
+    /// The name under which this file's version was already accepted, if it was: a different name (another date) is
+    /// refused (<c>file-version-renamed</c>), since its outputs would sit beside the first ones and either could be
+    /// taken as the version's permissions.
+    /// </summary>
+    public string? AcceptedNameOfThisVersion { get; init; }
+
     /// <summary>Line numbers listed per finding; <see cref="File1Finding.Count"/> still counts them all.</summary>
     public int MaxLinesPerFinding { get; init; } = DefaultMaxLinesPerFinding;
 

@@ -43,6 +43,11 @@ internal sealed class File1CheckRun
                 {
                     _findings.AddFileLevel(File1Rules.FileVersionSuperseded);
                 }
+
+                if (options.AcceptedNameOfThisVersion is { } acceptedName && !string.Equals(acceptedName, options.FileName, StringComparison.Ordinal))
+                {
+                    _findings.AddFileLevel(File1Rules.FileVersionRenamed);
+                }
             }
             else
             {

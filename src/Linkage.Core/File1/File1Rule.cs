@@ -35,6 +35,9 @@ public static class File1Rules
     public static File1Rule FileVersionSuperseded { get; } = new("file-version-superseded", E, _ =>
         "A File 1 with a higher version number has already been accepted for this study. Send a new File 1 with a version number above the last accepted one; an older file would roll participants' permissions back.");
 
+    public static File1Rule FileVersionRenamed { get; } = new("file-version-renamed", E, _ =>
+        "This version number was already accepted for this study under another file name (another date). Send the correction as a new version, numbered above the last accepted one: one version number names one file.");
+
     public static File1Rule EncodingBom { get; } = new("encoding-bom", W, _ =>
         "The file starts with a UTF-8 byte order mark. It is accepted and ignored; to avoid this warning save as UTF-8 without BOM.");
 
@@ -137,7 +140,7 @@ public static class File1Rules
     /// <summary>Every rule, for documentation and tests.</summary>
     public static IReadOnlyList<File1Rule> All { get; } =
     [
-        FileEmpty, FileNoDataRows, FileNamePattern, FileNameUnknownStudy, FileNameStudyMismatch, FileVersionSuperseded, EncodingBom,
+        FileEmpty, FileNoDataRows, FileNamePattern, FileNameUnknownStudy, FileNameStudyMismatch, FileVersionSuperseded, FileVersionRenamed, EncodingBom,
         EncodingInvalidUtf8, HeaderMissing, HeaderFieldMissing, HeaderFieldUnexpected, HeaderFieldDuplicate,
         HeaderFieldOrder, HeaderFieldCase, CsvUnbalancedQuote, CsvStrayQuote, CsvFieldCount, CsvBlankLine,
         ValueRequired, ValueTooLong, CodeInvalid, StudyIdWhitespace, NhsNumberNotDigits, NhsNumberLength,

@@ -24,6 +24,9 @@ public sealed class File1IntakeOptions
     /// <summary>Study codes accepted in file names, comma-separated; the list is configuration, providers join over time.</summary>
     public string KnownStudies { get; set; } = string.Join(',', File1CheckOptions.DefaultKnownStudyCodes);
 
+    /// <summary>How long a File 1 waits for another file of the same study to finish before its delivery is retried later.</summary>
+    public double StudyLockWaitMinutes { get; set; } = 15;
+
     public IReadOnlyCollection<string> KnownStudyCodes =>
         KnownStudies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
@@ -50,6 +53,14 @@ public sealed class File1IntakeService(
     public const string LinksContainerId = "ttp-links";
 
     public async Task<File1IntakeResult> ProcessAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
+    {
+        string[] folder = blob.Name.Split('/', 2);
+        await using var studyLock = await StudyLock.AcquireAsync(
+            blobs, folder.Length == 2 ? folder[0] : "_unknown", TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), logger, cancellationToken);
+        return await ProcessLockedAsync(blob, etag, studyLock.Token);
+    }
+
+    private async Task<File1IntakeResult> ProcessLockedAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
     {
         // Blob name: <STUDY>/<file name>. The folder is the provider's own area: its study code must match the file name's.
         string[] parts = blob.Name.Split('/', 2);
@@ -85,6 +96,7 @@ public sealed class File1IntakeService(
             ExpectedStudyCode = folderStudy, // "" for a file outside any study folder: never matches, so it is rejected
             IsFirstFile = nameParsed && previous is null,
             LatestAcceptedVersion = accepted.Count > 0 ? accepted.Max(r => r.Version) : null,
+            AcceptedNameOfThisVersion = accepted.FirstOrDefault(r => r.Version == version)?.FileName,
             TimeProvider = time,
         };
 

@@ -34,6 +34,9 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
 
         /// <summary>"v&lt;version&gt;:&lt;source ETag&gt;" of each file applied: a corrected file re-sent under the same version still applies.</summary>
         public List<string> AppliedFiles { get; init; } = [];
+
+        /// <summary>The highest File 1 version applied to the page (from <see cref="AppliedFiles"/>).</summary>
+        public int HighestVersion() => AppliedFiles.Select(f => int.TryParse(f.AsSpan(1, Math.Max(0, f.IndexOf(':') - 1)), out int v) ? v : 0).DefaultIfEmpty(0).Max();
     }
 
     /// <summary>Applies one accepted File 1 to the registry; returns the number of participants whose permissions changed.</summary>
@@ -80,6 +83,13 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
             if (page.AppliedFiles.Contains(fileKey))
             {
                 return null; // this file was applied already
+            }
+
+            if (page.HighestVersion() > version)
+            {
+                // A newer version is already here (its intake was interrupted before its record was written, so the
+                // intake's own superseded check could not see it): an older file must never roll permissions back.
+                return null;
             }
 
             foreach (var p in members)

@@ -18,9 +18,12 @@ public static class TtpStorage
     public const string Config = "ttp-config";
     public const string ProcessorInbox = "processor-from-ttp";
 
+    /// <summary>One lease blob per study (no data): one File 1 of a study is processed at a time (<see cref="StudyLock"/>).</summary>
+    public const string Locks = "ttp-locks";
+
     public const string NationalOptOutBlob = "national-opt-out/national_opt_out.csv";
 
-    public static IReadOnlyList<string> TtpContainers { get; } = [File1Inbox, File1Quarantine, File1Archive, ProviderReports, NhseOutbox, Registry, Config];
+    public static IReadOnlyList<string> TtpContainers { get; } = [File1Inbox, File1Quarantine, File1Archive, ProviderReports, NhseOutbox, Registry, Config, Locks];
 
     /// <summary><c>&lt;STUDY&gt;_&lt;KIND&gt;_v&lt;N&gt;_&lt;YYYYMMDD&gt;</c>, the File 1's own naming with its kind replaced.</summary>
     public static string Stem(string study, string kind, int version, DateOnly date) =>

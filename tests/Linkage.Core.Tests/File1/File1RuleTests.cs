@@ -272,6 +272,16 @@ public class File1RuleTests
     }
 
     [Fact]
+    public void A_version_already_accepted_under_another_date_is_refused_but_the_same_name_may_be_resent()
+    {
+        var file = new File1TestFile().WithHeader().Row("P1"); // ALSPAC_FILE1_v3_20260301.csv
+        var renamed = file.Check(File1TestFile.Options() with { LatestAcceptedVersion = 3, AcceptedNameOfThisVersion = "ALSPAC_FILE1_v3_20260215.csv" });
+        Assert.False(renamed.Accepted);
+        Assert.Equal("file-version-renamed", Assert.Single(renamed.Findings, f => f.Severity == File1Severity.Error).Code);
+        Assert.True(file.Check(File1TestFile.Options() with { LatestAcceptedVersion = 3, AcceptedNameOfThisVersion = "ALSPAC_FILE1_v3_20260301.csv" }).Accepted);
+    }
+
+    [Fact]
     public void Varying_create_date_and_mismatch_with_the_file_name_are_warnings()
     {
         var report = new File1TestFile().WithHeader()

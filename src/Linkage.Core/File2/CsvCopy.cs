@@ -12,7 +12,7 @@ public static class CsvCopy
     public static async Task<long> CopyAsync(Stream input, Stream output, CancellationToken cancellationToken)
     {
         using var text = new StreamReader(input, new UTF8Encoding(false, true), true, 1 << 16, leaveOpen: true);
-        await using var reader = await CsvDataReader.CreateAsync(text, new CsvDataReaderOptions { HasHeaders = true, MaxBufferSize = 1 << 20, BufferSize = 1 << 16 }, cancellationToken);
+        await using var reader = await CsvDataReader.CreateAsync(text, CsvReaderOptions.Strict(1 << 16, 1 << 20), cancellationToken);
         byte[] buffer = new byte[1 << 20];
         int used = Encoding.UTF8.GetBytes(string.Join(',', Enumerable.Range(0, reader.FieldCount).Select(reader.GetName)) + "\n", buffer);
         long rows = 0;

@@ -419,6 +419,11 @@ public static partial class DatasetSpecLoader
                     {
                         problems.Add(dp, $"':{parts[1]}' applies to date columns; '{col.Name}' is not a date.", "Drop the suffix.");
                     }
+                    else if (granularity == Generalisation.Month && col.Rule == ColumnRule.Generalise && col.Generalisation == Generalisation.Year)
+                    {
+                        // The report would then show months of a column that is published as years only.
+                        problems.Add(dp, $"'{col.Name}' is published as years, so the risk report cannot use its months.", $"Use \"{col.Name}\" or \"{col.Name}:year\".");
+                    }
                     else
                     {
                         dims.Add(new MarginalDimension(index, granularity));

@@ -120,9 +120,10 @@ internal sealed class DedupStore : IDisposable
 
     /// <summary>
     /// Writes <paramref name="header"/> then every staged row that is not a duplicate, in input order, each followed
-    /// by a newline; hands each written row's risk ids to <paramref name="onRiskIds"/>. Returns the rows written.
+    /// by a newline; hands each written row's ordinal (its place among the staged rows) and risk ids to
+    /// <paramref name="onWritten"/>. Returns the rows written.
     /// </summary>
-    public async Task<long> ReplayAsync(Stream output, ReadOnlyMemory<byte> header, int riskIdCount, Action<ReadOnlySpan<int>> onRiskIds, CancellationToken cancellationToken)
+    public async Task<long> ReplayAsync(Stream output, ReadOnlyMemory<byte> header, int riskIdCount, Action<long, ReadOnlySpan<int>> onWritten, CancellationToken cancellationToken)
     {
         byte[] input = new byte[StageBufferBytes];
         byte[] outBuffer = new byte[StageBufferBytes];
@@ -192,7 +193,7 @@ internal sealed class DedupStore : IDisposable
                         input.AsSpan(start + 8, outputLength).CopyTo(outBuffer.AsSpan(outUsed));
                         outUsed += outputLength;
                         outBuffer[outUsed++] = (byte)'\n';
-                        onRiskIds(MemoryMarshal.Cast<byte, int>(input.AsSpan(start + 8 + compareLength, riskIdCount * 4)));
+                        onWritten(ordinal, MemoryMarshal.Cast<byte, int>(input.AsSpan(start + 8 + compareLength, riskIdCount * 4)));
                         written++;
                     }
 

@@ -56,6 +56,9 @@ internal sealed class File2Run
     private long _rowsIn;
     private long _rowsRejected;
     private long _geoBlanked;
+
+    // One bit per staged row: its geography was blanked. Counted on the replay, so duplicates are not counted.
+    private ulong[] _blankedRows = new ulong[1024];
     private bool _rejectsTruncated;
     private double _readSeconds;
     private double _dedupSeconds;
@@ -130,7 +133,7 @@ internal sealed class File2Run
         using var text = new StreamReader(input, strictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         try
         {
-            var reader = await CsvDataReader.CreateAsync(text, new CsvDataReaderOptions { HasHeaders = true, MaxBufferSize = MaxRecordChars, BufferSize = 1 << 16 }, cancellationToken);
+            var reader = await CsvDataReader.CreateAsync(text, CsvReaderOptions.Strict(1 << 16, MaxRecordChars), cancellationToken);
             var headerProblems = MapHeader(reader);
             if (headerProblems.Count > 0)
             {
@@ -138,7 +141,8 @@ internal sealed class File2Run
             }
 
             using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length, _groupings, _codeColumns.Length), FilterBatch);
+            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length, _groupings, _codeColumns.Length), FilterBatch,
+                heldBatches: (_options.IdentifierSampleRows / _batch.Capacity) + 1);
             _rowReader = rows;
             var reading = rows.RunAsync(stopReading.Token);
             try
@@ -507,7 +511,6 @@ internal sealed class File2Run
             else
             {
                 blankGeography = true;
-                _geoBlanked++;
             }
         }
 
@@ -653,11 +656,20 @@ internal sealed class File2Run
                     return written;
                 }
 
-                long width = column.BandWidth;
-                long low = (v >= 0 ? v / width : -((-v + width - 1) / width)) * width; // floor, exact for any long
+                // In 128 bits, so bands at either end of the long range do not overflow. The band just below a top code
+                // that is not a multiple of the width ends before it (80-84, then 85+), so no two labels overlap.
+                Int128 width = column.BandWidth;
+                Int128 x = v;
+                Int128 low = (x >= 0 ? x / width : -((-x + width - 1) / width)) * width;
+                Int128 high = low + width - 1;
+                if (column.BandTopCode is { } topCode && high >= topCode)
+                {
+                    high = topCode - 1;
+                }
+
                 low.TryFormat(destination, out written, provider: CultureInfo.InvariantCulture);
                 destination[written++] = '-';
-                (low + width - 1).TryFormat(destination[written..], out int h, provider: CultureInfo.InvariantCulture);
+                high.TryFormat(destination[written..], out int h, provider: CultureInfo.InvariantCulture);
                 return written + h;
         }
     }
@@ -770,6 +782,7 @@ internal sealed class File2Run
         }
 
         b.LineEnd[r] = at;
+        b.Blanked[r] = blankGeography;
         if (_alwaysHidden || (blankGeography && _hasHidden))
         {
             // Only rows that hide something carry the digest: a row hiding nothing is identified by its output alone,
@@ -828,15 +841,17 @@ internal sealed class File2Run
             var rule = _columns[c].Rule;
             if (rule is ColumnRule.Exclude or ColumnRule.Generalise || (rule == ColumnRule.EncryptGeography && blankGeography))
             {
+                // Each value behind its length, so no split of the same characters between two columns reads alike.
                 ReadOnlySpan<char> value = OutField(_ordinal[c]);
-                int need = used + Encoding.UTF8.GetMaxByteCount(value.Length) + 1;
+                int need = used + Encoding.UTF8.GetMaxByteCount(value.Length) + 4;
                 if (need > _hiddenScratch.Length)
                 {
                     Array.Resize(ref _hiddenScratch, need * 2);
                 }
 
-                used += Encoding.UTF8.GetBytes(value, _hiddenScratch.AsSpan(used));
-                _hiddenScratch[used++] = 0x1F;
+                int length = Encoding.UTF8.GetBytes(value, _hiddenScratch.AsSpan(used + 4));
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(_hiddenScratch.AsSpan(used), length);
+                used += 4 + length;
             }
         }
 
@@ -939,6 +954,17 @@ internal sealed class File2Run
         for (int r = 0; r < b.Count; r++)
         {
             int start = b.LineStart[r];
+            if (b.Blanked[r])
+            {
+                long ordinal = store.Rows;
+                if ((ordinal >> 6) >= _blankedRows.Length)
+                {
+                    Array.Resize(ref _blankedRows, _blankedRows.Length * 2);
+                }
+
+                _blankedRows[ordinal >> 6] |= 1UL << (int)(ordinal & 63);
+            }
+
             store.Append(b.Bytes.AsSpan(start, b.CompareEnd[r] - start), b.LineEnd[r] - start, b.RiskIds.AsSpan(r * _groupings, _groupings));
         }
 
@@ -948,8 +974,10 @@ internal sealed class File2Run
     private async Task<long> WriteOutputAsync(DedupStore store, Stream output, CancellationToken cancellationToken)
     {
         byte[] header = Encoding.UTF8.GetBytes(string.Join(',', _outputColumns.Select(c => _columns[c].OutputName)) + "\n");
-        long written = await store.ReplayAsync(output, header, _groupings, ids =>
+        long written = await store.ReplayAsync(output, header, _groupings, (ordinal, ids) =>
         {
+            long word = ordinal >> 6; // the bitmap only grows as far as the last blanked row
+            _geoBlanked += word < _blankedRows.Length ? (long)(_blankedRows[word] >> (int)(ordinal & 63)) & 1 : 0;
             for (int g = 0; g < ids.Length; g++)
             {
                 _risk.Add(g, ids[g]);

@@ -10,6 +10,7 @@ internal sealed class OutputBatch
         LineEnd = new int[capacity];
         CompareEnd = new int[capacity];
         IdSlot = new int[capacity];
+        Blanked = new bool[capacity];
         IdBlocks = new byte[capacity * 16];
         GeoSlot = Enumerable.Range(0, geoColumns).Select(_ => new int[capacity]).ToArray();
         GeoBlocks = Enumerable.Range(0, geoColumns).Select(_ => new byte[capacity * 16]).ToArray();
@@ -34,6 +35,9 @@ internal sealed class OutputBatch
     public int[] CompareEnd { get; }
 
     public int[] IdSlot { get; }
+
+    /// <summary>Per row: its geography was blanked (no small-area permission).</summary>
+    public bool[] Blanked { get; }
 
     /// <summary>The batch's TTP tokens as raw 16-byte blocks, re-encrypted in place.</summary>
     public byte[] IdBlocks { get; }

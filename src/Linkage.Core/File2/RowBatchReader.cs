@@ -108,7 +108,9 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int ri
 /// curation; together they were heavier). Batches are recycled, so memory stays at a few batches whatever the file
 /// size.
 /// </summary>
-internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBatch, Action<RowBatch> filter)
+/// <param name="heldBatches">Batches the consumer may hold before returning any (the identifier sample): the pool
+/// grows by that many, or the parser would wait for a batch that never comes back.</param>
+internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBatch, Action<RowBatch> filter, int heldBatches = 1)
 {
     private const int InFlight = 4;
 
@@ -155,9 +157,10 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
                 await _parsed.Writer.WriteAsync(batch, cancellationToken);
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The consumer stopped early (e.g. an identifier column); nothing more to read.
+            // The consumer stopped early (e.g. an identifier column); nothing more to read. Any other cancellation (an
+            // input stream's timeout surfaces as TaskCanceledException) is a failure, never an early end of file.
         }
         catch (Exception e)
         {
@@ -179,7 +182,7 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
                 await _full.Writer.WriteAsync(batch, cancellationToken);
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // As above.
         }
@@ -200,7 +203,7 @@ internal sealed class RowBatchReader(CsvDataReader reader, Func<RowBatch> newBat
             return batch;
         }
 
-        if (_created < (2 * InFlight) + 3)
+        if (_created < (2 * InFlight) + 3 + heldBatches)
         {
             _created++;
             return newBatch();

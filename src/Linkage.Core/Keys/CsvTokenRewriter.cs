@@ -46,12 +46,7 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
 
     public async Task<CsvRewriteSummary> RewriteAsync(TextReader input, TextWriter output, CancellationToken cancellationToken)
     {
-        var readerOptions = new CsvDataReaderOptions
-        {
-            HasHeaders = true,
-            Delimiter = ',',
-            BufferSize = _options.ReaderBufferChars,
-        };
+        var readerOptions = CsvReaderOptions.Strict(_options.ReaderBufferChars);
         await using var reader = await CsvDataReader.CreateAsync(input, readerOptions, cancellationToken);
         var fieldCount = reader.FieldCount;
         var ordinals = new Dictionary<int, TokenColumnRule>();

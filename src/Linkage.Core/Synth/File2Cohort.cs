@@ -80,7 +80,7 @@ public sealed class NhsOutputCohort(string path) : IFile2Cohort
 
     public IEnumerable<File2Person> People(CancellationToken ct)
     {
-        using var reader = CsvDataReader.Create(path);
+        using var reader = CsvDataReader.Create(path, CsvReaderOptions.Strict());
         int column = -1;
         for (int i = 0; i < reader.FieldCount; i++)
         {

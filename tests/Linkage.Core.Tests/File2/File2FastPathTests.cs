@@ -133,7 +133,7 @@ public sealed class File2FastPathTests : IDisposable
                   "labels": { "A,B": "comma", "say \"hi\"": "quote", "Ærø": "non-ASCII", "plain": "plain" } },
                 { "name": "when", "type": "date", "format": "dd/MM/yyyy", "rule": "keep", "description": "d" },
                 { "name": "count", "type": "integer", "rule": "keep", "description": "i" },
-                { "name": "year", "type": "date", "format": "yyyy-MM-dd", "rule": "generalise", "generalise": { "to": "year" }, "description": "y" }
+                { "name": "year", "type": "date", "format": "yyyy-MM-dd", "rule": "generalise", "generalise": { "to": "month" }, "description": "y" }
               ],
               "risk": { "marginals": [["kind", "when:year"], ["year:month"]] }
             }
@@ -151,11 +151,11 @@ public sealed class File2FastPathTests : IDisposable
         string p1 = _world.TreId(_world.Permitted), p2 = _world.TreId(_world.Permitted2);
         Assert.Equal(
             "key,kind,when,count,year\n" +
-            $"{p1},\"A,B\",29/02/2000,-12,2021\n" +
-            $"{p1},\"say \"\"hi\"\"\",01/01/0001,+7,2021\n" +
-            $"{p2},Ærø,,0,2022\n" +
+            $"{p1},\"A,B\",29/02/2000,-12,2021-07\n" +
+            $"{p1},\"say \"\"hi\"\"\",01/01/0001,+7,2021-07\n" +
+            $"{p2},Ærø,,0,2022-01\n" +
             $"{p2},,31/12/9999,,\n" +
-            $"{p2},plain,31/12/2023,9223372036854775807,1999\n",
+            $"{p2},plain,31/12/2023,9223372036854775807,1999-12\n",
             output);
 
         // The risk keys use the year and month of the checked dates, as written by the general code.

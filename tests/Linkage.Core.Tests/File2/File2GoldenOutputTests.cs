@@ -37,7 +37,9 @@ public sealed class File2GoldenOutputTests : IDisposable
 
         string digest = await RunDigestAsync(File2World.ShippedSpec("nhse_lsoa11_dataset_mapping"), permissions, csv, spill);
 
-        Assert.Equal("2B02122E09C887D080A047B9B91315BE1F9FA5A9D2673AD93FB76CC484145D56", digest);
+        // Changed once on purpose: rows with the geography blanked are now counted after deduplication (2839 → 2744);
+        // the output bytes and every other count are as before.
+        Assert.Equal("109FDFBFC1777CE2B1E1D929647E79CD15A58E3C981D94D79C1EB330B26FF0F7", digest);
     }
 
     [Theory]
@@ -50,7 +52,8 @@ public sealed class File2GoldenOutputTests : IDisposable
 
         string digest = await RunDigestAsync(File2World.ShippedSpec("nhse_hes_apc"), permissions, csv, spill);
 
-        Assert.Equal("FCF6D8B92A43DD9E1511EFC8B83F39306FAB0459C7D438659CA222D28576FDFD", digest);
+        // Changed once on purpose: blanked geographies counted after deduplication (1734 → 1683); output bytes as before.
+        Assert.Equal("4100B8C16BBE66CF9766213FE7D2D8C8EAA05BB2AC6004FBCB5133678E590132", digest);
     }
 
     private static byte[] Key(byte seed) => Enumerable.Range(0, 32).Select(i => (byte)((i * 31) + seed)).ToArray();

@@ -37,6 +37,9 @@ try
     var synth = new SynthOptions { Seed = 3, Studies = ["UKBB"], Participants = participants, File2Rows = 1, Quarters = 1, InvalidNhsShare = 0 };
     new SynthGenerator(synth).Generate(Path.Combine(work.FullName, "a"), null, CancellationToken.None);
     string file1 = Directory.GetFiles(Path.Combine(work.FullName, "a", "file1", "UKBB")).Single();
+    var config = blobs.GetBlobContainerClient(TtpStorage.Config);
+    await config.CreateIfNotExistsAsync();
+    await config.GetBlobClient(TtpStorage.NationalOptOutBlob).UploadAsync(Path.Combine(work.FullName, "a", SynthGenerator.OptOutFolder, "national_opt_out.csv"), overwrite: true);
     var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
     await inbox.CreateIfNotExistsAsync();
     var uploaded = await inbox.GetBlobClient("UKBB/" + Path.GetFileName(file1)).UploadAsync(file1, overwrite: true);

@@ -103,7 +103,7 @@ public sealed class File1IntakeService(
         using var tokenizer = await keys.GetStudyIdTokenizerAsync(cancellationToken);
         using var linkCipher = await keys.GetCipherAsync(TtpFile1Processor.LinkKeyPurpose, cancellationToken);
         var optOut = await LoadOptOutListAsync(cancellationToken);
-        var processor = new TtpFile1Processor(tokenizer, optOut, linkCipher);
+        var processor = new TtpFile1Processor(tokenizer, optOut ?? NationalOptOutList.Empty, linkCipher);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         TtpFile1Processor.Collected collected;
@@ -117,6 +117,15 @@ public sealed class File1IntakeService(
         {
             var rejected = await RejectAsync(blob, etag, partition, rejectionId, fileName, report, cancellationToken);
             return new File1IntakeResult("Rejected", rejected, report);
+        }
+
+        if (optOut is null && collected.Participants.Any(p => p.S251))
+        {
+            // Without the list, opted-out people of an s251 study would go to NHS England. Nothing has been written;
+            // the delivery stays in the inbox and is retried (then poisoned, for an operator to re-run once the list is there).
+            throw new NationalOptOutListMissingException(
+                $"{blob.Name} has participants on an s251 basis, but there is no national opt-out list at {TtpStorage.Config}/{TtpStorage.NationalOptOutBlob}. " +
+                "Upload the current list (an empty file if there are no opt-outs) and the file will be processed on its next attempt.");
         }
 
         var record = await AcceptAsync(blob, etag, study, version, fileDate, fileName, recordId, previous, collected, processor, tokenizer.KeyVersion, clock.Elapsed, cancellationToken);
@@ -324,7 +333,8 @@ public sealed class File1IntakeService(
         }, cancellationToken);
     }
 
-    private async Task<NationalOptOutList> LoadOptOutListAsync(CancellationToken cancellationToken)
+    /// <summary>The national opt-out list, or null when none has been uploaded (only files with no s251 participant may then proceed).</summary>
+    private async Task<NationalOptOutList?> LoadOptOutListAsync(CancellationToken cancellationToken)
     {
         var config = await ContainerAsync(TtpStorage.Config, cancellationToken);
         var blob = config.GetBlobClient(TtpStorage.NationalOptOutBlob);
@@ -341,8 +351,8 @@ public sealed class File1IntakeService(
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            logger.LogWarning("No national opt-out list at {Container}/{Blob}; s251 studies are processed without one", TtpStorage.Config, TtpStorage.NationalOptOutBlob);
-            return NationalOptOutList.Empty;
+            logger.LogWarning("No national opt-out list at {Container}/{Blob}; files with s251 participants are held until it is uploaded", TtpStorage.Config, TtpStorage.NationalOptOutBlob);
+            return null;
         }
     }
 
@@ -380,3 +390,6 @@ public sealed record CrossStudyLink
 
     public sealed record Member(string Study, string Token);
 }
+
+/// <summary>A File 1 with s251 participants arrived before any national opt-out list was uploaded; it is retried, never processed without one.</summary>
+public sealed class NationalOptOutListMissingException(string message) : InvalidOperationException(message);

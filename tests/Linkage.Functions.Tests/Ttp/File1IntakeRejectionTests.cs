@@ -104,6 +104,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
     {
         var options = new SynthOptions { Seed = 11, Studies = ["UKHLS"], Participants = 120, File2Rows = 10, Quarters = 1, InvalidNhsShare = 0 };
         new SynthGenerator(options).Generate(_synthDir, null, CancellationToken.None);
+        string optOutList = Path.Combine(_synthDir, "optout", "national_opt_out.csv");
         string file = Directory.GetFiles(Path.Combine(_synthDir, "file1", "UKHLS")).Single();
         string name = $"UKHLS/{Path.GetFileName(file)}";
         await using var app = new FunctionAppFactory(stack.Stack, "Local");
@@ -112,6 +113,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         var versions = app.Services.GetRequiredService<File1VersionStore>();
         var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
         await inbox.CreateIfNotExistsAsync();
+        await blobs.UploadFileAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, optOutList);
 
         await inbox.GetBlobClient(name).UploadAsync(file, overwrite: true);
         var first = await File1IntakeEndToEndTests.WaitForAsync(() => versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None));
@@ -141,6 +143,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
     {
         var options = new SynthOptions { Seed = 12, Studies = ["BCS70"], Participants = 150, File2Rows = 10, Quarters = 2, InvalidNhsShare = 0 };
         new SynthGenerator(options).Generate(_synthDir, null, CancellationToken.None);
+        string optOutList = Path.Combine(_synthDir, "optout", "national_opt_out.csv");
         string[] files = [.. Directory.GetFiles(Path.Combine(_synthDir, "file1", "BCS70")).Order(StringComparer.Ordinal)];
         await using var app = new FunctionAppFactory(stack.Stack, "Local");
         _ = app.Services;
@@ -148,6 +151,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         var versions = app.Services.GetRequiredService<File1VersionStore>();
         var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
         await inbox.CreateIfNotExistsAsync();
+        await blobs.UploadFileAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, optOutList);
         async Task<File1VersionRecord> DeliverAsync(string file, int version, string? notETag = null)
         {
             await inbox.GetBlobClient($"BCS70/{Path.GetFileName(file)}").UploadAsync(file, overwrite: true);

@@ -72,7 +72,8 @@ public sealed record File2Result(
 }
 
 /// <summary>How the run used memory and disk (for operators and the benchmark).</summary>
-public sealed record File2RunStatistics(bool DedupSpilled, bool StageSpilled, int SpillFiles, long IndexEntriesInMemoryCap, double ReadSeconds, double DedupSeconds, double WriteSeconds);
+/// <param name="BlankLines">Empty lines skipped: they hold no data, so they are not rows, but their lines still count in line numbers.</param>
+public sealed record File2RunStatistics(bool DedupSpilled, bool StageSpilled, int SpillFiles, long IndexEntriesInMemoryCap, double ReadSeconds, double DedupSeconds, double WriteSeconds, long BlankLines = 0);
 
 /// <summary>One output variable with its labels, for the catalogue.</summary>
 public sealed record CuratedVariable(string Name, string SourceColumn, string Type, string Rule, string Description, IReadOnlyDictionary<string, string> Labels);

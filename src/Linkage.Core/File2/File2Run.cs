@@ -54,6 +54,8 @@ internal sealed class File2Run
     private readonly int[][] _riskColumns;
     private readonly Generalisation[][] _riskGranularity;
     private long _rowsIn;
+    private long _records;
+    private long _blankLines;
     private long _rowsRejected;
     private long _geoBlanked;
 
@@ -291,7 +293,7 @@ internal sealed class File2Run
         new(outcome, problems, Counts(0), _rejects, _rejectsTruncated, _rejectCounts, null, null, Statistics(store));
 
     private File2RunStatistics Statistics(DedupStore store) =>
-        new(store.Spilled, store.StageSpilled, store.SpillFiles, _options.IndexEntryCap, _readSeconds, _dedupSeconds, _writeSeconds);
+        new(store.Spilled, store.StageSpilled, store.SpillFiles, _options.IndexEntryCap, _readSeconds, _dedupSeconds, _writeSeconds, _blankLines);
 
     private File2Counts Counts(long written) =>
         new(_rowsIn, written, _rowsRejected, Enum.GetValues<DropReason>().ToDictionary(r => r, r => _dropped[(int)r]), _geoBlanked);
@@ -411,7 +413,16 @@ internal sealed class File2Run
     {
         key = default;
         blankGeography = false;
-        long line = ++_rowsIn + 1;
+        long line = ++_records + 1;
+        if (RowFieldCount == 1 && _inputFieldCount > 1 && Field(0).IsEmpty)
+        {
+            // A blank line (an export's trailing newline, say) holds no data: it is not a row, so it is neither kept
+            // nor rejected, and a small file is not refused for it. It is counted in the run statistics.
+            _blankLines++;
+            return false;
+        }
+
+        _rowsIn++;
         if (RowFieldCount != _inputFieldCount)
         {
             Reject(line, "(row)", $"has {RowFieldCount} fields; the header has {_inputFieldCount}");

@@ -88,9 +88,9 @@ public sealed class File2IntakeService(
             await catalogue.CompleteAsync(published, cancellationToken);
             await MoveAsync(blob, etag, ProcessorStorage.File2Archive, cancellationToken);
             logger.LogInformation(
-                "Curated {Dataset} v{Version}: {In} rows in, {Out} kept, {Rejected} rejected, {Dropped} dropped ({Reasons})",
+                "Curated {Dataset} v{Version}: {In} rows in, {Out} kept, {Rejected} rejected, {Dropped} dropped ({Reasons}); {Blank} blank lines skipped",
                 spec.DatasetId, version.Version, result.Counts.RowsIn, result.Counts.RowsWritten, result.Counts.RowsRejected, result.Counts.RowsDropped,
-                string.Join(", ", result.Counts.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}")));
+                string.Join(", ", result.Counts.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}")), result.Statistics.BlankLines);
             return new File2IntakeResult("Curated", published, result, []);
         }
         finally

@@ -26,6 +26,25 @@ public sealed class File2EdgeCaseTests : IDisposable
     }
 
     [Fact]
+    public async Task Blank_lines_are_not_rows_so_a_small_file_is_not_refused_for_them_and_line_numbers_still_count_them()
+    {
+        string good = $"{_world.Permitted},2020-03-04,E01000001,HES APC,2021-01-01";
+        string badDate = $"{_world.Permitted},2020-13-04,E01000001,HES APC,2021-01-01";
+        var rows = Enumerable.Range(0, 60).Select(i => good.Replace("2021-01-01", $"2021-01-{(i % 28) + 1:D2}", StringComparison.Ordinal)).ToList();
+        string csv = LsoaHeader + "\n" + string.Join("\n", rows.Take(30)) + "\n\n" + string.Join("\n", rows.Skip(30)) + "\n" + badDate + "\n\n\n";
+        var options = new File2PipelineOptions { MaxRejectShare = 0.02 };
+
+        var (result, output) = await _world.RunAsync(_lsoa, csv, options);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Problems));
+        Assert.Equal(61, result.Counts.RowsIn);
+        Assert.Equal(3, result.Statistics.BlankLines);
+        Assert.Equal(63, Assert.Single(result.Rejects).Line); // header 1, rows 2–31, blank 32, rows 33–62, bad row 63
+        Assert.True(result.Counts.Reconciles);
+        Assert.Equal(result.Counts.RowsWritten + 1, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
     public async Task An_input_stream_that_times_out_half_way_fails_the_run_instead_of_curating_part_of_the_file()
     {
         var csv = new StringBuilder(LsoaHeader + "\n");

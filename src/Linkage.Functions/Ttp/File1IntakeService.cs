@@ -115,6 +115,12 @@ public sealed class File1IntakeService(
         var report = collected.Report;
         if (!report.Accepted)
         {
+            if (recordId.Length > 0 && accepted.All(r => r.Version != version))
+            {
+                // An earlier, interrupted attempt at this never-accepted version may have written outputs: withdraw them.
+                await WithdrawOutputsAsync(study, version, fileDate, cancellationToken);
+            }
+
             var rejected = await RejectAsync(blob, etag, partition, rejectionId, fileName, report, cancellationToken);
             return new File1IntakeResult("Rejected", rejected, report);
         }
@@ -331,6 +337,26 @@ public sealed class File1IntakeService(
 
             return changed ? link : null;
         }, cancellationToken);
+    }
+
+    /// <summary>Deletes whatever outputs an interrupted attempt at a file wrote (their names are fixed by study, version and date).</summary>
+    private async Task WithdrawOutputsAsync(string study, int version, DateOnly fileDate, CancellationToken cancellationToken)
+    {
+        var processorInbox = await ContainerAsync(TtpStorage.ProcessorInbox, cancellationToken);
+        var nhse = await ContainerAsync(TtpStorage.NhseOutbox, cancellationToken);
+        foreach (var (container, name) in new[]
+        {
+            (processorInbox, TtpStorage.IdMapping(study, version, fileDate)),
+            (processorInbox, TtpStorage.PermissionSnapshot(study, version, fileDate)),
+            (nhse, TtpStorage.NhsOutput(study, version, fileDate)),
+            (nhse, TtpStorage.Delta(study, version, fileDate)),
+        })
+        {
+            if ((await container.GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: cancellationToken)).Value)
+            {
+                logger.LogWarning("Withdrew {Container}/{Blob}, written by an interrupted attempt at a file that is now refused", container.Name, name);
+            }
+        }
     }
 
     /// <summary>The national opt-out list, or null when none has been uploaded (only files with no s251 participant may then proceed).</summary>

@@ -75,6 +75,33 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     }
 
     [Fact]
+    public async Task An_interrupted_version_refused_on_its_retry_leaves_no_outputs_behind()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        var intake = app.Services.GetRequiredService<File1IntakeService>();
+        var blobs = stack.CreateBlobServiceClient();
+        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "GLAD/GLAD_FILE1_v1_20250101.csv", File("GLA", "01/01/2025", "1", "0"))).Outcome);
+
+        // v2 turns P1's NHS England permission on and is interrupted after writing its outputs.
+        var registryBlobs = blobs.GetBlobContainerClient(TtpStorage.Registry);
+        await registryBlobs.GetBlobClient("links/ZZBROKEN2.links").UploadAsync(BinaryData.FromString("not a link index"), overwrite: true);
+        var (b2, e2) = await PutAsync(blobs, "GLAD/GLAD_FILE1_v2_20250401.csv", File("GLA", "01/04/2025", "1", "1"));
+        await Assert.ThrowsAnyAsync<Exception>(() => intake.ProcessAsync(b2, e2, CancellationToken.None));
+        await registryBlobs.GetBlobClient("links/ZZBROKEN2.links").DeleteAsync();
+        var outbox = blobs.GetBlobContainerClient(TtpStorage.NhseOutbox);
+        Assert.Contains(await outbox.ListNamesAsync(), n => n.Contains("GLAD_NHSOUT_v2_", StringComparison.Ordinal));
+
+        // v3 is accepted before v2 is retried; the retry is refused as superseded and withdraws what v2 wrote.
+        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "GLAD/GLAD_FILE1_v3_20250701.csv", File("GLA", "01/07/2025", "1", "0"))).Outcome);
+        var retry = await intake.ProcessAsync(b2, e2, CancellationToken.None);
+
+        Assert.Equal("Rejected", retry.Outcome);
+        Assert.DoesNotContain(await outbox.ListNamesAsync(), n => n.Contains("_v2_", StringComparison.Ordinal) && n.Contains("GLAD", StringComparison.Ordinal));
+        Assert.DoesNotContain(await blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).ListNamesAsync(), n => n.Contains("GLAD_", StringComparison.Ordinal) && n.Contains("_v2_", StringComparison.Ordinal));
+        Assert.Contains(await outbox.ListNamesAsync(), n => n.Contains("GLAD_NHSOUT_v3_", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Two_files_of_one_study_arriving_together_are_processed_one_after_the_other()
     {
         await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");

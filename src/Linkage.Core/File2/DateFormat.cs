@@ -25,27 +25,27 @@ public sealed class DateFormat
             ReadOnlySpan<char> rest = pattern.AsSpan(i);
             if (rest.StartsWith("yyyy", StringComparison.Ordinal))
             {
-                _year = Mark(ref i, 4);
+                _year = Mark(ref i, 4, _year, "yyyy");
             }
             else if (rest.StartsWith("MM", StringComparison.Ordinal))
             {
-                _month = Mark(ref i, 2);
+                _month = Mark(ref i, 2, _month, "MM");
             }
             else if (rest.StartsWith("dd", StringComparison.Ordinal))
             {
-                _day = Mark(ref i, 2);
+                _day = Mark(ref i, 2, _day, "dd");
             }
             else if (rest.StartsWith("HH", StringComparison.Ordinal))
             {
-                _hour = Mark(ref i, 2);
+                _hour = Mark(ref i, 2, _hour, "HH");
             }
             else if (rest.StartsWith("mm", StringComparison.Ordinal))
             {
-                _minute = Mark(ref i, 2);
+                _minute = Mark(ref i, 2, _minute, "mm");
             }
             else if (rest.StartsWith("ss", StringComparison.Ordinal))
             {
-                _second = Mark(ref i, 2);
+                _second = Mark(ref i, 2, _second, "ss");
             }
             else if (char.IsAsciiLetterOrDigit(pattern[i]))
             {
@@ -66,8 +66,14 @@ public sealed class DateFormat
         _literalAt = [.. Enumerable.Range(0, pattern.Length).Where(i => _literals[i] != '\0')];
         _dateOnly = _hour < 0 && _minute < 0 && _second < 0;
 
-        int Mark(ref int at, int width)
+        // A field given twice would leave one copy unchecked (and written to the output unescaped).
+        int Mark(ref int at, int width, int already, string token)
         {
+            if (already >= 0)
+            {
+                throw new FormatException($"'{token}' appears twice");
+            }
+
             int start = at;
             at += width;
             return start;

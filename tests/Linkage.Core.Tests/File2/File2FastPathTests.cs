@@ -99,6 +99,16 @@ public sealed class File2FastPathTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("yyyy-MM-dd dd")]
+    [InlineData("yyyy-MM-dd yyyy")]
+    [InlineData("MM/dd/yyyy HH:mm HH")]
+    public void A_date_format_with_a_field_given_twice_is_refused(string pattern)
+    {
+        var e = Assert.Throws<FormatException>(() => DateFormat.Create(pattern));
+        Assert.Contains("appears twice", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_token_parses_to_its_bytes_and_malformed_tokens_do_not()
     {

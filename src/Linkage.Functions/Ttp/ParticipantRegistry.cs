@@ -17,6 +17,7 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
 {
     public const string ContainerId = "ttp-registry";
 
+    /// <summary>A participant's current flags, and the File 1 version they joined with (changes are in the history).</summary>
     public sealed record Entry(int Flags, int Since);
 
     /// <summary>A change of a registered participant's permissions: the File 1 version and date it came with.</summary>
@@ -104,7 +105,7 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
                 }
                 else if (current.Flags != flags)
                 {
-                    page.Participants[token] = new Entry(flags, version);
+                    page.Participants[token] = current with { Flags = flags };
                     page.History.Add(new Change(token, version, date, current.Flags, flags));
                     changed++;
                 }

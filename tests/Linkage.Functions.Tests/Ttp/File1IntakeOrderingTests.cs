@@ -102,6 +102,24 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     }
 
     [Fact]
+    public async Task The_registry_keeps_the_version_a_participant_joined_with_and_records_each_change()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        var intake = app.Services.GetRequiredService<File1IntakeService>();
+        var blobs = stack.CreateBlobServiceClient();
+        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "SABRE/SABRE_FILE1_v1_20250101.csv", File("SAB", "01/01/2025", "1", "1"))).Outcome);
+        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "SABRE/SABRE_FILE1_v2_20250401.csv", File("SAB", "01/04/2025", "1", "0"))).Outcome);
+        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "SABRE/SABRE_FILE1_v3_20250701.csv", File("SAB", "01/07/2025", "0", "0"))).Outcome);
+
+        string p1 = await TokenAsync(app, "SABRE", "SAB0001");
+        var page = await app.Services.GetRequiredService<ParticipantRegistry>().GetPageAsync("SABRE", (int)(TokenBytes.Parse(p1).High >> 56), CancellationToken.None);
+
+        Assert.Equal(1, page!.Participants[p1].Since);
+        Assert.False(((PermissionFlags)page.Participants[p1].Flags).HasFlag(PermissionFlags.Active));
+        Assert.Equal([2, 3], page.History.Where(c => c.Token == p1).Select(c => c.Version));
+    }
+
+    [Fact]
     public async Task Two_files_of_one_study_arriving_together_are_processed_one_after_the_other()
     {
         await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");

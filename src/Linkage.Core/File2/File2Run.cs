@@ -11,7 +11,6 @@ internal sealed class File2Run
 {
     private const int DigestBytes = 16;
     private const int MaxRecordChars = 1 << 20;
-    private const char KeySeparator = '\u001F';
 
     private readonly DatasetSpec _spec;
     private readonly PermissionSnapshotSet _permissions;
@@ -869,7 +868,21 @@ internal sealed class File2Run
         return _hiddenScratch.AsSpan(0, used);
     }
 
-    /// <summary>The key of a row in risk grouping <paramref name="g"/> (values joined by a separator), built in <paramref name="keyScratch"/>.</summary>
+    /// <summary>The values of a risk key built by <see cref="RiskKey"/>.</summary>
+    private static List<string> RiskKeyParts(string key)
+    {
+        var parts = new List<string>();
+        for (int at = 0; at + 2 <= key.Length;)
+        {
+            int length = (key[at] << 16) | key[at + 1];
+            parts.Add(key.Substring(at + 2, length));
+            at += 2 + length;
+        }
+
+        return parts;
+    }
+
+    /// <summary>The key of a row in risk grouping <paramref name="g"/> (each value behind its length), built in <paramref name="keyScratch"/>.</summary>
     private ReadOnlySpan<char> RiskKey(RowBatch rows, int row, int g, bool blankGeography, ref char[] keyScratch, char[] dateScratch)
     {
         int used = 0;
@@ -913,16 +926,14 @@ internal sealed class File2Run
                 value = [];
             }
 
-            if (used + value.Length + 1 > keyScratch.Length)
+            // Each part behind its length (two chars), so no value, whatever characters it holds, can shift a boundary.
+            if (used + value.Length + 2 > keyScratch.Length)
             {
-                Array.Resize(ref keyScratch, (used + value.Length + 1) * 2);
+                Array.Resize(ref keyScratch, (used + value.Length + 2) * 2);
             }
 
-            if (i > 0)
-            {
-                keyScratch[used++] = KeySeparator;
-            }
-
+            keyScratch[used++] = (char)(value.Length >> 16);
+            keyScratch[used++] = (char)value.Length;
             value.CopyTo(keyScratch.AsSpan(used));
             used += value.Length;
         }
@@ -1038,7 +1049,7 @@ internal sealed class File2Run
                 {
                     if (small.Count < maxCells)
                     {
-                        var values = key.Split(KeySeparator);
+                        var values = RiskKeyParts(key);
                         small.Add(new SmallCell(name, string.Join(", ", dims.Zip(values, (d, v) => $"{d}={(v.Length == 0 ? "(empty)" : v)}"))));
                     }
                     else

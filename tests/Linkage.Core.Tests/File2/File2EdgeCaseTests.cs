@@ -144,6 +144,21 @@ public sealed class File2EdgeCaseTests : IDisposable
         Assert.Equal(1, result.Counts.Dropped[DropReason.Duplicate]);
     }
 
+    [Fact]
+    public async Task Risk_cells_whose_values_only_split_differently_stay_apart_with_their_own_labels()
+    {
+        var spec = Spec(
+            """{ "name": "k", "type": "string", "rule": "encrypt-id", "description": "k" }, { "name": "a", "type": "string", "rule": "keep", "description": "a" }, { "name": "b", "type": "string", "rule": "keep", "description": "b" }""",
+            """, "risk": { "marginals": [["a", "b"]] }""");
+        string p = _world.Permitted;
+
+        var (result, _) = await _world.RunAsync(spec, $"k,a,b\n{p},x\u001F,y\n{p},x,\u001Fy\n");
+
+        Assert.Equal(2, result.Risk!.MarginalCells);
+        var cells = result.Risk.SmallCells.Select(c => c.Cell).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["a=x\u001F, b=y", "a=x, b=\u001Fy"], cells);
+    }
+
     private static DatasetSpec Spec(string columns, string extra = "") => DatasetSpecLoader.Parse(
         $$"""
         { "specVersion": 1, "datasetId": "edge_cases", "title": "t", "description": "d", "owner": "o", "source": "s",

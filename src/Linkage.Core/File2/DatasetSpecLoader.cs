@@ -169,7 +169,7 @@ public static partial class DatasetSpecLoader
         }
 
         bool required = problems.Bool(c, path, "required") ?? (rule == ColumnRule.EncryptId);
-        int? maxLength = (int?)problems.Integer(c, path, "maxLength", required: false);
+        int? maxLength = problems.Int32(c, path, "maxLength", required: false);
         long? min = problems.Integer(c, path, "min", required: false);
         long? max = problems.Integer(c, path, "max", required: false);
         string description = problems.Text(c, path, "description", required: false) ?? "";
@@ -249,8 +249,8 @@ public static partial class DatasetSpecLoader
 
         problems.UnknownProperties(g, gp, GeneraliseProps);
         var to = problems.Choice(g, gp, "to", new Dictionary<string, Generalisation>(StringComparer.Ordinal) { ["month"] = Generalisation.Month, ["year"] = Generalisation.Year, ["band"] = Generalisation.Band }, required: true);
-        int width = (int)(problems.Integer(g, gp, "width", required: to == Generalisation.Band) ?? 0);
-        int? top = (int?)problems.Integer(g, gp, "topCode", required: false);
+        int width = problems.Int32(g, gp, "width", required: to == Generalisation.Band) ?? 0;
+        int? top = problems.Int32(g, gp, "topCode", required: false);
         if (to is Generalisation.Month or Generalisation.Year && type != ColumnType.Date)
         {
             problems.Add($"{gp}.to", $"'{to.ToString()!.ToLowerInvariant()}' generalises dates, but this column is {type.ToString().ToLowerInvariant()}.", "Use \"band\" for integers, or set \"type\": \"date\".");
@@ -513,6 +513,19 @@ public static partial class DatasetSpecLoader
             }
 
             return n;
+        }
+
+        /// <summary>A whole number that must fit 32 bits (lengths, widths, top codes): a larger one is an error, not a wrap.</summary>
+        public int? Int32(JsonElement element, string path, string name, bool required)
+        {
+            long? n = Integer(element, path, name, required);
+            if (n is { } value && value is < int.MinValue or > int.MaxValue)
+            {
+                Add($"{path}.{name}", $"'{name}' is {value}, outside what it can be ({int.MinValue} to {int.MaxValue}).", $"Write a realistic \"{name}\".");
+                return null;
+            }
+
+            return (int?)n;
         }
 
         public bool? Bool(JsonElement element, string path, string name)

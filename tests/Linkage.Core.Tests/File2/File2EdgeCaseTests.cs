@@ -145,6 +145,15 @@ public sealed class File2EdgeCaseTests : IDisposable
     }
 
     [Fact]
+    public void Numbers_too_large_for_a_length_or_band_are_spec_errors_not_wrapped_values()
+    {
+        var problem = Assert.Throws<DatasetSpecException>(() => Spec(
+            """{ "name": "k", "type": "string", "rule": "encrypt-id", "maxLength": 4294967318, "description": "k" }, { "name": "age", "type": "integer", "rule": "generalise", "generalise": { "to": "band", "width": 4294967301 }, "description": "a" }"""));
+        Assert.Contains("maxLength", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("width", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Risk_cells_whose_values_only_split_differently_stay_apart_with_their_own_labels()
     {
         var spec = Spec(

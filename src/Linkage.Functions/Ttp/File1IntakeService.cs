@@ -302,11 +302,7 @@ public sealed class File1IntakeService(
                 continue;
             }
 
-            LinkIndex otherIndex;
-            await using (var s = await registryContainer.GetBlobClient(item.Name).OpenReadAsync(cancellationToken: cancellationToken))
-            {
-                otherIndex = await LinkIndex.ReadAsync(other, s, cancellationToken);
-            }
+            var otherIndex = await ReadLinkIndexAsync(registryContainer.GetBlobClient(item.Name), other, cancellationToken);
 
             foreach (var (linkKey, mine, theirs) in index.Join(otherIndex))
             {
@@ -316,6 +312,26 @@ public sealed class File1IntakeService(
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// Reads another study's link index. That study's own intake may replace it while it is read (the read stream is
+    /// pinned to the version it opened, so it then fails with 412); read the new version instead of failing this file.
+    /// </summary>
+    private static async Task<LinkIndex> ReadLinkIndexAsync(BlobClient blob, string study, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var s = await blob.OpenReadAsync(cancellationToken: cancellationToken);
+                return await LinkIndex.ReadAsync(study, s, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status == 412 && attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken);
+            }
+        }
     }
 
     private static Task UpsertLinkAsync(Container links, UInt128 linkKey, (string Study, string Token) a, (string Study, string Token) b, CancellationToken cancellationToken)

@@ -84,6 +84,7 @@ try
         ["file2_pipeline_read_s"] = Math.Round(stats.ReadSeconds, 2),
         ["file2_pipeline_dedup_s"] = Math.Round(stats.DedupSeconds, 2),
         ["file2_pipeline_write_s"] = Math.Round(stats.WriteSeconds, 2),
+        ["file2_phase_seconds"] = r2.Seconds,
         ["peak_working_set_mb"] = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576,
     }));
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
@@ -6,24 +7,32 @@ namespace Linkage.Azure.Storage;
 
 /// <summary>
 /// A write-only stream to a block blob that becomes visible only when <see cref="CommitAsync"/> runs: blocks are staged
-/// as the stream fills (bounded memory: one block buffer), and the block list is committed in one call. A crash or an
-/// exception before the commit leaves the previous version (or nothing) visible, never a half-written file; staged
-/// blocks that are never committed are discarded by the service after a week.
+/// as the stream fills, and the block list is committed in one call. A crash or an exception before the commit leaves
+/// the previous version (or nothing) visible, never a half-written file; staged blocks that are never committed are
+/// discarded by the service after a week.
 /// </summary>
-public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1024 * 1024) : Stream
+/// <remarks>
+/// Up to <paramref name="parallelStages"/> blocks upload at once while the writer fills the next one, so the upload
+/// overlaps the producer and uses several connections (one at a time was the bound of every output through Azurite).
+/// Memory is at most <paramref name="parallelStages"/> + 1 block buffers. A failed stage surfaces on a later write or on
+/// the commit, so the blob is never committed without it.
+/// </remarks>
+public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1024 * 1024, int parallelStages = 4) : Stream
 {
-    private readonly byte[] _buffer = new byte[blockSize];
     private readonly List<string> _blockIds = [];
+    private readonly Queue<Task> _staging = new();
     private readonly string _prefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+    private byte[]? _buffer;
     private int _used;
     private long _length;
     private bool _committed;
+    private bool _disposed;
 
     public override bool CanRead => false;
 
     public override bool CanSeek => false;
 
-    public override bool CanWrite => !_committed;
+    public override bool CanWrite => !_committed && !_disposed;
 
     public override long Length => _length;
 
@@ -33,15 +42,16 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_committed, this);
+        ObjectDisposedException.ThrowIf(_committed || _disposed, this);
         while (!buffer.IsEmpty)
         {
-            int n = Math.Min(buffer.Length, _buffer.Length - _used);
+            _buffer ??= ArrayPool<byte>.Shared.Rent(blockSize);
+            int n = Math.Min(buffer.Length, blockSize - _used);
             buffer.Span[..n].CopyTo(_buffer.AsSpan(_used));
             _used += n;
             _length += n;
             buffer = buffer[n..];
-            if (_used == _buffer.Length)
+            if (_used == blockSize)
             {
                 await StageAsync(cancellationToken);
             }
@@ -56,13 +66,18 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
         // Nothing becomes visible before CommitAsync.
     }
 
-    /// <summary>Stages what is buffered and commits the block list: the blob now has exactly what was written.</summary>
+    /// <summary>Stages what is buffered, waits for every staged block, and commits the block list: the blob now has exactly what was written.</summary>
     public async Task<BlobContentInfo> CommitAsync(BlobHttpHeaders? headers = null, IDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_committed, this);
+        ObjectDisposedException.ThrowIf(_committed || _disposed, this);
         if (_used > 0)
         {
             await StageAsync(cancellationToken);
+        }
+
+        while (_staging.TryDequeue(out var stage))
+        {
+            await stage;
         }
 
         var result = await blob.CommitBlockListAsync(_blockIds, new CommitBlockListOptions { HttpHeaders = headers, Metadata = metadata }, cancellationToken);
@@ -70,16 +85,43 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
         return result.Value;
     }
 
-    private async Task StageAsync(CancellationToken cancellationToken)
+    public override async ValueTask DisposeAsync()
     {
-        string id = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{_prefix}-{_blockIds.Count:D8}"));
-        using (var chunk = new MemoryStream(_buffer, 0, _used, writable: false))
+        if (_disposed)
         {
-            await blob.StageBlockAsync(id, chunk, cancellationToken: cancellationToken);
+            return;
         }
 
-        _blockIds.Add(id);
-        _used = 0;
+        _disposed = true;
+        while (_staging.TryDequeue(out var stage))
+        {
+            try
+            {
+                await stage;
+            }
+            catch (Exception)
+            {
+                // Not committed, so nothing is visible; the service discards uncommitted blocks.
+            }
+        }
+
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        base.Dispose(disposing);
     }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
@@ -87,4 +129,30 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
+
+    private async Task StageAsync(CancellationToken cancellationToken)
+    {
+        string id = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{_prefix}-{_blockIds.Count:D8}"));
+        _blockIds.Add(id);
+        _staging.Enqueue(StageBlockAsync(id, _buffer!, _used, cancellationToken));
+        _buffer = null;
+        _used = 0;
+        if (_staging.Count >= Math.Max(1, parallelStages))
+        {
+            await _staging.Dequeue();
+        }
+    }
+
+    private async Task StageBlockAsync(string id, byte[] buffer, int length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var chunk = new MemoryStream(buffer, 0, length, writable: false);
+            await blob.StageBlockAsync(id, chunk, cancellationToken: cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 }

@@ -6,8 +6,8 @@ namespace Linkage.File2;
 /// <summary>
 /// Curates one File 2 delivery against its dataset spec: validates, filters by permission, re-encrypts the key,
 /// encrypts geographies, applies every rule, removes exact duplicates in bounded memory, and writes the curated CSV
-/// to <c>output</c> only when the whole file passed (see docs/formats/curated-dataset.md). The caller writes
-/// <c>output</c> to a local staging file and publishes it in one commit only when <see cref="File2Result.Succeeded"/>.
+/// to the output only when the whole file passed (see docs/formats/curated-dataset.md). The caller makes the output
+/// visible in one commit only when <see cref="File2Result.Succeeded"/>.
 /// </summary>
 public sealed class File2Pipeline(
     DatasetSpec spec,
@@ -20,9 +20,17 @@ public sealed class File2Pipeline(
 
     public DatasetSpec Spec => spec;
 
-    public async Task<File2Result> RunAsync(Stream input, Stream output, CancellationToken cancellationToken)
+    public Task<File2Result> RunAsync(Stream input, Stream output, CancellationToken cancellationToken) =>
+        RunAsync(input, _ => ValueTask.FromResult(output), cancellationToken);
+
+    /// <summary>
+    /// As <see cref="RunAsync(Stream, Stream, CancellationToken)"/>, but the output is opened only once the file has
+    /// passed every check and its duplicates are known, just before the curated rows are written: a rejected file never
+    /// opens one (so, for instance, never reserves a version number). The caller owns and disposes the stream.
+    /// </summary>
+    public async Task<File2Result> RunAsync(Stream input, Func<CancellationToken, ValueTask<Stream>> openOutput, CancellationToken cancellationToken)
     {
         var run = new File2Run(spec, permissions, idCipher, geographyCipher, _options);
-        return await run.ExecuteAsync(input, output, cancellationToken);
+        return await run.ExecuteAsync(input, openOutput, cancellationToken);
     }
 }

@@ -124,7 +124,7 @@ internal sealed class File2Run
         _batch = new OutputBatch(Math.Max(16, options.BatchRows), _geoColumns.Length, _groupings);
     }
 
-    public async Task<File2Result> ExecuteAsync(Stream input, Stream output, CancellationToken cancellationToken)
+    public async Task<File2Result> ExecuteAsync(Stream input, Func<CancellationToken, ValueTask<Stream>> openOutput, CancellationToken cancellationToken)
     {
         string tempDirectory = _options.TempDirectory ?? Path.GetTempPath();
         Directory.CreateDirectory(tempDirectory);
@@ -211,6 +211,7 @@ internal sealed class File2Run
         clock.Restart();
         _dropped[(int)DropReason.Duplicate] = store.FindDuplicates(cancellationToken);
         _dedupSeconds = clock.Elapsed.TotalSeconds;
+        var output = await openOutput(cancellationToken);
         clock.Restart();
         long written = await WriteOutputAsync(store, output, cancellationToken);
         _writeSeconds = clock.Elapsed.TotalSeconds;

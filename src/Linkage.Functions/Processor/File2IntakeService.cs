@@ -14,7 +14,11 @@ using Microsoft.Extensions.Options;
 namespace Linkage.Functions.Processor;
 
 /// <summary>What one run of File 2 intake did.</summary>
-public sealed record File2IntakeResult(string Outcome, DatasetVersionDocument? Version, File2Result? Result, IReadOnlyList<string> Problems);
+public sealed record File2IntakeResult(string Outcome, DatasetVersionDocument? Version, File2Result? Result, IReadOnlyList<string> Problems)
+{
+    /// <summary>Seconds per phase of a curated run: curate (download, check, filter, dedup, stage locally), publish (upload and catalogue), archive.</summary>
+    public IReadOnlyDictionary<string, double> Seconds { get; init; } = new Dictionary<string, double>();
+}
 
 /// <summary>
 /// The processor's File 2 intake: curates a delivery against its dataset spec (re-encrypting ids, encrypting
@@ -65,15 +69,30 @@ public sealed class File2IntakeService(
             TempDirectory = o.TempDirectory,
         });
 
-        string staged = Path.Combine(o.TempDirectory ?? Path.GetTempPath(), $"linkage-curated-{Guid.NewGuid():N}.csv");
+        // The curated rows go straight into staged blocks of the version's data blob while they are written: nothing
+        // is visible until the commit, which happens only for a curated file. The version is reserved (and the blob
+        // opened) only once the file has passed every check, so a rejected file takes no version number.
+        var curated = blobs.GetBlobContainerClient(ProcessorStorage.Curated);
+        await curated.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        DatasetVersionDocument? version = null;
+        AtomicBlobWriter? data = null;
         try
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var seconds = new Dictionary<string, double>();
             File2Result result;
-            await using (var input = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { Conditions = new BlobRequestConditions { IfMatch = etag }, BufferSize = 4 * 1024 * 1024 }, cancellationToken))
-            await using (var output = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            await using (var input = await PrefetchingBlobReadStream.OpenAsync(blob, etag, cancellationToken: cancellationToken))
             {
-                result = await pipeline.RunAsync(input, output, cancellationToken);
+                result = await pipeline.RunAsync(input, async ct =>
+                {
+                    var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+                    version = await catalogue.ReserveVersionAsync(spec, sourceBlob, etag.ToString(), today, ct);
+                    data = new AtomicBlobWriter(curated.GetBlockBlobClient(ProcessorStorage.DataFile(spec.DatasetId, version.Version, version.VersionDate)));
+                    return data;
+                }, cancellationToken);
             }
+
+            seconds["curate"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
 
             if (!result.Succeeded)
             {
@@ -82,43 +101,40 @@ public sealed class File2IntakeService(
                 return new File2IntakeResult("Rejected", null, result, result.Problems);
             }
 
-            var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-            var version = await catalogue.ReserveVersionAsync(spec, sourceBlob, etag.ToString(), today, cancellationToken);
-            var published = await PublishAsync(spec, version, result, staged, cancellationToken);
+            clock.Restart();
+            var published = await PublishAsync(spec, version!, result, data!, cancellationToken);
             await catalogue.CompleteAsync(published, cancellationToken);
+            seconds["publish"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
+            clock.Restart();
             await MoveAsync(blob, etag, ProcessorStorage.File2Archive, cancellationToken);
+            seconds["archive"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
             logger.LogInformation(
-                "Curated {Dataset} v{Version}: {In} rows in, {Out} kept, {Rejected} rejected, {Dropped} dropped ({Reasons}); {Blank} blank lines skipped",
-                spec.DatasetId, version.Version, result.Counts.RowsIn, result.Counts.RowsWritten, result.Counts.RowsRejected, result.Counts.RowsDropped,
-                string.Join(", ", result.Counts.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}")), result.Statistics.BlankLines);
-            return new File2IntakeResult("Curated", published, result, []);
+                "Curated {Dataset} v{Version}: {In} rows in, {Out} kept, {Rejected} rejected, {Dropped} dropped ({Reasons}); {Blank} blank lines skipped; curate {Curate} s, publish {Publish} s, archive {Archive} s",
+                spec.DatasetId, published.Version, result.Counts.RowsIn, result.Counts.RowsWritten, result.Counts.RowsRejected, result.Counts.RowsDropped,
+                string.Join(", ", result.Counts.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}")), result.Statistics.BlankLines,
+                seconds["curate"], seconds["publish"], seconds["archive"]);
+            return new File2IntakeResult("Curated", published, result, []) { Seconds = seconds };
         }
         finally
         {
-            File.Delete(staged);
+            if (data is not null)
+            {
+                await data.DisposeAsync(); // uncommitted blocks of a failed run are never visible
+            }
         }
     }
 
-    private async Task<DatasetVersionDocument> PublishAsync(DatasetSpec spec, DatasetVersionDocument version, File2Result result, string staged, CancellationToken cancellationToken)
+    private async Task<DatasetVersionDocument> PublishAsync(DatasetSpec spec, DatasetVersionDocument version, File2Result result, AtomicBlobWriter data, CancellationToken cancellationToken)
     {
         var curated = blobs.GetBlobContainerClient(ProcessorStorage.Curated);
-        await curated.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         string dataName = ProcessorStorage.DataFile(spec.DatasetId, version.Version, version.VersionDate);
-        await using (var writer = new AtomicBlobWriter(curated.GetBlockBlobClient(dataName)))
+        await data.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, new Dictionary<string, string>
         {
-            await using (var file = new FileStream(staged, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
-            {
-                await file.CopyToAsync(writer, cancellationToken);
-            }
-
-            await writer.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, new Dictionary<string, string>
-            {
-                ["dataset"] = spec.DatasetId,
-                ["version"] = version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["idKeyVersion"] = result.Metadata!.IdKeyVersion.Replace('/', '_'),
-                ["geographyKeyVersion"] = result.Metadata.GeographyKeyVersion.Replace('/', '_'),
-            }, cancellationToken);
-        }
+            ["dataset"] = spec.DatasetId,
+            ["version"] = version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["idKeyVersion"] = result.Metadata!.IdKeyVersion.Replace('/', '_'),
+            ["geographyKeyVersion"] = result.Metadata.GeographyKeyVersion.Replace('/', '_'),
+        }, cancellationToken);
 
         string riskName = ProcessorStorage.RiskReport(spec.DatasetId, version.Version);
         await curated.GetBlobClient(riskName).UploadAsync(BinaryData.FromObjectAsJson(result.Risk, Json), overwrite: true, cancellationToken);

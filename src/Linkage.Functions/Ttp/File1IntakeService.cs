@@ -399,7 +399,7 @@ public sealed class File1IntakeService(
     }
 
     private static async Task<Stream> OpenVersionAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken) =>
-        await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { Conditions = new BlobRequestConditions { IfMatch = etag }, BufferSize = 4 * 1024 * 1024 }, cancellationToken);
+        await PrefetchingBlobReadStream.OpenAsync(blob, etag, cancellationToken: cancellationToken);
 
     private async Task<BlobContainerClient> ContainerAsync(string name, CancellationToken cancellationToken)
     {

@@ -51,6 +51,50 @@ public sealed class File2AsyncOutputTests : IDisposable
         Assert.Equal(expected.Counts.RowsWritten, actual.Counts.RowsWritten);
     }
 
+    public static TheoryData<string, File2Outcome?> Deliveries => new()
+    {
+        { "good", null },
+        { "bad rows", File2Outcome.TooManyBadRows },
+        { "header", File2Outcome.HeaderMismatch },
+        { "identifier column", File2Outcome.IdentifierColumn },
+        { "identifier after the sample", File2Outcome.IdentifierColumn },
+    };
+
+    [Theory]
+    [MemberData(nameof(Deliveries))]
+    public async Task The_output_is_opened_once_for_a_curated_file_and_never_for_a_rejected_one(string delivery, File2Outcome? rejectedAs)
+    {
+        const string header = "cohortkey_e,record_date,lsoa11cd,origin,avail_from_dt\n";
+        string row = $"{_world.Permitted},2020-03-04,E01000001,HES APC,2021-01-01\n";
+        string csv = delivery switch
+        {
+            "good" => header + row + row,
+            "bad rows" => header + row + $"{_world.Permitted},2020-02-30,E01000001,HES APC,2021-01-01\n",
+            "header" => "cohortkey_e,record_date,lsoa11cd\n" + row,
+            _ => header + string.Concat(Enumerable.Range(0, 400).Select(i => $"{_world.Permitted},2020-03-04,E01000001,HES APC,{(i >= 200 ? "4010232137" : "x")}\n")),
+        };
+
+        // For the identifier cases, a spec that (wrongly) keeps a free-text column, which the delivery fills with NHS numbers.
+        var spec = delivery.StartsWith("identifier", StringComparison.Ordinal)
+            ? DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(File2World.RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))
+                .Replace("\"name\": \"avail_from_dt\", \"type\": \"date\", \"format\": \"yyyy-MM-dd\"", "\"name\": \"avail_from_dt\", \"type\": \"string\"", StringComparison.Ordinal), "test.json")
+            : File2World.ShippedSpec("nhse_lsoa11_dataset_mapping");
+        var options = new File2PipelineOptions { IdentifierSampleRows = delivery == "identifier column" ? 1000 : 100 };
+        var pipeline = new File2Pipeline(spec, _world.Permissions, _world.IdCipher, _world.GeoCipher, options);
+        int opened = 0;
+        using var output = new MemoryStream();
+
+        var result = await pipeline.RunAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), _ =>
+        {
+            opened++;
+            return ValueTask.FromResult<Stream>(output);
+        }, CancellationToken.None);
+
+        Assert.Equal(rejectedAs ?? File2Outcome.Curated, result.Outcome);
+        Assert.Equal(rejectedAs is null ? 1 : 0, opened);
+        Assert.Equal(rejectedAs is null ? 2 : 0, output.ToArray().Count(b => b == (byte)'\n')); // header and one row (the duplicate removed), or nothing
+    }
+
     /// <summary>Copies a write's bytes only after yielding and a short delay, as a network stream might.</summary>
     private sealed class LateWriteStream : Stream
     {

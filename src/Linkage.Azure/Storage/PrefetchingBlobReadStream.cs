@@ -35,6 +35,7 @@ public sealed class PrefetchingBlobReadStream : Stream
     private int _currentPosition;
     private long _position;
     private bool _disposed;
+    private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
 
     private PrefetchingBlobReadStream(BlobClient blob, ETag etag, long length, BlobPrefetchOptions options)
     {
@@ -74,6 +75,7 @@ public sealed class PrefetchingBlobReadStream : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _failure?.Throw();
         if (buffer.IsEmpty)
         {
             return 0;
@@ -92,7 +94,17 @@ public sealed class PrefetchingBlobReadStream : Stream
                 return 0;
             }
 
-            _current = await next.WaitAsync(cancellationToken);
+            try
+            {
+                _current = await next.WaitAsync(cancellationToken);
+            }
+            catch (Exception e)
+            {
+                // That chunk is gone: every later read fails too, rather than going on after a gap.
+                _failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                throw;
+            }
+
             _currentPosition = 0;
             FillAhead();
         }

@@ -72,6 +72,8 @@ public class BlobStreamsTests(LocalStackFixture stack)
             }
         });
         Assert.Equal(412, failure.Status);
+        var again = await Assert.ThrowsAsync<RequestFailedException>(async () => await stream.ReadAsync(buffer)); // no reading on past the gap
+        Assert.Equal(412, again.Status);
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
     private long _length;
     private bool _committed;
     private bool _disposed;
+    private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
 
     public override bool CanRead => false;
 
@@ -43,6 +44,7 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_committed || _disposed, this);
+        _failure?.Throw();
         while (!buffer.IsEmpty)
         {
             _buffer ??= ArrayPool<byte>.Shared.Rent(blockSize);
@@ -70,6 +72,7 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
     public async Task<BlobContentInfo> CommitAsync(BlobHttpHeaders? headers = null, IDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_committed || _disposed, this);
+        _failure?.Throw();
         if (_used > 0)
         {
             await StageAsync(cancellationToken);
@@ -77,7 +80,7 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
 
         while (_staging.TryDequeue(out var stage))
         {
-            await stage;
+            await Observe(stage);
         }
 
         var result = await blob.CommitBlockListAsync(_blockIds, new CommitBlockListOptions { HttpHeaders = headers, Metadata = metadata }, cancellationToken);
@@ -107,7 +110,7 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
 
         if (_buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ArrayPool<byte>.Shared.Return(_buffer, clearArray: true);
             _buffer = null;
         }
 
@@ -139,7 +142,21 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
         _used = 0;
         if (_staging.Count >= Math.Max(1, parallelStages))
         {
-            await _staging.Dequeue();
+            await Observe(_staging.Dequeue());
+        }
+    }
+
+    /// <summary>Awaits a stage; its failure is kept, so every later write or commit fails too (the block list has a hole).</summary>
+    private async Task Observe(Task stage)
+    {
+        try
+        {
+            await stage;
+        }
+        catch (Exception e)
+        {
+            _failure ??= System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            throw;
         }
     }
 
@@ -152,7 +169,7 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // it held output rows
         }
     }
 }

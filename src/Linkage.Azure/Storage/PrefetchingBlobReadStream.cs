@@ -21,6 +21,7 @@ public sealed record BlobPrefetchOptions
 /// the last one, so download and processing take turns; here they overlap, and several ranges download at once, which
 /// is what a storage account needs to give more than one connection's throughput. Every range is conditioned on the
 /// ETag: if the blob is replaced mid-read, the read fails with the service's 412 instead of mixing two versions.
+/// Buffers come from the shared pool and are cleared when returned, since they held the delivery's contents.
 /// </summary>
 public sealed class PrefetchingBlobReadStream : Stream
 {
@@ -85,11 +86,11 @@ public sealed class PrefetchingBlobReadStream : Stream
         {
             if (_current is not null)
             {
-                ArrayPool<byte>.Shared.Return(_current.Buffer);
+                ArrayPool<byte>.Shared.Return(_current.Buffer, clearArray: true);
                 _current = null;
             }
 
-            if (!_ahead.TryDequeue(out var next))
+            if (!_ahead.TryPeek(out var next))
             {
                 return 0;
             }
@@ -97,11 +98,14 @@ public sealed class PrefetchingBlobReadStream : Stream
             try
             {
                 _current = await next.WaitAsync(cancellationToken);
+                _ = _ahead.Dequeue();
             }
             catch (Exception e)
             {
-                // That chunk is gone: every later read fails too, rather than going on after a gap.
+                // That chunk is lost to this reader: every later read fails too, rather than going on after a gap, and
+                // the read-ahead stops. The chunk's task stays queued, so disposing still waits for it and frees it.
                 _failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                await _stop.CancelAsync();
                 throw;
             }
 
@@ -139,7 +143,7 @@ public sealed class PrefetchingBlobReadStream : Stream
         {
             try
             {
-                ArrayPool<byte>.Shared.Return((await pending).Buffer);
+                ArrayPool<byte>.Shared.Return((await pending).Buffer, clearArray: true);
             }
             catch (Exception)
             {
@@ -149,7 +153,7 @@ public sealed class PrefetchingBlobReadStream : Stream
 
         if (_current is not null)
         {
-            ArrayPool<byte>.Shared.Return(_current.Buffer);
+            ArrayPool<byte>.Shared.Return(_current.Buffer, clearArray: true);
             _current = null;
         }
 
@@ -202,7 +206,7 @@ public sealed class PrefetchingBlobReadStream : Stream
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
             throw;
         }
     }

@@ -16,16 +16,19 @@ namespace Linkage.Functions.Processor;
 /// <summary>What one run of File 2 intake did.</summary>
 public sealed record File2IntakeResult(string Outcome, DatasetVersionDocument? Version, File2Result? Result, IReadOnlyList<string> Problems)
 {
-    /// <summary>Seconds per phase of a curated run: curate (download, check, filter, dedup, stage locally), publish (upload and catalogue), archive.</summary>
+    /// <summary>
+    /// Seconds per phase of a curated run: curate (download, check, filter, dedup, and the write-out, which uploads the
+    /// curated rows as staged blocks), publish (commit, reports, catalogue), archive (move the delivery).
+    /// </summary>
     public IReadOnlyDictionary<string, double> Seconds { get; init; } = new Dictionary<string, double>();
 }
 
 /// <summary>
 /// The processor's File 2 intake: curates a delivery against its dataset spec (re-encrypting ids, encrypting
 /// geographies, applying permissions and variable rules, deduplicating), and publishes it as a new catalogue version with
-/// its disclosure-risk report — or quarantines it with a report, taking no version number. The curated file is staged on
-/// local disk and published atomically, so a crash leaves nothing half-written visible; a redelivered blob version gets
-/// the version it already had.
+/// its disclosure-risk report — or quarantines it with a report, taking no version number. The curated rows are uploaded
+/// as staged blocks of the version's blob and committed in one call only for a curated result, so a crash leaves nothing
+/// half-written visible; a redelivered blob version gets the version it already had.
 /// </summary>
 public sealed class File2IntakeService(
     BlobServiceClient blobs,
@@ -87,6 +90,13 @@ public sealed class File2IntakeService(
                 {
                     var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
                     version = await catalogue.ReserveVersionAsync(spec, sourceBlob, etag.ToString(), today, ct);
+                    if (version.State == "Curated")
+                    {
+                        // A redelivered trigger for this blob version finished first: never write over a published file.
+                        // The retry finds the version curated and only archives the delivery.
+                        throw new InvalidOperationException($"{sourceBlob} ({etag}) was curated as {spec.DatasetId} v{version.Version} while this run was under way; nothing more is written.");
+                    }
+
                     data = new AtomicBlobWriter(curated.GetBlockBlobClient(ProcessorStorage.DataFile(spec.DatasetId, version.Version, version.VersionDate)));
                     return data;
                 }, cancellationToken);

@@ -157,4 +157,19 @@ public class BlobStreamsTests(LocalStackFixture stack)
         Assert.Equal(404, failure.Status);
         Assert.False(await container.ExistsAsync());
     }
+
+    [Fact]
+    public async Task After_a_failed_block_every_write_and_commit_fails()
+    {
+        var container = stack.CreateBlobServiceClient().GetBlobContainerClient(LocalStackFixture.UniqueName("missing"));
+        await using var writer = new AtomicBlobWriter(container.GetBlockBlobClient("out.bin"), blockSize: 1024, parallelStages: 1);
+
+        var first = await Assert.ThrowsAsync<RequestFailedException>(async () => await writer.WriteAsync(Content(1024, 1)));
+        await container.CreateAsync(); // storage is back, but the block list already has a hole
+
+        Assert.Equal(404, first.Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<RequestFailedException>(async () => await writer.WriteAsync(Content(10, 2)))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<RequestFailedException>(() => writer.CommitAsync())).Status);
+        Assert.False(await container.GetBlobClient("out.bin").ExistsAsync());
+    }
 }

@@ -212,6 +212,7 @@ internal sealed class File1CheckRun
         AddHeaderNames(File1Rules.HeaderFieldDuplicate, header.DuplicateNames);
         AddHeaderNames(File1Rules.HeaderFieldOrder, header.MisorderedNames);
         AddHeaderNames(File1Rules.HeaderFieldCase, header.CaseMismatchedNames);
+        AddHeaderNames(File1Rules.HeaderFieldSpaces, header.PaddedNames);
     }
 
     private void AddHeaderNames(File1Rule rule, List<string> names)

@@ -32,6 +32,7 @@ internal sealed class File1Header
     public List<string> DuplicateNames { get; } = [];
     public List<string> MisorderedNames { get; } = [];
     public List<string> CaseMismatchedNames { get; } = [];
+    public List<string> PaddedNames { get; } = [];
 
     public static File1Header NoLines() => new() { Kind = File1HeaderKind.None };
 
@@ -76,7 +77,8 @@ internal sealed class File1Header
         int highestSoFar = -1;
         for (int c = 0; c < kept; c++)
         {
-            var name = firstLine.Field(c).Trim();
+            var raw = firstLine.Field(c);
+            var name = raw.Trim();
             int schemaIndex = IndexOfName(name, StringComparison.OrdinalIgnoreCase);
             if (schemaIndex < 0)
             {
@@ -111,6 +113,11 @@ internal sealed class File1Header
             {
                 header.CaseMismatchedNames.Add(File1Schema.FieldNames[schemaIndex]);
             }
+
+            if (raw.Length != name.Length)
+            {
+                header.PaddedNames.Add(File1Schema.FieldNames[schemaIndex]);
+            }
         }
 
         for (int s = 0; s < File1Schema.FieldCount; s++)
@@ -122,15 +129,20 @@ internal sealed class File1Header
             }
         }
 
-        // Only the letter case differs: the header is usable as it stands (a warning, not an error).
+        // Only the letter case or surrounding spaces differ: the header is usable as it stands (warnings, not errors).
         return caseOnly
-            ? new File1Header { Kind = File1HeaderKind.Exact, CaseMismatchedNamesInit = header.CaseMismatchedNames }
+            ? new File1Header { Kind = File1HeaderKind.Exact, CaseMismatchedNamesInit = header.CaseMismatchedNames, PaddedNamesInit = header.PaddedNames }
             : header;
     }
 
     private List<string> CaseMismatchedNamesInit
     {
         init => CaseMismatchedNames.AddRange(value);
+    }
+
+    private List<string> PaddedNamesInit
+    {
+        init => PaddedNames.AddRange(value);
     }
 
     private static int IndexOfName(ReadOnlySpan<char> name, StringComparison comparison)

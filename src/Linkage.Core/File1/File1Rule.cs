@@ -62,6 +62,9 @@ public static class File1Rules
     public static File1Rule HeaderFieldCase { get; } = new("header-field-case", W, _ =>
         "Some header names differ from the specification only in capital letters (named below). They were accepted; use the exact names.");
 
+    public static File1Rule HeaderFieldSpaces { get; } = new("header-field-spaces", W, _ =>
+        "Some header names have spaces before or after them (named below). They were accepted without the spaces; remove the spaces.");
+
     public static File1Rule CsvUnbalancedQuote { get; } = new("csv-unbalanced-quote", E, _ =>
         "A quoted value is not closed before the end of the line. Add the missing closing quote; values may not contain line breaks.");
 
@@ -142,7 +145,7 @@ public static class File1Rules
     [
         FileEmpty, FileNoDataRows, FileNamePattern, FileNameUnknownStudy, FileNameStudyMismatch, FileVersionSuperseded, FileVersionRenamed, EncodingBom,
         EncodingInvalidUtf8, HeaderMissing, HeaderFieldMissing, HeaderFieldUnexpected, HeaderFieldDuplicate,
-        HeaderFieldOrder, HeaderFieldCase, CsvUnbalancedQuote, CsvStrayQuote, CsvFieldCount, CsvBlankLine,
+        HeaderFieldOrder, HeaderFieldCase, HeaderFieldSpaces, CsvUnbalancedQuote, CsvStrayQuote, CsvFieldCount, CsvBlankLine,
         ValueRequired, ValueTooLong, CodeInvalid, StudyIdWhitespace, NhsNumberNotDigits, NhsNumberLength,
         NhsNumberCheckDigit, DateFormat, DateInvalid, DateUnknownPart, DateInFuture, AddressDateInFuture,
         AddressDatesReversed, PostcodeFormat, FormulaInjection, ParticipantNoCurrentRow,

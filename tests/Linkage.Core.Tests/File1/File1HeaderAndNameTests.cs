@@ -69,6 +69,20 @@ public class File1HeaderAndNameTests
         Assert.Contains("NHS_E_Linkage_Permission", report.Single("header-field-case").Message);
     }
 
+    [Fact]
+    public void Header_names_with_surrounding_spaces_are_a_warning_naming_them()
+    {
+        string header = HeaderWith(h => { h[2] = " " + h[2] + " "; h[18] = h[18] + "\t"; return h; });
+        var report = new File1TestFile().Line(header).Row("P1").Check();
+
+        Assert.True(report.Accepted);
+        string message = report.Single("header-field-spaces").Message;
+        Assert.Contains("NHS_NUMBER", message);
+        Assert.Contains("NHS_E_Linkage_Permission", message);
+        Assert.DoesNotContain("SURNAME", message);
+        report.HasNo("header-field-case");
+    }
+
     [Theory]
     [InlineData("ALSPAC_FILE1_v3_20260301.csv", "ALSPAC", 3, 2026, 3, 1)]
     [InlineData("NIHRBIO_COPING_FILE1_v12_20251231.csv", "NIHRBIO_COPING", 12, 2025, 12, 31)]

@@ -56,6 +56,36 @@ public sealed class LinkIndex
         }
     }
 
+    /// <summary>(key, token) pairs of this index that <paramref name="newer"/> no longer has: a person gone from the study's
+    /// current rows, or whose NHS number or date of birth changed.</summary>
+    public IEnumerable<(UInt128 Key, TokenBytes Token)> Except(LinkIndex newer)
+    {
+        int i = 0, j = 0;
+        while (i < _keys.Length)
+        {
+            int c = j < newer._keys.Length ? _keys[i].CompareTo(newer._keys[j]) : -1;
+            if (c == 0)
+            {
+                c = _tokens[i].CompareTo(newer._tokens[j]);
+            }
+
+            if (c < 0)
+            {
+                yield return (_keys[i], _tokens[i]);
+                i++;
+            }
+            else if (c > 0)
+            {
+                j++;
+            }
+            else
+            {
+                i++;
+                j++;
+            }
+        }
+    }
+
     public async Task WriteAsync(Stream destination, CancellationToken cancellationToken)
     {
         byte[] header = new byte[16];

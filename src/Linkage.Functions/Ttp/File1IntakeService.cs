@@ -212,7 +212,7 @@ public sealed class File1IntakeService(
 
         counts["registryChanges"] = await registry.ApplyAsync(study, version, etag.ToString(), fileDate, participants, cancellationToken);
         Lap("registry");
-        counts["crossStudyLinks"] = await LinkAcrossStudiesAsync(study, participants, cancellationToken);
+        (counts["crossStudyLinks"], counts["crossStudyLinksRemoved"]) = await LinkAcrossStudiesAsync(study, participants, cancellationToken);
         Lap("crossStudyLinks");
 
         var record = new File1VersionRecord
@@ -282,17 +282,32 @@ public sealed class File1IntakeService(
     /// Records, in the TTP zone only, the same person found in two studies (same link key), as documents in
     /// <c>ttp-links</c> keyed by the link key's hex form. Writes this study's link index for later files.
     /// </summary>
-    private async Task<long> LinkAcrossStudiesAsync(string study, IReadOnlyList<Participant> participants, CancellationToken cancellationToken)
+    /// <summary>Links this study's current participants to the same people in other studies; returns links found and removed.</summary>
+    private async Task<(long Found, long Removed)> LinkAcrossStudiesAsync(string study, IReadOnlyList<Participant> participants, CancellationToken cancellationToken)
     {
         var registryContainer = await ContainerAsync(TtpStorage.Registry, cancellationToken);
         var index = LinkIndex.From(study, participants);
+        var links = await cosmos.ContainerAsync(LinksContainerId, "/id", cancellationToken);
+
+        // A link holds only while both studies' current rows support it. Pairs of the study's previous index that the
+        // new one lacks (the person left, or their NHS number or date of birth was corrected) are unlinked first, before
+        // the new index replaces the previous one, so a retry after a crash here still sees what to unlink.
+        long removed = 0;
+        var indexBlob = registryContainer.GetBlobClient(TtpStorage.LinkIndex(study));
+        if (await TryReadLinkIndexAsync(indexBlob, study, cancellationToken) is { } previous)
+        {
+            foreach (var (linkKey, token) in previous.Except(index))
+            {
+                removed += await UnlinkAsync(links, linkKey, study, token.ToString(), cancellationToken) ? 1 : 0;
+            }
+        }
+
         await using (var w = new AtomicBlobWriter(registryContainer.GetBlockBlobClient(TtpStorage.LinkIndex(study))))
         {
             await index.WriteAsync(w, cancellationToken);
             await w.CommitAsync(cancellationToken: cancellationToken);
         }
 
-        var links = await cosmos.ContainerAsync(LinksContainerId, "/id", cancellationToken);
         long found = 0;
         await foreach (var item in registryContainer.GetBlobsAsync(BlobTraits.None, BlobStates.None, "links/", cancellationToken))
         {
@@ -311,7 +326,63 @@ public sealed class File1IntakeService(
             }
         }
 
-        return found;
+        return (found, removed);
+    }
+
+    private static async Task<LinkIndex?> TryReadLinkIndexAsync(BlobClient blob, string study, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadLinkIndexAsync(blob, study, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null; // the study's first accepted file
+        }
+    }
+
+    /// <summary>Takes the study's member out of a link; a link left with fewer than two studies is deleted. True if it changed.</summary>
+    private static async Task<bool> UnlinkAsync(Container links, UInt128 linkKey, string study, string token, CancellationToken cancellationToken)
+    {
+        string id = linkKey.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
+        var pk = new PartitionKey(id);
+        for (int attempt = 1; ; attempt++)
+        {
+            ItemResponse<CrossStudyLink> read;
+            try
+            {
+                read = await links.ReadItemAsync<CrossStudyLink>(id, pk, cancellationToken: cancellationToken);
+            }
+            catch (CosmosException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                return false;
+            }
+
+            var link = read.Resource;
+            if (link.Members.RemoveAll(m => m.Study == study && m.Token == token) == 0)
+            {
+                return false; // a newer token of this study already replaced it
+            }
+
+            try
+            {
+                var conditions = new ItemRequestOptions { IfMatchEtag = read.ETag };
+                if (link.Members.Count < 2)
+                {
+                    await links.DeleteItemAsync<CrossStudyLink>(id, pk, conditions, cancellationToken);
+                }
+                else
+                {
+                    await links.ReplaceItemAsync(link, id, pk, conditions, cancellationToken);
+                }
+
+                return true;
+            }
+            catch (CosmosException e) when (e.StatusCode is System.Net.HttpStatusCode.PreconditionFailed or System.Net.HttpStatusCode.NotFound && attempt < 10)
+            {
+                // Another study's intake changed the link meanwhile: read it again.
+            }
+        }
     }
 
     /// <summary>

@@ -171,6 +171,31 @@ public sealed class CurationCatalogue(CosmosDatabase database)
         }
     }
 
+    /// <summary>
+    /// Marks a version an earlier attempt reserved (state Processing) as Rejected, when a retry of the same delivery was
+    /// rejected: the number stays used, but nobody mistakes it for a curation under way. A redelivery that then succeeds
+    /// takes the number back (its reservation finds this document by source).
+    /// </summary>
+    public async Task MarkRejectedAsync(DatasetVersionDocument reserved, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken);
+        var pk = new PartitionKey(reserved.DatasetId);
+        var read = await container.ReadItemAsync<DatasetVersionDocument>(reserved.Id, pk, cancellationToken: cancellationToken);
+        if (read.Resource.State != "Processing")
+        {
+            return; // another attempt finished it meanwhile
+        }
+
+        try
+        {
+            await container.ReplaceItemAsync(read.Resource with { State = "Rejected" }, reserved.Id, pk, new ItemRequestOptions { IfMatchEtag = read.ETag }, cancellationToken);
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            // Changed meanwhile by another attempt, which then owns the version's state.
+        }
+    }
+
     public async Task<DatasetDocument?> GetDatasetAsync(string datasetId, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken);

@@ -106,6 +106,13 @@ public sealed class File2IntakeService(
 
             if (!result.Succeeded)
             {
+                if (await catalogue.FindBySourceAsync(spec.DatasetId, sourceBlob, etag.ToString(), cancellationToken) is { State: "Processing" } interrupted)
+                {
+                    // An earlier attempt passed the checks and reserved a number, then failed; since then the spec, the
+                    // permissions or the opt-out list changed, and this attempt was rejected.
+                    await catalogue.MarkRejectedAsync(interrupted, cancellationToken);
+                }
+
                 await RejectAsync(blob, etag, result.Problems, result, cancellationToken);
                 logger.LogWarning("Rejected File 2 {Blob} ({Outcome}): {Rejected} bad rows of {Rows}", blob.Name, result.Outcome, result.Counts.RowsRejected, result.Counts.RowsIn);
                 return new File2IntakeResult("Rejected", null, result, result.Problems);

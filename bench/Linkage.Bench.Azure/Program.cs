@@ -60,9 +60,28 @@ try
     var up2 = await file2Inbox.GetBlobClient("nhse_lsoa11_dataset_mapping/" + Path.GetFileName(file2)).UploadAsync(file2, overwrite: true);
 
     var file2Intake = app.Services.GetRequiredService<File2IntakeService>();
+
+    // The File 2 intake's own high-water mark: what the process holds after a full collection, then the highest working
+    // set sampled while the intake runs (the process-wide peak also covers the File 1 intake and the generators).
+    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    long file2StartMb = Process.GetCurrentProcess().WorkingSet64 / 1048576;
+    long file2PeakMb = file2StartMb;
+    using var sampling = new CancellationTokenSource();
+    var sampler = Task.Run(async () =>
+    {
+        using var self = Process.GetCurrentProcess();
+        while (!sampling.IsCancellationRequested)
+        {
+            self.Refresh();
+            file2PeakMb = Math.Max(file2PeakMb, self.WorkingSet64 / 1048576);
+            await Task.Delay(100, CancellationToken.None);
+        }
+    });
     sw.Restart();
     var r2 = await file2Intake.ProcessAsync(file2Inbox.GetBlobClient("nhse_lsoa11_dataset_mapping/" + Path.GetFileName(file2)), up2.Value.ETag, CancellationToken.None);
     double file2Seconds = sw.Elapsed.TotalSeconds;
+    await sampling.CancelAsync();
+    await sampler;
     var stats = r2.Result!.Statistics;
 
     Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -85,6 +104,8 @@ try
         ["file2_pipeline_dedup_s"] = Math.Round(stats.DedupSeconds, 2),
         ["file2_pipeline_write_s"] = Math.Round(stats.WriteSeconds, 2),
         ["file2_phase_seconds"] = r2.Seconds,
+        ["file2_working_set_mb_at_start"] = file2StartMb,
+        ["file2_peak_working_set_mb"] = file2PeakMb,
         ["peak_working_set_mb"] = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576,
     }));
 }

@@ -280,9 +280,9 @@ public sealed class File1IntakeService(
 
     /// <summary>
     /// Records, in the TTP zone only, the same person found in two studies (same link key), as documents in
-    /// <c>ttp-links</c> keyed by the link key's hex form. Writes this study's link index for later files.
+    /// <c>ttp-links</c> keyed by the link key's hex form, and removes the links its previous file supported and this one
+    /// does not. Writes this study's link index for later files. Returns the links found and removed.
     /// </summary>
-    /// <summary>Links this study's current participants to the same people in other studies; returns links found and removed.</summary>
     private async Task<(long Found, long Removed)> LinkAcrossStudiesAsync(string study, IReadOnlyList<Participant> participants, CancellationToken cancellationToken)
     {
         var registryContainer = await ContainerAsync(TtpStorage.Registry, cancellationToken);

@@ -179,21 +179,10 @@ public sealed class CurationCatalogue(CosmosDatabase database)
     public async Task MarkRejectedAsync(DatasetVersionDocument reserved, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken);
-        var pk = new PartitionKey(reserved.DatasetId);
-        var read = await container.ReadItemAsync<DatasetVersionDocument>(reserved.Id, pk, cancellationToken: cancellationToken);
-        if (read.Resource.State != "Processing")
-        {
-            return; // another attempt finished it meanwhile
-        }
 
-        try
-        {
-            await container.ReplaceItemAsync(read.Resource with { State = "Rejected" }, reserved.Id, pk, new ItemRequestOptions { IfMatchEtag = read.ETag }, cancellationToken);
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
-        {
-            // Changed meanwhile by another attempt, which then owns the version's state.
-        }
+        // Only while it is still Processing: an attempt that finished meanwhile owns the version's state.
+        await container.UpdateAsync<DatasetVersionDocument>(
+            reserved.Id, new PartitionKey(reserved.DatasetId), v => v is { State: "Processing" } ? v with { State = "Rejected" } : null, cancellationToken);
     }
 
     public async Task<DatasetDocument?> GetDatasetAsync(string datasetId, CancellationToken cancellationToken)

@@ -76,8 +76,7 @@ public sealed class File2AsyncOutputTests : IDisposable
 
         // For the identifier cases, a spec that (wrongly) keeps a free-text column, which the delivery fills with NHS numbers.
         var spec = delivery.StartsWith("identifier", StringComparison.Ordinal)
-            ? DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(File2World.RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))
-                .Replace("\"name\": \"avail_from_dt\", \"type\": \"date\", \"format\": \"yyyy-MM-dd\"", "\"name\": \"avail_from_dt\", \"type\": \"string\"", StringComparison.Ordinal), "test.json")
+            ? File2World.SpecKeepingFreeText()
             : File2World.ShippedSpec("nhse_lsoa11_dataset_mapping");
         var options = new File2PipelineOptions { IdentifierSampleRows = delivery == "identifier column" ? 1000 : 100 };
         var pipeline = new File2Pipeline(spec, _world.Permissions, _world.IdCipher, _world.GeoCipher, options);

@@ -273,8 +273,7 @@ public sealed class File2PipelineTests : IDisposable
     public async Task An_identifier_shaped_kept_column_stops_the_run_before_anything_is_written(string identifier)
     {
         // A spec that (wrongly) keeps a free-text column; the delivery fills it with identifiers.
-        var spec = DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(File2World.RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))
-            .Replace("\"name\": \"avail_from_dt\", \"type\": \"date\", \"format\": \"yyyy-MM-dd\"", "\"name\": \"avail_from_dt\", \"type\": \"string\"", StringComparison.Ordinal), "test.json");
+        var spec = File2World.SpecKeepingFreeText();
         var rows = Enumerable.Range(0, 50).Select(i => $"{_world.Permitted},2020-01-01,E01000001,HES APC,{(i % 4 == 0 ? identifier : "x")}").ToArray();
         string dir = Path.Combine(Path.GetTempPath(), "file2-idtest-" + Guid.NewGuid().ToString("N"));
 
@@ -291,8 +290,7 @@ public sealed class File2PipelineTests : IDisposable
     [Fact]
     public async Task Identifier_shaped_values_after_the_sample_also_stop_the_run_before_output()
     {
-        var spec = DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(File2World.RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))
-            .Replace("\"name\": \"avail_from_dt\", \"type\": \"date\", \"format\": \"yyyy-MM-dd\"", "\"name\": \"avail_from_dt\", \"type\": \"string\"", StringComparison.Ordinal), "test.json");
+        var spec = File2World.SpecKeepingFreeText();
         var rows = Enumerable.Range(0, 400).Select(i => $"{_world.Permitted},2020-01-01,E01000001,HES APC,{(i >= 200 ? "4010232137" : "x")}").ToArray();
 
         var (result, output) = await _world.RunAsync(spec, Csv(rows), new File2PipelineOptions { IdentifierSampleRows = 100 });

@@ -70,6 +70,11 @@ internal sealed class File2World : IDisposable
     public static DatasetSpec ShippedSpec(string datasetId) =>
         DatasetSpecLoader.LoadFile(Path.Combine(RepoRoot, "config", "datasets", datasetId + ".json"));
 
+    /// <summary>The LSOA11 spec, except that it (wrongly) keeps <c>avail_from_dt</c> as free text, so a delivery can fill it with identifiers.</summary>
+    public static DatasetSpec SpecKeepingFreeText() =>
+        DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))
+            .Replace("\"name\": \"avail_from_dt\", \"type\": \"date\", \"format\": \"yyyy-MM-dd\"", "\"name\": \"avail_from_dt\", \"type\": \"string\"", StringComparison.Ordinal), "test.json");
+
     /// <summary>Adds more participants (all fully permitted), e.g. for volume tests; returns their TTP tokens.</summary>
     public List<string> AddPermitted(int count)
     {

@@ -1,11 +1,30 @@
+using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Linkage.Functions.Ttp;
 
 namespace Linkage.Functions.Tests.Infrastructure;
 
 /// <summary>Blob chores the intake tests share: upload a local file, read a "container/blob" path, list names.</summary>
 internal static class BlobTestExtensions
 {
+    /// <summary>Uploads text (creating the container); returns the blob and that version's ETag, as a trigger hands them over.</summary>
+    public static async Task<(BlobClient Blob, ETag ETag)> PutTextAsync(this BlobServiceClient blobs, string container, string name, string content)
+    {
+        var c = blobs.GetBlobContainerClient(container);
+        await c.CreateIfNotExistsAsync();
+        var blob = c.GetBlobClient(name);
+        var uploaded = await blob.UploadAsync(BinaryData.FromString(content), overwrite: true);
+        return (blob, uploaded.Value.ETag);
+    }
+
+    /// <summary>Delivers a File 1 to the inbox as <c>STUDY/file name</c> and runs the intake on it, as the Functions host would.</summary>
+    public static async Task<File1IntakeResult> DeliverAsync(this File1IntakeService intake, BlobServiceClient blobs, string name, string content)
+    {
+        var (blob, etag) = await blobs.PutTextAsync(TtpStorage.File1Inbox, name, content);
+        return await intake.ProcessAsync(blob, etag, CancellationToken.None);
+    }
+
     public static async Task UploadFileAsync(this BlobServiceClient blobs, string container, string name, string path)
     {
         var c = blobs.GetBlobContainerClient(container);

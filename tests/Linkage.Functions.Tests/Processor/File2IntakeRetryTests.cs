@@ -14,10 +14,8 @@ public sealed class File2IntakeRetryTests(IsolatedStackFixture stack) : IClassFi
         var intake = app.Services.GetRequiredService<File2IntakeService>();
         var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
         Assert.True(app.Services.GetRequiredService<DatasetSpecs>().TryGet("nhse_lsoa11_dataset_mapping", out var spec));
-        var inbox = stack.CreateBlobServiceClient().GetBlobContainerClient(ProcessorStorage.File2Inbox);
-        await inbox.CreateIfNotExistsAsync();
-        var blob = inbox.GetBlobClient("nhse_lsoa11_dataset_mapping/lsoa_2026.csv");
-        var etag = (await blob.UploadAsync(BinaryData.FromString("cohortkey_e,record_date\nAAAAAAAAAAAAAAAAAAAAAA,2020-01-01\n"))).Value.ETag;
+        var (blob, etag) = await stack.CreateBlobServiceClient().PutTextAsync(
+            ProcessorStorage.File2Inbox, "nhse_lsoa11_dataset_mapping/lsoa_2026.csv", "cohortkey_e,record_date\nAAAAAAAAAAAAAAAAAAAAAA,2020-01-01\n");
         string source = $"{ProcessorStorage.File2Inbox}/{blob.Name}";
 
         // What an attempt that passed every check and then failed in the write-out leaves behind.

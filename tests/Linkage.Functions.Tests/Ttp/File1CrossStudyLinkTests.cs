@@ -28,15 +28,15 @@ public sealed class File1CrossStudyLinkTests(IsolatedStackFixture stack) : IClas
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         const string anna = "9434765919", ben = "4010232137", cara = "9990000018";
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "BIB/BIB_FILE1_v1_20250101.csv", File(
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "BIB/BIB_FILE1_v1_20250101.csv", File(
             Row("B1", anna, "01/02/1970", "01/01/2025"), Row("B2", ben, "01/02/1971", "01/01/2025"), Row("B3", cara, "01/02/1972", "01/01/2025")))).Outcome);
-        var mcs = await ProcessAsync(intake, blobs, "MCS/MCS_FILE1_v1_20250101.csv", File(
+        var mcs = await intake.DeliverAsync(blobs, "MCS/MCS_FILE1_v1_20250101.csv", File(
             Row("M1", anna, "01/02/1970", "01/01/2025"), Row("M2", ben, "01/02/1971", "01/01/2025"), Row("M3", cara, "01/02/1972", "01/01/2025")));
         Assert.Equal(3, mcs.Record.Counts["crossStudyLinks"]);
         Assert.Equal(3, (await LinksAsync(app)).Count);
 
         // BIB v2: B1 has left; B3's NHS number was wrong and is corrected to one MCS does not have.
-        var v2 = await ProcessAsync(intake, blobs, "BIB/BIB_FILE1_v2_20250401.csv", File(
+        var v2 = await intake.DeliverAsync(blobs, "BIB/BIB_FILE1_v2_20250401.csv", File(
             Row("B2", ben, "01/02/1971", "01/04/2025"), Row("B3", "4010232145", "01/02/1972", "01/04/2025")));
 
         Assert.Equal("Accepted", v2.Outcome);
@@ -46,7 +46,7 @@ public sealed class File1CrossStudyLinkTests(IsolatedStackFixture stack) : IClas
         Assert.Equal(["BIB", "MCS"], left.Members.Select(m => m.Study).Order());
 
         // MCS v2 with the same people: its own pairs are unchanged, so nothing is removed.
-        var again = await ProcessAsync(intake, blobs, "MCS/MCS_FILE1_v2_20250401.csv", File(
+        var again = await intake.DeliverAsync(blobs, "MCS/MCS_FILE1_v2_20250401.csv", File(
             Row("M1", anna, "01/02/1970", "01/04/2025"), Row("M2", ben, "01/02/1971", "01/04/2025"), Row("M3", cara, "01/02/1972", "01/04/2025")));
         Assert.Equal(0, again.Record.Counts["crossStudyLinksRemoved"]);
         Assert.Single(await LinksAsync(app));
@@ -63,14 +63,5 @@ public sealed class File1CrossStudyLinkTests(IsolatedStackFixture stack) : IClas
         }
 
         return all;
-    }
-
-    private static async Task<File1IntakeResult> ProcessAsync(File1IntakeService intake, BlobServiceClient blobs, string name, string content)
-    {
-        var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
-        await inbox.CreateIfNotExistsAsync();
-        var blob = inbox.GetBlobClient(name);
-        var uploaded = await blob.UploadAsync(BinaryData.FromString(content), overwrite: true);
-        return await intake.ProcessAsync(blob, uploaded.Value.ETag, CancellationToken.None);
     }
 }

@@ -31,11 +31,11 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
         await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "EPIC/EPIC_FILE1_v1_20250101.csv", File("EPI", "01/01/2025", "1", "1"))).Outcome);
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "EPIC/EPIC_FILE1_v2_20250401.csv", File("EPI", "01/04/2025", "0", "1"))).Outcome);
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "EPIC/EPIC_FILE1_v1_20250101.csv", File("EPI", "01/01/2025", "1", "1"))).Outcome);
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "EPIC/EPIC_FILE1_v2_20250401.csv", File("EPI", "01/04/2025", "0", "1"))).Outcome);
 
         // A re-export of v2 two weeks later, in which P1 is active again: it must come as v3, not as a second v2.
-        var renamed = await ProcessAsync(intake, blobs, "EPIC/EPIC_FILE1_v2_20250415.csv", File("EPI", "15/04/2025", "1", "1"));
+        var renamed = await intake.DeliverAsync(blobs, "EPIC/EPIC_FILE1_v2_20250415.csv", File("EPI", "15/04/2025", "1", "1"));
 
         Assert.Equal("Rejected", renamed.Outcome);
         Assert.Contains(renamed.Report!.Findings, f => f.Code == "file-version-renamed");
@@ -53,18 +53,18 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         string v1 = File("TED", "01/01/2025", "1", "1");
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "TEDS/TEDS_FILE1_v1_20250101.csv", v1)).Outcome);
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "TEDS/TEDS_FILE1_v1_20250101.csv", v1)).Outcome);
 
         // v2 withdraws P1 and is interrupted after the registry step (an unreadable link index of another study makes
         // cross-study linking fail), so no record says v2 was accepted.
         var registryBlobs = blobs.GetBlobContainerClient(TtpStorage.Registry);
         await registryBlobs.GetBlobClient("links/ZZBROKEN.links").UploadAsync(BinaryData.FromString("not a link index"), overwrite: true);
-        var (b2, e2) = await PutAsync(blobs, "TEDS/TEDS_FILE1_v2_20250401.csv", File("TED", "01/04/2025", "0", "1"));
+        var (b2, e2) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "TEDS/TEDS_FILE1_v2_20250401.csv", File("TED", "01/04/2025", "0", "1"));
         await Assert.ThrowsAnyAsync<Exception>(() => intake.ProcessAsync(b2, e2, CancellationToken.None));
         await registryBlobs.GetBlobClient("links/ZZBROKEN.links").DeleteAsync();
 
         // Quarter 1's file arrives again before v2's retry; then v2 is retried.
-        await ProcessAsync(intake, blobs, "TEDS/TEDS_FILE1_v1_20250101.csv", v1);
+        await intake.DeliverAsync(blobs, "TEDS/TEDS_FILE1_v1_20250101.csv", v1);
         var retry = await intake.ProcessAsync(b2, e2, CancellationToken.None);
 
         Assert.Equal("Accepted", retry.Outcome);
@@ -80,19 +80,19 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
         await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "GLAD/GLAD_FILE1_v1_20250101.csv", File("GLA", "01/01/2025", "1", "0"))).Outcome);
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "GLAD/GLAD_FILE1_v1_20250101.csv", File("GLA", "01/01/2025", "1", "0"))).Outcome);
 
         // v2 turns P1's NHS England permission on and is interrupted after writing its outputs.
         var registryBlobs = blobs.GetBlobContainerClient(TtpStorage.Registry);
         await registryBlobs.GetBlobClient("links/ZZBROKEN2.links").UploadAsync(BinaryData.FromString("not a link index"), overwrite: true);
-        var (b2, e2) = await PutAsync(blobs, "GLAD/GLAD_FILE1_v2_20250401.csv", File("GLA", "01/04/2025", "1", "1"));
+        var (b2, e2) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "GLAD/GLAD_FILE1_v2_20250401.csv", File("GLA", "01/04/2025", "1", "1"));
         await Assert.ThrowsAnyAsync<Exception>(() => intake.ProcessAsync(b2, e2, CancellationToken.None));
         await registryBlobs.GetBlobClient("links/ZZBROKEN2.links").DeleteAsync();
         var outbox = blobs.GetBlobContainerClient(TtpStorage.NhseOutbox);
         Assert.Contains(await outbox.ListNamesAsync(), n => n.Contains("GLAD_NHSOUT_v2_", StringComparison.Ordinal));
 
         // v3 is accepted before v2 is retried; the retry is refused as superseded and withdraws what v2 wrote.
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "GLAD/GLAD_FILE1_v3_20250701.csv", File("GLA", "01/07/2025", "1", "0"))).Outcome);
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "GLAD/GLAD_FILE1_v3_20250701.csv", File("GLA", "01/07/2025", "1", "0"))).Outcome);
         var retry = await intake.ProcessAsync(b2, e2, CancellationToken.None);
 
         Assert.Equal("Rejected", retry.Outcome);
@@ -107,9 +107,9 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
         await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "SABRE/SABRE_FILE1_v1_20250101.csv", File("SAB", "01/01/2025", "1", "1"))).Outcome);
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "SABRE/SABRE_FILE1_v2_20250401.csv", File("SAB", "01/04/2025", "1", "0"))).Outcome);
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "SABRE/SABRE_FILE1_v3_20250701.csv", File("SAB", "01/07/2025", "0", "0"))).Outcome);
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "SABRE/SABRE_FILE1_v1_20250101.csv", File("SAB", "01/01/2025", "1", "1"))).Outcome);
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "SABRE/SABRE_FILE1_v2_20250401.csv", File("SAB", "01/04/2025", "1", "0"))).Outcome);
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "SABRE/SABRE_FILE1_v3_20250701.csv", File("SAB", "01/07/2025", "0", "0"))).Outcome);
 
         string p1 = await TokenAsync(app, "SABRE", "SAB0001");
         var page = await app.Services.GetRequiredService<ParticipantRegistry>().GetPageAsync("SABRE", (int)(TokenBytes.Parse(p1).High >> 56), CancellationToken.None);
@@ -125,9 +125,9 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
         await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
-        Assert.Equal("Accepted", (await ProcessAsync(intake, blobs, "MCS/MCS_FILE1_v1_20250101.csv", File("MCS", "01/01/2025", "1", "1"))).Outcome);
-        var (b2, e2) = await PutAsync(blobs, "MCS/MCS_FILE1_v2_20250401.csv", File("MCS", "01/04/2025", "1", "0"));
-        var (b3, e3) = await PutAsync(blobs, "MCS/MCS_FILE1_v3_20250701.csv", File("MCS", "01/07/2025", "1", "1"));
+        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "MCS/MCS_FILE1_v1_20250101.csv", File("MCS", "01/01/2025", "1", "1"))).Outcome);
+        var (b2, e2) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "MCS/MCS_FILE1_v2_20250401.csv", File("MCS", "01/04/2025", "1", "0"));
+        var (b3, e3) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "MCS/MCS_FILE1_v3_20250701.csv", File("MCS", "01/07/2025", "1", "1"));
 
         var results = await Task.WhenAll(intake.ProcessAsync(b3, e3, CancellationToken.None), intake.ProcessAsync(b2, e2, CancellationToken.None));
 
@@ -144,21 +144,6 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
         {
             Assert.Contains(v2.Report!.Findings, f => f.Code == "file-version-superseded");
         }
-    }
-
-    private static async Task<File1IntakeResult> ProcessAsync(File1IntakeService intake, BlobServiceClient blobs, string name, string content)
-    {
-        var (blob, etag) = await PutAsync(blobs, name, content);
-        return await intake.ProcessAsync(blob, etag, CancellationToken.None);
-    }
-
-    private static async Task<(BlobClient Blob, ETag ETag)> PutAsync(BlobServiceClient blobs, string name, string content)
-    {
-        var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
-        await inbox.CreateIfNotExistsAsync();
-        var blob = inbox.GetBlobClient(name);
-        var uploaded = await blob.UploadAsync(BinaryData.FromString(content), overwrite: true);
-        return (blob, uploaded.Value.ETag);
     }
 
     private static async Task<string> TokenAsync(FunctionAppFactory app, string study, string studyId)

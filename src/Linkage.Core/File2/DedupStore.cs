@@ -59,7 +59,11 @@ internal sealed class DedupStore : IDisposable
     public int SpillFiles { get; private set; }
 
     /// <summary>Stages a row: <paramref name="compare"/> (output bytes, then any hidden digest) decides equality.</summary>
-    public void Append(ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds)
+    public void Append(ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds) =>
+        Append(compare, outputLength, riskIds, RowHasher.Hash64(compare));
+
+    /// <summary>As above, with the row's <see cref="RowHasher.Hash64"/> computed by the caller (a worker thread, off the ordered path).</summary>
+    public void Append(ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds, ulong hash)
     {
         int recordLength = 8 + compare.Length + (riskIds.Length * 4);
         long offset = _stageFileLength + _stageUsed;
@@ -95,7 +99,6 @@ internal sealed class DedupStore : IDisposable
             }
         }
 
-        ulong hash = RowHasher.Hash64(compare);
         _partitions[hash >> (64 - PartitionBits)].Add(new IndexEntry(hash, offset, checked((uint)Rows)));
         Rows++;
         if (++_entriesInMemory > _memoryEntryCap)

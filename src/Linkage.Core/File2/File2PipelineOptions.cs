@@ -18,8 +18,12 @@ public sealed record File2PipelineOptions
     /// <summary>A kept column is identifier-like when at least this share of its non-empty values look like NHS numbers or postcodes.</summary>
     public double IdentifierShare { get; init; } = 0.05;
 
-    /// <summary>Rows per cipher batch.</summary>
+    /// <summary>Rows per batch: the unit a worker filters, composes and encrypts (one cipher call per column).</summary>
     public int BatchRows { get; init; } = 4096;
+
+    /// <summary>Threads that filter and compose batches while one more parses; batches are staged in input order
+    /// whatever the count, so the output does not depend on it (decision 0512).</summary>
+    public int Workers { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
 
     /// <summary>Row-level rejects kept in detail (all are counted).</summary>
     public int MaxRejectDetails { get; init; } = 10_000;

@@ -33,14 +33,6 @@ internal sealed class File2Run
     private readonly OutputKind[] _outputKind;
     private readonly bool _alwaysHidden;
 
-    // Per-row scratch, filled while checking a row.
-    private readonly int[] _year;
-    private readonly int[] _month;
-    private readonly long[] _integer;
-    private readonly char[][] _generalised;
-    private readonly int[] _generalisedLength;
-    private readonly int[] _code;
-
     // Counts.
     private readonly long[] _dropped = new long[Enum.GetValues<DropReason>().Length];
     private readonly long[] _nhsShaped;
@@ -53,7 +45,6 @@ internal sealed class File2Run
     private readonly int[][] _riskColumns;
     private readonly Generalisation[][] _riskGranularity;
     private long _rowsIn;
-    private long _records;
     private long _blankLines;
     private long _rowsRejected;
     private long _geoBlanked;
@@ -69,17 +60,13 @@ internal sealed class File2Run
     private int[] _ordinal = [];
     private int _inputFieldCount;
     private RowBatchReader? _rowReader;
-    private RowBatch? _inRows;
-    private int _inRow;
-    private RowBatch? _outRows;
-    private int _outRow;
 
-    // The current batch.
-    private readonly OutputBatch _batch;
+    // Workers: each filters and composes whole batches with its own scratch; the consumer stages them in input order.
+    private readonly int _batchRows;
+    private readonly Lane[] _lanes;
+
+    // The consumer's scratch, for risk keys seen for the first time.
     private char[] _keyScratch = new char[256];
-    private char[] _readerKeyScratch = new char[256];
-    private readonly char[] _readerDateScratch = new char[16];
-    private byte[] _hiddenScratch = new byte[1024];
     private readonly char[] _dateScratch = new char[16];
 
     public File2Run(DatasetSpec spec, PermissionSnapshotSet permissions, BlockTokenCipher idCipher, BlockTokenCipher geoCipher, File2PipelineOptions options)
@@ -105,12 +92,6 @@ internal sealed class File2Run
         _codeIndex = Enumerable.Range(0, n).Select(i => Array.IndexOf(_codeColumns, i)).ToArray();
         _outputKind = _columns.Select(KindOf).ToArray();
         _alwaysHidden = _columns.Any(c => c.Rule is ColumnRule.Exclude or ColumnRule.Generalise);
-        _code = new int[n];
-        _year = new int[n];
-        _month = new int[n];
-        _integer = new long[n];
-        _generalised = _columns.Select(_ => new char[64]).ToArray(); // "lo-hi" of two longs fits in 41
-        _generalisedLength = new int[n];
         _nhsShaped = new long[n];
         _postcodeShaped = new long[n];
         _nonEmpty = new long[n];
@@ -121,7 +102,8 @@ internal sealed class File2Run
         _riskGranularity = spec.Marginals.Select(m => m.Select(d => d.Granularity).ToArray())
             .Concat(spec.QuasiIdentifiers.Count > 0 ? [new Generalisation[spec.QuasiIdentifiers.Count]] : []).ToArray();
         _risk = new RiskTally(_groupings, options.RiskKeysPerGrouping(_groupings), spec.Marginals.Count);
-        _batch = new OutputBatch(Math.Max(16, options.BatchRows), _geoColumns.Length, _groupings);
+        _batchRows = Math.Max(16, options.BatchRows);
+        _lanes = Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => new Lane(n)).ToArray();
     }
 
     public async Task<File2Result> ExecuteAsync(Stream input, Func<CancellationToken, ValueTask<Stream>> openOutput, CancellationToken cancellationToken)
@@ -142,8 +124,8 @@ internal sealed class File2Run
             }
 
             using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var rows = new RowBatchReader(reader, () => new RowBatch(_batch.Capacity, _inputFieldCount, _generalisedColumns.Length, _groupings, _codeColumns.Length), FilterBatch,
-                heldBatches: (_options.IdentifierSampleRows / _batch.Capacity) + 1);
+            using var rows = new RowBatchReader(reader, () => new RowBatch(_batchRows, _inputFieldCount, _generalisedColumns.Length, _groupings, _codeColumns.Length), ProcessBatch,
+                workers: _lanes.Length, heldBatches: (_options.IdentifierSampleRows / _batchRows) + 1);
             _rowReader = rows;
             var reading = rows.RunAsync(stopReading.Token);
             try
@@ -180,7 +162,6 @@ internal sealed class File2Run
                 }
 
                 ThrowIfUnreadable(rows);
-                FlushBatch(store);
             }
             finally
             {
@@ -245,10 +226,19 @@ internal sealed class File2Run
         _ => null,
     };
 
-    /// <summary>Reader thread: checks and filters every row of a batch, recording the verdicts in it.</summary>
-    private void FilterBatch(RowBatch batch)
+    /// <summary>Worker thread: filters a batch, then composes and encrypts its kept rows, all on this core.</summary>
+    private void ProcessBatch(RowBatch batch, int worker)
     {
-        _inRows = batch;
+        var lane = _lanes[worker];
+        lane.Counts = batch.Counts ??= new BatchCounts(_columns.Length);
+        lane.Rows = batch;
+        FilterBatch(lane, batch);
+        ComposeBatch(lane, batch, batch.Output ??= new OutputBatch(batch.Capacity, _geoColumns.Length, _groupings));
+    }
+
+    /// <summary>Checks and filters every row of a batch, recording the verdicts in it.</summary>
+    private void FilterBatch(Lane lane, RowBatch batch)
+    {
         int keyOrdinal = _ordinal[_keyColumn];
         for (int r = 0; r < batch.Count; r++)
         {
@@ -263,28 +253,99 @@ internal sealed class File2Run
         _permissions.GetFlags(batch.Keys.AsSpan(0, batch.Count), batch.Flags);
         for (int r = 0; r < batch.Count; r++)
         {
-            _inRow = r;
+            lane.Row = r;
             var parsed = batch.Keys[r];
-            batch.Kept[r] = FilterRow(batch.KeyParsed[r], parsed, batch.Flags[r], out batch.Keys[r], out batch.BlankGeography[r]);
+            batch.Kept[r] = FilterRow(lane, batch.KeyParsed[r], parsed, batch.Flags[r], out batch.Keys[r], out batch.BlankGeography[r]);
         }
     }
 
-    /// <summary>Curation thread: transforms and stages the kept rows of a filtered batch.</summary>
-    private void StageBatch(RowBatch batch, DedupStore store)
+    /// <summary>Composes the kept rows of a filtered batch, encrypts their tokens and geographies, hashes them for dedup.</summary>
+    private void ComposeBatch(Lane lane, RowBatch batch, OutputBatch output)
     {
-        _outRows = batch;
         for (int r = 0; r < batch.Count; r++)
         {
-            if (!batch.Kept[r])
+            if (batch.Kept[r])
             {
-                continue;
+                lane.Row = r;
+                output.SourceRow[output.Count] = r;
+                StageInBatch(lane, output, batch.Keys[r], batch.BlankGeography[r]);
+            }
+        }
+
+        EncryptBatch(output);
+        for (int r = 0; r < output.Count; r++)
+        {
+            int start = output.LineStart[r];
+            output.Hash[r] = RowHasher.Hash64(output.Bytes.AsSpan(start, output.CompareEnd[r] - start));
+        }
+    }
+
+    /// <summary>Consumer thread, in input order: adds the batch's counts, assigns its rows' risk ids, stages its rows.</summary>
+    private void StageBatch(RowBatch batch, DedupStore store)
+    {
+        if (batch.Counts is { } counts)
+        {
+            AddCounts(counts);
+        }
+
+        if (batch.Output is not { } b)
+        {
+            return;
+        }
+
+        for (int r = 0; r < b.Count; r++)
+        {
+            int row = b.SourceRow[r];
+            for (int g = 0; g < _groupings; g++)
+            {
+                int id = _risk.Find(g, batch.RiskHashes[(row * _groupings) + g]);
+                b.RiskIds[(r * _groupings) + g] = id != RiskTally.Absent ? id : _risk.Intern(g, RiskKey(batch, row, g, b.Blanked[r], ref _keyScratch, _dateScratch));
             }
 
-            _outRow = r;
-            StageInBatch(batch.Keys[r], batch.BlankGeography[r]);
-            if (_batch.Count == _batch.Capacity)
+            if (b.Blanked[r])
             {
-                FlushBatch(store);
+                long ordinal = store.Rows;
+                if ((ordinal >> 6) >= _blankedRows.Length)
+                {
+                    Array.Resize(ref _blankedRows, _blankedRows.Length * 2);
+                }
+
+                _blankedRows[ordinal >> 6] |= 1UL << (int)(ordinal & 63);
+            }
+
+            int start = b.LineStart[r];
+            store.Append(b.Bytes.AsSpan(start, b.CompareEnd[r] - start), b.LineEnd[r] - start, b.RiskIds.AsSpan(r * _groupings, _groupings), b.Hash[r]);
+        }
+    }
+
+    private void AddCounts(BatchCounts counts)
+    {
+        _blankLines += counts.BlankLines;
+        _rowsIn += counts.RowsIn;
+        _rowsRejected += counts.RowsRejected;
+        for (int i = 0; i < _dropped.Length; i++)
+        {
+            _dropped[i] += counts.Dropped[i];
+        }
+
+        for (int c = 0; c < _columns.Length; c++)
+        {
+            _nonEmpty[c] += counts.NonEmpty[c];
+            _nhsShaped[c] += counts.NhsShaped[c];
+            _postcodeShaped[c] += counts.PostcodeShaped[c];
+        }
+
+        foreach (var reject in counts.Rejects)
+        {
+            string key = $"{reject.Column}: {reject.Reason}";
+            _rejectCounts[key] = _rejectCounts.GetValueOrDefault(key) + 1;
+            if (_rejects.Count < _options.MaxRejectDetails)
+            {
+                _rejects.Add(reject);
+            }
+            else
+            {
+                _rejectsTruncated = true;
             }
         }
     }
@@ -400,43 +461,39 @@ internal sealed class File2Run
         }
     }
 
-    /// <summary>A field of the row being filtered (reader thread).</summary>
-    private ReadOnlySpan<char> Field(int ordinal) => _inRows!.Field(_inRow, ordinal);
-
-    private int RowFieldCount => _inRows!.FieldCount(_inRow);
-
-    /// <summary>A field of the row being staged (curation thread).</summary>
-    private ReadOnlySpan<char> OutField(int ordinal) => _outRows!.Field(_outRow, ordinal);
-
-    /// <summary>Checks and filters the current row (reader thread); counts why it is left out, or computes what staging needs.</summary>
-    private bool FilterRow(bool keyParsed, TokenBytes parsedKey, int flags, out TokenBytes key, out bool blankGeography)
+    /// <summary>Checks and filters the current row of the lane's batch; counts why it is left out, or computes what composing it needs.</summary>
+    private bool FilterRow(Lane lane, bool keyParsed, TokenBytes parsedKey, int flags, out TokenBytes key, out bool blankGeography)
     {
         key = default;
         blankGeography = false;
-        long line = ++_records + 1;
-        if (RowFieldCount == 1 && _inputFieldCount > 1 && Field(0).IsEmpty)
+        var counts = lane.Counts;
+        var rows = lane.Rows;
+        int row = lane.Row;
+        long line = rows.FirstRecord + row + 2;
+        int fieldCount = rows.FieldCount(row);
+        if (fieldCount == 1 && _inputFieldCount > 1 && lane.Field(0).IsEmpty)
         {
             // A blank line (an export's trailing newline, say) holds no data: it is not a row, so it is neither kept
             // nor rejected, and a small file is not refused for it. It is counted in the run statistics.
-            _blankLines++;
+            counts.BlankLines++;
             return false;
         }
 
-        _rowsIn++;
-        if (RowFieldCount != _inputFieldCount)
+        counts.RowsIn++;
+        if (fieldCount != _inputFieldCount)
         {
-            Reject(line, "(row)", $"has {RowFieldCount} fields; the header has {_inputFieldCount}");
-            _rowsRejected++;
+            counts.Rejects.Add(new RejectedRow(line, "(row)", $"has {fieldCount} fields; the header has {_inputFieldCount}"));
+            counts.RowsRejected++;
             return false;
         }
 
         bool bad = false;
         for (int c = 0; c < _columns.Length; c++)
         {
-            string? reason = Check(c, Field(_ordinal[c]));
+            string? reason = Check(lane, c, lane.Field(_ordinal[c]));
             if (reason is not null)
             {
-                Reject(line, _columns[c].Name, reason);
+                counts.Rejects.Add(new RejectedRow(line, _columns[c].Name, reason));
                 bad = true;
             }
         }
@@ -446,7 +503,7 @@ internal sealed class File2Run
         {
             if (!bad)
             {
-                Reject(line, _columns[_keyColumn].Name, "is not a 22-character TTP token");
+                counts.Rejects.Add(new RejectedRow(line, _columns[_keyColumn].Name, "is not a 22-character TTP token"));
             }
 
             bad = true;
@@ -454,11 +511,11 @@ internal sealed class File2Run
 
         if (bad)
         {
-            _rowsRejected++;
+            counts.RowsRejected++;
             return false;
         }
 
-        if (!Permitted(flags, out blankGeography))
+        if (!Permitted(lane, flags, out blankGeography))
         {
             return false;
         }
@@ -467,32 +524,32 @@ internal sealed class File2Run
         {
             if (_countShape[c])
             {
-                CountShape(c, Field(_ordinal[c]));
+                CountShape(counts, c, lane.Field(_ordinal[c]));
             }
         }
 
         for (int j = 0; j < _generalisedColumns.Length; j++)
         {
             int c = _generalisedColumns[j];
-            _inRows!.SetGeneralised(_inRow, j, _generalised[c].AsSpan(0, _generalisedLength[c]));
+            rows.SetGeneralised(row, j, lane.Generalised[c].AsSpan(0, lane.GeneralisedLength[c]));
         }
 
         for (int j = 0; j < _codeColumns.Length; j++)
         {
-            _inRows!.Codes[(_inRow * _codeColumns.Length) + j] = _code[_codeColumns[j]];
+            rows.Codes[(row * _codeColumns.Length) + j] = lane.Code[_codeColumns[j]];
         }
 
-        // The risk keys are built and hashed here, so the curator thread only looks the hashes up.
+        // The risk keys are built and hashed here, so the consumer only looks the hashes up.
         for (int g = 0; g < _groupings; g++)
         {
-            _inRows!.RiskHashes[(_inRow * _groupings) + g] = RiskTally.KeyHash(RiskKey(_inRows, _inRow, g, blankGeography, ref _readerKeyScratch, _readerDateScratch));
+            rows.RiskHashes[(row * _groupings) + g] = RiskTally.KeyHash(RiskKey(rows, row, g, blankGeography, ref lane.KeyScratch, lane.DateScratch));
         }
 
         return true;
     }
 
     /// <summary>Applies the row's permission flags, looked up for its batch (-1: the key is in no snapshot).</summary>
-    private bool Permitted(int found, out bool blankGeography)
+    private bool Permitted(Lane lane, int found, out bool blankGeography)
     {
         blankGeography = false;
         DropReason? reason = null;
@@ -513,7 +570,7 @@ internal sealed class File2Run
         {
             reason = DropReason.DatasetPermission;
         }
-        else if (_geoColumns.Length > 0 && (flags & _spec.GeographyPermission) != _spec.GeographyPermission && HasGeography())
+        else if (_geoColumns.Length > 0 && (flags & _spec.GeographyPermission) != _spec.GeographyPermission && HasGeography(lane))
         {
             if (_spec.GeographyWhenMissing == GeographyWhenMissing.DropRow)
             {
@@ -527,18 +584,18 @@ internal sealed class File2Run
 
         if (reason is { } r)
         {
-            _dropped[(int)r]++;
+            lane.Counts.Dropped[(int)r]++;
             return false;
         }
 
         return true;
     }
 
-    private bool HasGeography()
+    private bool HasGeography(Lane lane)
     {
         foreach (int g in _geoColumns)
         {
-            if (!Field(_ordinal[g]).IsEmpty)
+            if (!lane.Field(_ordinal[g]).IsEmpty)
             {
                 return true;
             }
@@ -558,33 +615,33 @@ internal sealed class File2Run
         _ => true,
     };
 
-    private void CountShape(int c, ReadOnlySpan<char> value)
+    private static void CountShape(BatchCounts counts, int c, ReadOnlySpan<char> value)
     {
         if (value.IsEmpty)
         {
             return;
         }
 
-        _nonEmpty[c]++;
+        counts.NonEmpty[c]++;
         if (value.Length is 10 or 12 && IdentifierShape.LooksLikeNhsNumber(value))
         {
-            _nhsShaped[c]++;
+            counts.NhsShaped[c]++;
         }
         else if (value.Length is >= 5 and <= 8 && IdentifierShape.LooksLikePostcode(value))
         {
-            _postcodeShaped[c]++;
+            counts.PostcodeShaped[c]++;
         }
     }
 
     /// <summary>Validates one value against its column; returns why it is bad, never echoing the value.</summary>
-    private string? Check(int c, ReadOnlySpan<char> value)
+    private string? Check(Lane lane, int c, ReadOnlySpan<char> value)
     {
         var column = _columns[c];
         if (value.IsEmpty)
         {
             // An empty optional value stays empty in the output: nothing of the previous row's value may carry over.
-            _code[c] = -1;
-            _generalisedLength[c] = 0;
+            lane.Code[c] = -1;
+            lane.GeneralisedLength[c] = 0;
             return column.Required ? "is empty but required" : null;
         }
 
@@ -606,7 +663,7 @@ internal sealed class File2Run
                     return $"is outside {column.Min}..{column.Max}";
                 }
 
-                _integer[c] = number;
+                lane.Integer[c] = number;
                 break;
             case ColumnType.Decimal:
                 if (!decimal.TryParse(value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _))
@@ -616,15 +673,15 @@ internal sealed class File2Run
 
                 break;
             case ColumnType.Date:
-                if (!column.DateFormat!.TryParse(value, out _year[c], out _month[c], out _))
+                if (!column.DateFormat!.TryParse(value, out lane.Year[c], out lane.Month[c], out _))
                 {
                     return $"is not a valid date in the format {column.DateFormat.Pattern}";
                 }
 
                 break;
             case ColumnType.Code:
-                _code[c] = _codeLists[c]!.IndexOf(value);
-                if (_code[c] < 0)
+                lane.Code[c] = _codeLists[c]!.IndexOf(value);
+                if (lane.Code[c] < 0)
                 {
                     return "is not in the column's code list";
                 }
@@ -639,7 +696,7 @@ internal sealed class File2Run
 
         if (column.Rule == ColumnRule.Generalise)
         {
-            _generalisedLength[c] = Generalise(column, c, _generalised[c]);
+            lane.GeneralisedLength[c] = Generalise(lane, column, c, lane.Generalised[c]);
         }
 
         return null;
@@ -649,17 +706,17 @@ internal sealed class File2Run
     private static bool FitsOneBlock(ReadOnlySpan<char> value) =>
         value.Length <= 5 || (value.Length <= 15 && Ascii.IsValid(value)) || Encoding.UTF8.GetByteCount(value) <= 15;
 
-    private int Generalise(ColumnSpec column, int c, Span<char> destination)
+    private static int Generalise(Lane lane, ColumnSpec column, int c, Span<char> destination)
     {
         int written;
         switch (column.Generalisation)
         {
             case Generalisation.Month:
-                return YearMonth(_year[c], _month[c], destination);
+                return YearMonth(lane.Year[c], lane.Month[c], destination);
             case Generalisation.Year:
-                return Year(_year[c], destination);
+                return Year(lane.Year[c], destination);
             default:
-                long v = _integer[c];
+                long v = lane.Integer[c];
                 if (column.BandTopCode is { } top && v >= top)
                 {
                     top.TryFormat(destination, out written, provider: CultureInfo.InvariantCulture);
@@ -705,26 +762,13 @@ internal sealed class File2Run
         return 7;
     }
 
-    private void Reject(long line, string column, string reason)
+    /// <summary>Writes the lane's row's output bytes (token slots left for the batch cipher) and hidden digest.</summary>
+    private void StageInBatch(Lane lane, OutputBatch b, TokenBytes key, bool blankGeography)
     {
-        string key = $"{column}: {reason}";
-        _rejectCounts[key] = _rejectCounts.GetValueOrDefault(key) + 1;
-        if (_rejects.Count < _options.MaxRejectDetails)
-        {
-            _rejects.Add(new RejectedRow(line, column, reason));
-        }
-        else
-        {
-            _rejectsTruncated = true;
-        }
-    }
-
-    /// <summary>Writes the row's output bytes (token slots left for the batch cipher), hidden digest and risk ids.</summary>
-    private void StageInBatch(TokenBytes key, bool blankGeography)
-    {
-        var b = _batch;
+        var rows = lane.Rows;
+        int row = lane.Row;
         int r = b.Count;
-        b.EnsureBytes(RowByteBound());
+        b.EnsureBytes(RowByteBound(rows, row));
         int at = b.Used;
         b.LineStart[r] = at;
         bool first = true;
@@ -737,7 +781,7 @@ internal sealed class File2Run
 
             first = false;
             var column = _columns[c];
-            ReadOnlySpan<char> value = OutField(_ordinal[c]);
+            ReadOnlySpan<char> value = rows.Field(row, _ordinal[c]);
             switch (column.Rule)
             {
                 case ColumnRule.EncryptId:
@@ -765,13 +809,13 @@ internal sealed class File2Run
 
                     break;
                 case ColumnRule.Generalise:
-                    at += CsvField.Write(_outRows!.Generalised(_outRow, _generalisedIndex[c]), b.Bytes.AsSpan(at));
+                    at += CsvField.Write(rows.Generalised(row, _generalisedIndex[c]), b.Bytes.AsSpan(at));
                     break;
                 default:
                     switch (_outputKind[c])
                     {
                         case OutputKind.Code:
-                            int code = _outRows!.Codes[(_outRow * _codeColumns.Length) + _codeIndex[c]];
+                            int code = rows.Codes[(row * _codeColumns.Length) + _codeIndex[c]];
                             if (code >= 0)
                             {
                                 ReadOnlySpan<byte> bytes = _codeLists[c]!.CsvBytes(code);
@@ -798,7 +842,7 @@ internal sealed class File2Run
         {
             // Only rows that hide something carry the digest: a row hiding nothing is identified by its output alone,
             // and the differing lengths keep the two kinds from ever comparing equal.
-            ReadOnlySpan<byte> hidden = HiddenBytes(blankGeography);
+            ReadOnlySpan<byte> hidden = HiddenBytes(lane, blankGeography);
             if (!hidden.IsEmpty)
             {
                 RowHasher.Digest128(hidden, b.Bytes.AsSpan(at, DigestBytes));
@@ -809,18 +853,12 @@ internal sealed class File2Run
         b.CompareEnd[r] = at;
 
         b.Used = at;
-        for (int g = 0; g < _groupings; g++)
-        {
-            int id = _risk.Find(g, _outRows!.RiskHashes[(_outRow * _groupings) + g]);
-            b.RiskIds[(r * _groupings) + g] = id != RiskTally.Absent ? id : _risk.Intern(g, RiskKey(_outRows, _outRow, g, blankGeography, ref _keyScratch, _dateScratch));
-        }
-
         b.Count++;
     }
 
     /// <summary>At most 6 bytes a char (a quoted, doubled quote of 3 bytes), a token or generalised value per column.</summary>
-    private int RowByteBound() =>
-        DigestBytes + (_outputColumns.Length * (BlockTokenCipher.TokenChars + 64)) + (_outRows!.RowChars(_outRow) * 6);
+    private int RowByteBound(RowBatch rows, int row) =>
+        DigestBytes + (_outputColumns.Length * (BlockTokenCipher.TokenChars + 64)) + (rows.RowChars(row) * 6);
 
     /// <summary>How a kept column's checked value is written: most need no per-character CSV quoting check.</summary>
     private static OutputKind KindOf(ColumnSpec column) => column switch
@@ -844,7 +882,7 @@ internal sealed class File2Run
     }
 
     /// <summary>Raw values of columns whose output does not show them (excluded, generalised, blanked geography).</summary>
-    private ReadOnlySpan<byte> HiddenBytes(bool blankGeography)
+    private ReadOnlySpan<byte> HiddenBytes(Lane lane, bool blankGeography)
     {
         int used = 0;
         for (int c = 0; c < _columns.Length; c++)
@@ -853,20 +891,20 @@ internal sealed class File2Run
             if (rule is ColumnRule.Exclude or ColumnRule.Generalise || (rule == ColumnRule.EncryptGeography && blankGeography))
             {
                 // Each value behind its length, so no split of the same characters between two columns reads alike.
-                ReadOnlySpan<char> value = OutField(_ordinal[c]);
+                ReadOnlySpan<char> value = lane.Field(_ordinal[c]);
                 int need = used + Encoding.UTF8.GetMaxByteCount(value.Length) + 4;
-                if (need > _hiddenScratch.Length)
+                if (need > lane.HiddenScratch.Length)
                 {
-                    Array.Resize(ref _hiddenScratch, need * 2);
+                    Array.Resize(ref lane.HiddenScratch, need * 2);
                 }
 
-                int length = Encoding.UTF8.GetBytes(value, _hiddenScratch.AsSpan(used + 4));
-                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(_hiddenScratch.AsSpan(used), length);
+                int length = Encoding.UTF8.GetBytes(value, lane.HiddenScratch.AsSpan(used + 4));
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(lane.HiddenScratch.AsSpan(used), length);
                 used += 4 + length;
             }
         }
 
-        return _hiddenScratch.AsSpan(0, used);
+        return lane.HiddenScratch.AsSpan(0, used);
     }
 
     /// <summary>The values of a risk key built by <see cref="RiskKey"/>.</summary>
@@ -942,17 +980,21 @@ internal sealed class File2Run
         return keyScratch.AsSpan(0, used);
     }
 
-    /// <summary>Encrypts the batch's keys and geographies (one cipher call per column), fills the slots, stages the rows.</summary>
-    private void FlushBatch(DedupStore store)
+    /// <summary>Encrypts the batch's keys and geographies (one cipher call per column) and fills their slots.</summary>
+    private void EncryptBatch(OutputBatch b)
     {
-        var b = _batch;
         if (b.Count == 0)
         {
             return;
         }
 
+        // The ciphers are shared by the workers and not thread-safe; one call per batch and column, so the lock is rarely contended.
         Span<byte> ids = b.IdBlocks.AsSpan(0, b.Count * 16);
-        _idCipher.EncryptBlocks(ids, ids);
+        lock (_idCipher)
+        {
+            _idCipher.EncryptBlocks(ids, ids);
+        }
+
         for (int r = 0; r < b.Count; r++)
         {
             TokenCodec.EncodeUtf8(ids.Slice(r * 16, 16), b.Bytes.AsSpan(b.IdSlot[r], BlockTokenCipher.TokenChars));
@@ -967,31 +1009,16 @@ internal sealed class File2Run
             }
 
             Span<byte> geo = b.GeoBlocks[g].AsSpan(0, n * 16);
-            _geoCipher.EncryptBlocks(geo, geo);
+            lock (_geoCipher)
+            {
+                _geoCipher.EncryptBlocks(geo, geo);
+            }
+
             for (int k = 0; k < n; k++)
             {
                 TokenCodec.EncodeUtf8(geo.Slice(k * 16, 16), b.Bytes.AsSpan(b.GeoSlot[g][b.GeoRow[g][k]], BlockTokenCipher.TokenChars));
             }
         }
-
-        for (int r = 0; r < b.Count; r++)
-        {
-            int start = b.LineStart[r];
-            if (b.Blanked[r])
-            {
-                long ordinal = store.Rows;
-                if ((ordinal >> 6) >= _blankedRows.Length)
-                {
-                    Array.Resize(ref _blankedRows, _blankedRows.Length * 2);
-                }
-
-                _blankedRows[ordinal >> 6] |= 1UL << (int)(ordinal & 63);
-            }
-
-            store.Append(b.Bytes.AsSpan(start, b.CompareEnd[r] - start), b.LineEnd[r] - start, b.RiskIds.AsSpan(r * _groupings, _groupings));
-        }
-
-        b.Reset();
     }
 
     private async Task<long> WriteOutputAsync(DedupStore store, Stream output, CancellationToken cancellationToken)
@@ -1083,5 +1110,26 @@ internal sealed class File2Run
             .Select(c => new IdentifierLookingColumn(_columns[c].OutputName, _nhsShaped[c], _postcodeShaped[c], _nonEmpty[c]))
             .ToList();
         return new DisclosureRiskReport(threshold, marginalNames, cells, small, truncated, qiNames, combos, rare, rareRecords, complete, identifierLooking);
+    }
+
+    /// <summary>One worker's scratch: the values a row's checks parse, its generalised values, key and digest buffers.</summary>
+    private sealed class Lane(int columns)
+    {
+        public readonly int[] Year = new int[columns];
+        public readonly int[] Month = new int[columns];
+        public readonly long[] Integer = new long[columns];
+        public readonly int[] Code = new int[columns];
+        public readonly char[][] Generalised = Enumerable.Range(0, columns).Select(_ => new char[64]).ToArray(); // "lo-hi" of two longs fits in 41
+        public readonly int[] GeneralisedLength = new int[columns];
+        public readonly char[] DateScratch = new char[16];
+        public char[] KeyScratch = new char[256];
+        public byte[] HiddenScratch = new byte[1024];
+
+        /// <summary>The batch and row being worked on, and the batch's counts.</summary>
+        public RowBatch Rows = null!;
+        public int Row;
+        public BatchCounts Counts = null!;
+
+        public ReadOnlySpan<char> Field(int ordinal) => Rows.Field(Row, ordinal);
     }
 }

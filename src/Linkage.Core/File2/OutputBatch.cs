@@ -1,6 +1,6 @@
 namespace Linkage.File2;
 
-/// <summary>Rows of the current cipher batch: output bytes with token slots, cipher inputs/outputs, risk ids.</summary>
+/// <summary>The kept rows of one input batch: output bytes with token slots, cipher inputs/outputs, risk ids, dedup hashes.</summary>
 internal sealed class OutputBatch
 {
     public OutputBatch(int capacity, int geoColumns, int groupings)
@@ -17,6 +17,8 @@ internal sealed class OutputBatch
         GeoRow = Enumerable.Range(0, geoColumns).Select(_ => new int[capacity]).ToArray();
         GeoCount = new int[geoColumns];
         RiskIds = new int[capacity * Math.Max(groupings, 1)];
+        SourceRow = new int[capacity];
+        Hash = new ulong[capacity];
     }
 
     public int Capacity { get; }
@@ -52,6 +54,12 @@ internal sealed class OutputBatch
     public int[] GeoCount { get; }
 
     public int[] RiskIds { get; }
+
+    /// <summary>Per row: its row in the input batch (for the risk hashes computed while filtering).</summary>
+    public int[] SourceRow { get; }
+
+    /// <summary>Per row: <see cref="RowHasher.Hash64"/> of its compare bytes, the dedup store's index key.</summary>
+    public ulong[] Hash { get; }
 
     public void EnsureBytes(int more)
     {

@@ -17,14 +17,14 @@ internal sealed class DedupStore : IDisposable
     private const int PartitionBits = 8;
     private const int SplitBits = 4;
     private const int BlockEntries = 4096;
-    private const int StageBufferBytes = 1 << 20;
+    private const int StageBufferBytes = StageChunkPool.ChunkBytes;
 
     private readonly string _directory;
     private readonly long _memoryEntryCap;
     private readonly long _stageMemoryCap;
     private readonly List<byte[]> _stageChunks = [];
     private SafeFileHandle? _stage;
-    private byte[] _stageBuffer = new byte[StageBufferBytes];
+    private byte[] _stageBuffer = StageChunkPool.Rent();
     private readonly Partition[] _partitions;
     private readonly Stack<IndexEntry[]> _freeBlocks = new();
     private int _stageUsed;
@@ -59,46 +59,63 @@ internal sealed class DedupStore : IDisposable
     public int SpillFiles { get; private set; }
 
     /// <summary>Stages a row: <paramref name="compare"/> (output bytes, then any hidden digest) decides equality.</summary>
-    public void Append(ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds) =>
-        Append(compare, outputLength, riskIds, RowHasher.Hash64(compare));
-
-    /// <summary>As above, with the row's <see cref="RowHasher.Hash64"/> computed by the caller (a worker thread, off the ordered path).</summary>
-    public void Append(ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds, ulong hash)
+    public void Append(ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds)
     {
-        int recordLength = 8 + compare.Length + (riskIds.Length * 4);
-        long offset = _stageFileLength + _stageUsed;
-        if (_stageUsed + recordLength <= _stageBuffer.Length)
+        int recordLength = RecordHeaderBytes + compare.Length + (riskIds.Length * 4);
+        if (_recordScratch.Length < recordLength)
         {
-            WriteRecord(_stageBuffer.AsSpan(_stageUsed), compare, outputLength, riskIds);
-            _stageUsed += recordLength;
+            _recordScratch = new byte[recordLength * 2];
+        }
+
+        WriteRecord(_recordScratch, compare, outputLength, riskIds);
+        long offset = Stage(_recordScratch.AsSpan(0, recordLength));
+        Index(RowHasher.Hash64(compare), offset);
+    }
+
+    /// <summary>
+    /// Stages <paramref name="starts"/>.Length records already laid out in <paramref name="records"/> (each as
+    /// <see cref="WriteRecordHeader"/>, its compare bytes, then its risk ids), in order, with one copy for them all.
+    /// Record i starts at <paramref name="starts"/>[i] and its compare bytes hash to <paramref name="hashes"/>[i].
+    /// </summary>
+    public void AppendRecords(ReadOnlySpan<byte> records, ReadOnlySpan<int> starts, ReadOnlySpan<ulong> hashes)
+    {
+        long offset = Stage(records);
+        for (int i = 0; i < starts.Length; i++)
+        {
+            Index(hashes[i], offset + starts[i]);
+        }
+    }
+
+    /// <summary>Bytes before a record's compare bytes: their length, then the output's length within them.</summary>
+    public const int RecordHeaderBytes = 8;
+
+    public static void WriteRecordHeader(Span<byte> destination, int compareLength, int outputLength)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(destination, compareLength);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[4..], outputLength);
+    }
+
+    /// <summary>Appends bytes to the stage, piecewise across chunks (chunk k always covers [k MiB, k+1 MiB)); returns their offset.</summary>
+    private long Stage(ReadOnlySpan<byte> bytes)
+    {
+        long offset = _stageFileLength + _stageUsed;
+        while (!bytes.IsEmpty)
+        {
+            int n = Math.Min(bytes.Length, _stageBuffer.Length - _stageUsed);
+            bytes[..n].CopyTo(_stageBuffer.AsSpan(_stageUsed));
+            _stageUsed += n;
+            bytes = bytes[n..];
             if (_stageUsed == _stageBuffer.Length)
             {
                 FlushStage();
             }
         }
-        else
-        {
-            // The record straddles the buffer end: stage it piecewise, so chunk k always covers [k MiB, k+1 MiB).
-            if (_recordScratch.Length < recordLength)
-            {
-                _recordScratch = new byte[recordLength * 2];
-            }
 
-            WriteRecord(_recordScratch, compare, outputLength, riskIds);
-            ReadOnlySpan<byte> rest = _recordScratch.AsSpan(0, recordLength);
-            while (!rest.IsEmpty)
-            {
-                int n = Math.Min(rest.Length, _stageBuffer.Length - _stageUsed);
-                rest[..n].CopyTo(_stageBuffer.AsSpan(_stageUsed));
-                _stageUsed += n;
-                rest = rest[n..];
-                if (_stageUsed == _stageBuffer.Length)
-                {
-                    FlushStage();
-                }
-            }
-        }
+        return offset;
+    }
 
+    private void Index(ulong hash, long offset)
+    {
         _partitions[hash >> (64 - PartitionBits)].Add(new IndexEntry(hash, offset, checked((uint)Rows)));
         Rows++;
         if (++_entriesInMemory > _memoryEntryCap)
@@ -234,7 +251,14 @@ internal sealed class DedupStore : IDisposable
         }
 
         _stage?.Dispose();
+        foreach (var chunk in _stageChunks)
+        {
+            StageChunkPool.Return(chunk);
+        }
+
         _stageChunks.Clear();
+        StageChunkPool.Return(_stageBuffer);
+        _stageBuffer = [];
     }
 
     private static int RecordLength(ReadOnlySpan<byte> record, int riskIdCount) =>
@@ -242,10 +266,9 @@ internal sealed class DedupStore : IDisposable
 
     private static void WriteRecord(Span<byte> destination, ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds)
     {
-        BinaryPrimitives.WriteInt32LittleEndian(destination, compare.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(destination[4..], outputLength);
-        compare.CopyTo(destination[8..]);
-        MemoryMarshal.AsBytes(riskIds).CopyTo(destination[(8 + compare.Length)..]);
+        WriteRecordHeader(destination, compare.Length, outputLength);
+        compare.CopyTo(destination[RecordHeaderBytes..]);
+        MemoryMarshal.AsBytes(riskIds).CopyTo(destination[(RecordHeaderBytes + compare.Length)..]);
     }
 
     private static SafeFileHandle OpenTemp(string directory, string kind) =>
@@ -268,7 +291,7 @@ internal sealed class DedupStore : IDisposable
         {
             _stageChunks.Add(_stageBuffer);
             _stageFileLength += _stageUsed;
-            _stageBuffer = new byte[StageBufferBytes];
+            _stageBuffer = StageChunkPool.Rent();
             _stageUsed = 0;
             return;
         }
@@ -290,6 +313,7 @@ internal sealed class DedupStore : IDisposable
         for (int k = 0; k < _stageChunks.Count; k++)
         {
             RandomAccess.Write(_stage, _stageChunks[k], (long)k * StageBufferBytes);
+            StageChunkPool.Return(_stageChunks[k]);
         }
 
         _stageChunks.Clear();
@@ -486,7 +510,7 @@ internal sealed class DedupStore : IDisposable
         {
             if (_lastCount == BlockEntries)
             {
-                _blocks.Add(store._freeBlocks.Count > 0 ? store._freeBlocks.Pop() : new IndexEntry[BlockEntries]);
+                _blocks.Add(store._freeBlocks.Count > 0 ? store._freeBlocks.Pop() : GC.AllocateUninitializedArray<IndexEntry>(BlockEntries));
                 _lastCount = 0;
             }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Linkage.Keys;
 using Linkage.Permissions;
@@ -293,29 +294,32 @@ internal sealed class File2Run
             return;
         }
 
+        byte[] records = b.Bytes;
+        long first = store.Rows;
         for (int r = 0; r < b.Count; r++)
         {
             int row = b.SourceRow[r];
+            var ids = MemoryMarshal.Cast<byte, int>(records.AsSpan(b.CompareEnd[r], _groupings * 4));
             for (int g = 0; g < _groupings; g++)
             {
                 int id = _risk.Find(g, batch.RiskHashes[(row * _groupings) + g]);
-                b.RiskIds[(r * _groupings) + g] = id != RiskTally.Absent ? id : _risk.Intern(g, RiskKey(batch, row, g, b.Blanked[r], ref _keyScratch, _dateScratch));
+                ids[g] = id != RiskTally.Absent ? id : _risk.Intern(g, RiskKey(batch, row, g, b.Blanked[r], ref _keyScratch, _dateScratch));
             }
 
             if (b.Blanked[r])
             {
-                long ordinal = store.Rows;
-                if ((ordinal >> 6) >= _blankedRows.Length)
+                long ordinal = first + r;
+                while ((ordinal >> 6) >= _blankedRows.Length)
                 {
                     Array.Resize(ref _blankedRows, _blankedRows.Length * 2);
                 }
 
                 _blankedRows[ordinal >> 6] |= 1UL << (int)(ordinal & 63);
             }
-
-            int start = b.LineStart[r];
-            store.Append(b.Bytes.AsSpan(start, b.CompareEnd[r] - start), b.LineEnd[r] - start, b.RiskIds.AsSpan(r * _groupings, _groupings), b.Hash[r]);
         }
+
+        // The worker laid the rows out as staged records: one copy stages the whole batch.
+        store.AppendRecords(records.AsSpan(0, b.Used), b.RecordStart.AsSpan(0, b.Count), b.Hash.AsSpan(0, b.Count));
     }
 
     private void AddCounts(BatchCounts counts)
@@ -769,7 +773,9 @@ internal sealed class File2Run
         int row = lane.Row;
         int r = b.Count;
         b.EnsureBytes(RowByteBound(rows, row));
-        int at = b.Used;
+        int recordStart = b.Used;
+        b.RecordStart[r] = recordStart;
+        int at = recordStart + DedupStore.RecordHeaderBytes;
         b.LineStart[r] = at;
         bool first = true;
         foreach (int c in _outputColumns)
@@ -851,14 +857,15 @@ internal sealed class File2Run
         }
 
         b.CompareEnd[r] = at;
-
+        DedupStore.WriteRecordHeader(b.Bytes.AsSpan(recordStart), at - b.LineStart[r], b.LineEnd[r] - b.LineStart[r]);
+        at += _groupings * 4; // the risk ids, written in input order by the consumer
         b.Used = at;
         b.Count++;
     }
 
     /// <summary>At most 6 bytes a char (a quoted, doubled quote of 3 bytes), a token or generalised value per column.</summary>
     private int RowByteBound(RowBatch rows, int row) =>
-        DigestBytes + (_outputColumns.Length * (BlockTokenCipher.TokenChars + 64)) + (rows.RowChars(row) * 6);
+        DedupStore.RecordHeaderBytes + (_groupings * 4) + DigestBytes + (_outputColumns.Length * (BlockTokenCipher.TokenChars + 64)) + (rows.RowChars(row) * 6);
 
     /// <summary>How a kept column's checked value is written: most need no per-character CSV quoting check.</summary>
     private static OutputKind KindOf(ColumnSpec column) => column switch

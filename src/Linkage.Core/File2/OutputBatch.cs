@@ -1,6 +1,6 @@
 namespace Linkage.File2;
 
-/// <summary>The kept rows of one input batch: output bytes with token slots, cipher inputs/outputs, risk ids, dedup hashes.</summary>
+/// <summary>The kept rows of one input batch, laid out as staged records: output bytes with token slots, cipher inputs/outputs, dedup hashes.</summary>
 internal sealed class OutputBatch
 {
     public OutputBatch(int capacity, int geoColumns, int groupings)
@@ -16,7 +16,7 @@ internal sealed class OutputBatch
         GeoBlocks = Enumerable.Range(0, geoColumns).Select(_ => new byte[capacity * 16]).ToArray();
         GeoRow = Enumerable.Range(0, geoColumns).Select(_ => new int[capacity]).ToArray();
         GeoCount = new int[geoColumns];
-        RiskIds = new int[capacity * Math.Max(groupings, 1)];
+        RecordStart = new int[capacity];
         SourceRow = new int[capacity];
         Hash = new ulong[capacity];
     }
@@ -53,7 +53,8 @@ internal sealed class OutputBatch
 
     public int[] GeoCount { get; }
 
-    public int[] RiskIds { get; }
+    /// <summary>Per row: where its staged record (<see cref="DedupStore.RecordHeaderBytes"/>, compare bytes, risk id slots) starts.</summary>
+    public int[] RecordStart { get; }
 
     /// <summary>Per row: its row in the input batch (for the risk hashes computed while filtering).</summary>
     public int[] SourceRow { get; }

@@ -167,6 +167,9 @@ internal static class File2Bench
     /// <summary>Wall-clock and process CPU seconds (all threads, including the runtime's) of one run.</summary>
     private static async Task<(double Wall, double Cpu)> TimeAsync(string input, string output, Func<Stream, Stream, CancellationToken, Task> run, CancellationToken cancellationToken)
     {
+        // The previous round's output goes first, untimed: truncating it on open (its pages still dirty or under
+        // writeback) cost 40–60 ms, varied with the page cache's state, and is no part of either path's work.
+        File.Delete(output);
         using var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var stopwatch = Stopwatch.StartNew();

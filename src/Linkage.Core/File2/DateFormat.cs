@@ -132,8 +132,11 @@ public sealed class DateFormat
 
     private static uint Digit(ReadOnlySpan<char> value, int at) => (uint)(value[at] - '0');
 
+    // A table, not a switch: months arrive in random order, and branching on them was mispredicted on every other row.
     private static int DaysInMonth(int year, int month) =>
-        month == 2 ? (DateTime.IsLeapYear(year) ? 29 : 28) : (month is 4 or 6 or 9 or 11 ? 30 : 31);
+        DaysInMonthTable[month] + ((month == 2 && DateTime.IsLeapYear(year)) ? 1 : 0);
+
+    private static ReadOnlySpan<byte> DaysInMonthTable => [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
     private static bool Digits(ReadOnlySpan<char> value, int at, int width, out int number)
     {

@@ -486,8 +486,7 @@ internal sealed class File2Run
         counts.RowsIn++;
         if (fieldCount != _inputFieldCount)
         {
-            counts.Rejects.Add(new RejectedRow(line, "(row)", $"has {fieldCount} fields; the header has {_inputFieldCount}"));
-            counts.RowsRejected++;
+            RejectFieldCount(counts, line, fieldCount);
             return false;
         }
 
@@ -550,6 +549,14 @@ internal sealed class File2Run
         }
 
         return true;
+    }
+
+    /// <summary>Out of line, so <see cref="FilterRow"/> has no string-formatting locals to clear on every row.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void RejectFieldCount(BatchCounts counts, long line, int fieldCount)
+    {
+        counts.Rejects.Add(new RejectedRow(line, "(row)", $"has {fieldCount} fields; the header has {_inputFieldCount}"));
+        counts.RowsRejected++;
     }
 
     /// <summary>Applies the row's permission flags, looked up for its batch (-1: the key is in no snapshot).</summary>
@@ -640,18 +647,28 @@ internal sealed class File2Run
     /// <summary>Validates one value against its column; returns why it is bad, never echoing the value.</summary>
     private string? Check(Lane lane, int c, ReadOnlySpan<char> value)
     {
+        var failure = Validate(lane, c, value);
+        return failure == CheckFailure.None ? null : Describe(failure, _columns[c]);
+    }
+
+    /// <summary>
+    /// The checks themselves, with no text: the messages are built by <see cref="Describe"/>, so this method, run for
+    /// every value, has no string-formatting locals for its prologue to clear (≈ 40% of its cost when it had them).
+    /// </summary>
+    private CheckFailure Validate(Lane lane, int c, ReadOnlySpan<char> value)
+    {
         var column = _columns[c];
         if (value.IsEmpty)
         {
             // An empty optional value stays empty in the output: nothing of the previous row's value may carry over.
             lane.Code[c] = -1;
             lane.GeneralisedLength[c] = 0;
-            return column.Required ? "is empty but required" : null;
+            return column.Required ? CheckFailure.Required : CheckFailure.None;
         }
 
         if (column.MaxLength is { } max && value.Length > max)
         {
-            return $"is longer than {max} characters";
+            return CheckFailure.TooLong;
         }
 
         switch (column.Type)
@@ -659,27 +676,27 @@ internal sealed class File2Run
             case ColumnType.Integer:
                 if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long number))
                 {
-                    return "is not a whole number";
+                    return CheckFailure.NotInteger;
                 }
 
                 if ((column.Min is { } lo && number < lo) || (column.Max is { } hi && number > hi))
                 {
-                    return $"is outside {column.Min}..{column.Max}";
+                    return CheckFailure.OutOfRange;
                 }
 
                 lane.Integer[c] = number;
                 break;
             case ColumnType.Decimal:
-                if (!decimal.TryParse(value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _))
+                if (!IsDecimal(value))
                 {
-                    return "is not a decimal number (use . as the decimal point)";
+                    return CheckFailure.NotDecimal;
                 }
 
                 break;
             case ColumnType.Date:
                 if (!column.DateFormat!.TryParse(value, out lane.Year[c], out lane.Month[c], out _))
                 {
-                    return $"is not a valid date in the format {column.DateFormat.Pattern}";
+                    return CheckFailure.NotDate;
                 }
 
                 break;
@@ -687,7 +704,7 @@ internal sealed class File2Run
                 lane.Code[c] = _codeLists[c]!.IndexOf(value);
                 if (lane.Code[c] < 0)
                 {
-                    return "is not in the column's code list";
+                    return CheckFailure.NotCode;
                 }
 
                 break;
@@ -695,7 +712,7 @@ internal sealed class File2Run
 
         if (column.Rule == ColumnRule.EncryptGeography && !FitsOneBlock(value))
         {
-            return "is longer than 15 UTF-8 bytes, too long to encrypt as a geography";
+            return CheckFailure.GeographyTooLong;
         }
 
         if (column.Rule == ColumnRule.Generalise)
@@ -703,7 +720,39 @@ internal sealed class File2Run
             lane.GeneralisedLength[c] = Generalise(lane, column, c, lane.Generalised[c]);
         }
 
-        return null;
+        return CheckFailure.None;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool IsDecimal(ReadOnlySpan<char> value) =>
+        decimal.TryParse(value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _);
+
+    /// <summary>Why a value is bad, never echoing the value.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static string Describe(CheckFailure failure, ColumnSpec column) => failure switch
+    {
+        CheckFailure.Required => "is empty but required",
+        CheckFailure.TooLong => $"is longer than {column.MaxLength} characters",
+        CheckFailure.NotInteger => "is not a whole number",
+        CheckFailure.OutOfRange => $"is outside {column.Min}..{column.Max}",
+        CheckFailure.NotDecimal => "is not a decimal number (use . as the decimal point)",
+        CheckFailure.NotDate => $"is not a valid date in the format {column.DateFormat!.Pattern}",
+        CheckFailure.NotCode => "is not in the column's code list",
+        CheckFailure.GeographyTooLong => "is longer than 15 UTF-8 bytes, too long to encrypt as a geography",
+        _ => throw new ArgumentOutOfRangeException(nameof(failure)),
+    };
+
+    private enum CheckFailure
+    {
+        None,
+        Required,
+        TooLong,
+        NotInteger,
+        OutOfRange,
+        NotDecimal,
+        NotDate,
+        NotCode,
+        GeographyTooLong,
     }
 
     /// <summary>At most 15 UTF-8 bytes, counted only when it could be more (over 5 chars and not all ASCII, or over 15).</summary>

@@ -20,7 +20,12 @@ public sealed class File2FastPathTests : IDisposable
     {
         string[] few = ["HES APC", "HES A&E", "HES OP", "GDPPR"];
         string[] many = [.. Enumerable.Range(0, 40).Select(i => $"C{i:D2}")];
-        foreach (var codes in new[] { few, many })
+
+        // Codes whose signatures (length, first and last three characters' low bytes) are equal must still be told
+        // apart: in the vector path (up to four codes) and the scan path (five to sixteen).
+        string[] alike = ["ABCxDEF", "ABCyDEF", "\u0141BCxDEF", "AB"];
+        string[] alikeScanned = [.. alike, "ABCzDEF", "A", "ABC", "ABCDEF", "\u0100"];
+        foreach (var codes in new[] { few, many, alike, alikeScanned })
         {
             var list = new CodeList(codes);
             for (int i = 0; i < codes.Length; i++)
@@ -28,6 +33,9 @@ public sealed class File2FastPathTests : IDisposable
                 Assert.Equal(i, list.IndexOf(codes[i]));
             }
 
+            Assert.Equal(-1, list.IndexOf("ABCwDEF"));
+            Assert.Equal(-1, list.IndexOf("\u0041BCxDEG"));
+            Assert.Equal(-1, list.IndexOf("\0"));
             Assert.Equal(-1, list.IndexOf("hes apc"));
             Assert.Equal(-1, list.IndexOf("C4"));
             Assert.Equal(-1, list.IndexOf(""));

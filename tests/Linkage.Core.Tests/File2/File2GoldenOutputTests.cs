@@ -27,15 +27,19 @@ public sealed class File2GoldenOutputTests : IDisposable
         _geo.Dispose();
     }
 
+    // Every case runs with one worker and with four (more than this machine's cores): batches are filtered and composed
+    // in whatever order the workers finish, so equal digests prove the output does not depend on that order.
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Lsoa_mapping_output_and_result_are_unchanged(bool spill)
+    [InlineData(false, 1)]
+    [InlineData(false, 4)]
+    [InlineData(true, 1)]
+    [InlineData(true, 4)]
+    public async Task Lsoa_mapping_output_and_result_are_unchanged(bool spill, int workers)
     {
         var (tokens, permissions) = World(400);
         var csv = LsoaCsv(tokens, 30_000, new Random(7));
 
-        string digest = await RunDigestAsync(File2World.ShippedSpec("nhse_lsoa11_dataset_mapping"), permissions, csv, spill);
+        string digest = await RunDigestAsync(File2World.ShippedSpec("nhse_lsoa11_dataset_mapping"), permissions, csv, spill, workers);
 
         // Changed once on purpose: rows with the geography blanked are now counted after deduplication (2839 → 2744);
         // the output bytes and every other count are as before.
@@ -43,14 +47,16 @@ public sealed class File2GoldenOutputTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Hes_apc_output_and_result_are_unchanged(bool spill)
+    [InlineData(false, 1)]
+    [InlineData(false, 4)]
+    [InlineData(true, 1)]
+    [InlineData(true, 4)]
+    public async Task Hes_apc_output_and_result_are_unchanged(bool spill, int workers)
     {
         var (tokens, permissions) = World(300);
         var csv = HesCsv(tokens, 20_000, new Random(11));
 
-        string digest = await RunDigestAsync(File2World.ShippedSpec("nhse_hes_apc"), permissions, csv, spill);
+        string digest = await RunDigestAsync(File2World.ShippedSpec("nhse_hes_apc"), permissions, csv, spill, workers);
 
         // Changed once on purpose: blanked geographies counted after deduplication (1734 → 1683); output bytes as before.
         Assert.Equal("4100B8C16BBE66CF9766213FE7D2D8C8EAA05BB2AC6004FBCB5133678E590132", digest);
@@ -161,12 +167,13 @@ public sealed class File2GoldenOutputTests : IDisposable
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
-    private async Task<string> RunDigestAsync(DatasetSpec spec, PermissionSnapshotSet permissions, byte[] csv, bool spill)
+    private async Task<string> RunDigestAsync(DatasetSpec spec, PermissionSnapshotSet permissions, byte[] csv, bool spill, int workers)
     {
         var options = new File2PipelineOptions
         {
             MaxRejectShare = 0.5,
             BatchRows = 512,
+            Workers = workers,
             IndexEntriesInMemory = spill ? 1024 : null,
             StageBytesInMemory = spill ? 1 << 20 : null,
         };

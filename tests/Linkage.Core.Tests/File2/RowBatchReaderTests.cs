@@ -4,7 +4,7 @@ using Sylvan.Data.Csv;
 
 namespace Linkage.Core.Tests.File2;
 
-/// <summary>The three-stage reader keeps batch order and stops cleanly when either of its stages fails.</summary>
+/// <summary>The reader keeps batch order whatever the number of workers and stops cleanly when parsing or a worker fails.</summary>
 public sealed class RowBatchReaderTests
 {
     private const int BatchRows = 100;
@@ -90,6 +90,71 @@ public sealed class RowBatchReaderTests
         Assert.NotNull(rows.Failure);
         Assert.Equal(250, rows.RowsRead);
         Assert.Equal(200, seen); // whole batches before the failure; the part-filled batch is not handed on
+    }
+
+    [Fact]
+    public async Task Several_workers_process_each_batch_once_and_batches_still_arrive_in_input_order()
+    {
+        using var text = Csv(20_050);
+        var reader = await CsvDataReader.CreateAsync(text);
+        var processed = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        var workersSeen = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        using var rows = new RowBatchReader(reader, NewBatch, (batch, worker) =>
+        {
+            // Uneven work, so later batches often finish first.
+            Thread.SpinWait(Random.Shared.Next(0, 200_000));
+            processed.AddOrUpdate(int.Parse(batch.Field(0, 0), System.Globalization.CultureInfo.InvariantCulture), 1, (_, n) => n + 1);
+            workersSeen[worker] = true;
+        }, workers: 3);
+        var run = rows.RunAsync(CancellationToken.None);
+        var seen = new List<int>();
+        await foreach (var batch in rows.Batches.ReadAllAsync())
+        {
+            for (int r = 0; r < batch.Count; r++)
+            {
+                seen.Add(int.Parse(batch.Field(r, 0), System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            Assert.Equal(seen.Count - batch.Count, batch.FirstRecord);
+            rows.Return(batch);
+        }
+
+        await run;
+        Assert.Null(rows.Failure);
+        Assert.Equal(Enumerable.Range(0, 20_050), seen);
+        Assert.Equal(201, processed.Count);
+        Assert.All(processed.Values, n => Assert.Equal(1, n));
+        Assert.All(workersSeen.Keys, w => Assert.InRange(w, 0, 2));
+    }
+
+    [Fact]
+    public async Task With_several_workers_a_failing_batch_ends_the_batches_before_it_and_nothing_hangs()
+    {
+        using var text = Csv(50_000);
+        var reader = await CsvDataReader.CreateAsync(text);
+        using var rows = new RowBatchReader(reader, NewBatch, (batch, _) =>
+        {
+            if (batch.FirstRecord == 700)
+            {
+                throw new InvalidOperationException("worker bug");
+            }
+
+            Thread.SpinWait(Random.Shared.Next(0, 50_000));
+        }, workers: 3);
+        using var stop = new CancellationTokenSource();
+        var run = rows.RunAsync(stop.Token);
+        var firsts = new List<long>();
+        await foreach (var batch in rows.Batches.ReadAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token))
+        {
+            firsts.Add(batch.FirstRecord);
+            rows.Return(batch);
+        }
+
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([0, 100, 200, 300, 400, 500, 600], firsts);
+        Assert.Equal("worker bug", Assert.IsType<InvalidOperationException>(rows.Failure).Message);
+        Assert.True(rows.RowsRead < 50_000, "the parser stopped early");
     }
 
     private static RowBatch NewBatch() => new(BatchRows, 2, 0, 1, 0);

@@ -25,6 +25,11 @@ internal sealed class DedupStore : IDisposable
     private readonly List<byte[]> _stageChunks = [];
     private SafeFileHandle? _stage;
     private byte[] _stageBuffer = DedupMemoryPool.RentChunk();
+
+    // Index blocks a partition gave back (after a spill, or once deduplicated): reused by this store first, so a run
+    // that spills again and again refills the same blocks instead of leaving them to the GC. Concurrent: partitions
+    // are deduplicated on several threads.
+    private readonly System.Collections.Concurrent.ConcurrentStack<IndexEntry[]> _freeBlocks = new();
     private readonly Partition[] _partitions;
     private int _stageUsed;
     private byte[] _recordScratch = new byte[4096];
@@ -147,6 +152,8 @@ internal sealed class DedupStore : IDisposable
             }
         });
 
+        // Nothing is indexed any more: the blocks go back to the pool (up to its cap) or to the GC before the replay.
+        ReleaseFreeBlocks();
         return DuplicateRows;
     }
 
@@ -253,6 +260,8 @@ internal sealed class DedupStore : IDisposable
             p.Dispose();
         }
 
+        ReleaseFreeBlocks();
+
         _stage?.Dispose();
         foreach (var chunk in _stageChunks)
         {
@@ -316,8 +325,10 @@ internal sealed class DedupStore : IDisposable
         for (int k = 0; k < _stageChunks.Count; k++)
         {
             RandomAccess.Write(_stage, _stageChunks[k], (long)k * StageBufferBytes);
-            DedupMemoryPool.ReturnChunk(_stageChunks[k]);
         }
+
+        // Not back to the pool: this run goes on past its staging share, and a pool holding that share idle beside the
+        // spilled run's own buffers would take it over the budget. The GC has them; the next run allocates afresh.
 
         _stageChunks.Clear();
         SpillFiles++;
@@ -344,6 +355,14 @@ internal sealed class DedupStore : IDisposable
         }
 
         return total;
+    }
+
+    private void ReleaseFreeBlocks()
+    {
+        while (_freeBlocks.TryPop(out var block))
+        {
+            DedupMemoryPool.ReturnBlock(block);
+        }
     }
 
     private void SpillAll()
@@ -521,7 +540,7 @@ internal sealed class DedupStore : IDisposable
         {
             if (_lastCount == BlockEntries)
             {
-                _blocks.Add(DedupMemoryPool.RentBlock());
+                _blocks.Add(store._freeBlocks.TryPop(out var free) ? free : DedupMemoryPool.RentBlock());
                 _lastCount = 0;
             }
 
@@ -597,7 +616,7 @@ internal sealed class DedupStore : IDisposable
         {
             foreach (var block in _blocks)
             {
-                DedupMemoryPool.ReturnBlock(block);
+                store._freeBlocks.Push(block);
             }
 
             _blocks.Clear();

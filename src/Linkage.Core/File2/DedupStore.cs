@@ -32,7 +32,6 @@ internal sealed class DedupStore : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentStack<IndexEntry[]> _freeBlocks = new();
     private readonly Partition[] _partitions;
     private int _stageUsed;
-    private byte[] _recordScratch = new byte[4096];
     private long _stageFileLength;
     private long _entriesInMemory;
     private ulong[] _duplicates = [];
@@ -58,20 +57,6 @@ internal sealed class DedupStore : IDisposable
     public bool Spilled { get; private set; }
 
     public int SpillFiles { get; private set; }
-
-    /// <summary>Stages a row: <paramref name="compare"/> (output bytes, then any hidden digest) decides equality.</summary>
-    public void Append(ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds)
-    {
-        int recordLength = RecordHeaderBytes + compare.Length + (riskIds.Length * 4);
-        if (_recordScratch.Length < recordLength)
-        {
-            _recordScratch = new byte[recordLength * 2];
-        }
-
-        WriteRecord(_recordScratch, compare, outputLength, riskIds);
-        long offset = Stage(_recordScratch.AsSpan(0, recordLength));
-        Index(RowHasher.Hash64(compare), offset);
-    }
 
     /// <summary>
     /// Stages <paramref name="starts"/>.Length records already laid out in <paramref name="records"/> (each as
@@ -275,13 +260,6 @@ internal sealed class DedupStore : IDisposable
 
     private static int RecordLength(ReadOnlySpan<byte> record, int riskIdCount) =>
         8 + BinaryPrimitives.ReadInt32LittleEndian(record) + (riskIdCount * 4);
-
-    private static void WriteRecord(Span<byte> destination, ReadOnlySpan<byte> compare, int outputLength, ReadOnlySpan<int> riskIds)
-    {
-        WriteRecordHeader(destination, compare.Length, outputLength);
-        compare.CopyTo(destination[RecordHeaderBytes..]);
-        MemoryMarshal.AsBytes(riskIds).CopyTo(destination[(RecordHeaderBytes + compare.Length)..]);
-    }
 
     private static SafeFileHandle OpenTemp(string directory, string kind) =>
         File.OpenHandle(

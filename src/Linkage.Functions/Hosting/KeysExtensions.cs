@@ -3,7 +3,6 @@ using Azure.Identity;
 using Linkage.Azure.Cosmos;
 using Linkage.Azure.Keys;
 using Linkage.Functions.Health;
-using Linkage.Functions.Runtime;
 using Linkage.Keys;
 using Linkage.Ttp;
 using Microsoft.Extensions.Options;
@@ -37,7 +36,7 @@ public sealed class KeysOptions
 /// out keys of purposes the app's enabled zones need: a TRE-side app (processor, provisioning) cannot obtain the TTP's
 /// person-id or link key, and the TTP app cannot obtain TRE or project keys.
 /// </remarks>
-public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions> options, IOptions<FunctionRuntimeOptions> runtime, TimeProvider time) : IDisposable
+public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions> options, IOptions<ZoneOptions> zoneOptions, TimeProvider time) : IDisposable
 {
     private readonly Lazy<Task<KeyRing>> _ring = new(() => CreateAsync(cosmos, options.Value, time));
 
@@ -64,7 +63,7 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
 
     private void EnsureAllowed(string purpose)
     {
-        var zones = runtime.Value.EnabledZones;
+        var zones = zoneOptions.Value.EnabledZones;
         if (!IsAllowed(purpose, zones))
         {
             throw new UnauthorizedAccessException($"Key purpose '{purpose}' is not available to an app running zones {string.Join(", ", zones)}.");

@@ -11,6 +11,9 @@ public static class ProcessorStorage
     public const string File2Quarantine = "processor-file2-quarantine";
     public const string File2Archive = "processor-file2-archive";
 
+    /// <summary>Notes for data owners (e.g. a held delivery), under the dataset folder of their delivery.</summary>
+    public const string ProviderReports = "processor-provider-reports";
+
     /// <summary>Curated dataset versions: <c>&lt;dataset&gt;/v&lt;NNNN&gt;/…</c>.</summary>
     public const string Curated = "tre-curated";
 

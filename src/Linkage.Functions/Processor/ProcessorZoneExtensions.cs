@@ -1,4 +1,5 @@
-using Linkage.Functions.Runtime;
+using Linkage.Functions.Deliveries;
+using Linkage.Functions.Hosting;
 
 namespace Linkage.Functions.Processor;
 
@@ -12,7 +13,7 @@ public static class ProcessorZoneExtensions
         builder.Services.AddSingleton<PermissionSnapshotSource>();
         builder.Services.AddSingleton<CurationCatalogue>();
         builder.Services.AddSingleton<File2IntakeService>();
-        builder.Services.AddFunction<File2IntakeFunction>();
+        builder.Services.AddSingleton<IInboxHandler, File2InboxHandler>();
         builder.Services.AddHostedService<DatasetSpecsValidation>();
         return builder;
     }
@@ -22,7 +23,7 @@ public static class ProcessorZoneExtensions
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            var zones = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<FunctionRuntimeOptions>>().Value.EnabledZones;
+            var zones = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ZoneOptions>>().Value.EnabledZones;
             if (zones.Contains(FunctionZone.Processor))
             {
                 _ = services.GetRequiredService<DatasetSpecs>();

@@ -2,7 +2,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
-using Linkage.Functions.Runtime;
+using Linkage.Azure.Storage;
 
 namespace Linkage.Functions.Ttp;
 
@@ -63,7 +63,7 @@ public sealed class StudyLock : IAsyncDisposable
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
-                throw new TimeoutException($"Another File 1 of {study} held the study's lock for over {maxWait.TotalMinutes:F0} minutes; the delivery will be retried.", e);
+                throw new StudyLockBusyException($"Another File 1 of {study} held the study's lock for over {maxWait.TotalMinutes:F0} minutes; the delivery will be retried.", e);
             }
         }
     }
@@ -81,3 +81,6 @@ public sealed class StudyLock : IAsyncDisposable
         }
     }
 }
+
+/// <summary>Another File 1 of the study held its lock for longer than the wait allows: the delivery is tried again later.</summary>
+public sealed class StudyLockBusyException(string message, Exception inner) : TimeoutException(message, inner);

@@ -1,4 +1,4 @@
-using Linkage.Functions.Runtime;
+using Linkage.Functions.Deliveries;
 
 namespace Linkage.Functions.Ttp;
 
@@ -11,7 +11,7 @@ public static class TtpZoneExtensions
         builder.Services.AddSingleton<File1VersionStore>();
         builder.Services.AddSingleton<ParticipantRegistry>();
         builder.Services.AddSingleton<File1IntakeService>();
-        builder.Services.AddFunction<File1IntakeFunction>();
+        builder.Services.AddSingleton<IInboxHandler, File1InboxHandler>();
         return builder;
     }
 }

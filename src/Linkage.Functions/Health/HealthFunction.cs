@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using Linkage.Functions.Runtime;
+using Linkage.Functions.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 
 namespace Linkage.Functions.Health;
@@ -28,7 +31,7 @@ internal sealed class QueueStorageCheck(QueueServiceClient queues) : IDependency
     public async Task CheckAsync(CancellationToken cancellationToken) => await queues.GetPropertiesAsync(cancellationToken);
 }
 
-public static class HealthApi
+public static class HealthExtensions
 {
     public static IServiceCollection AddDependencyCheck<T>(this IServiceCollection services)
         where T : class, IDependencyCheck => services.AddSingleton<IDependencyCheck, T>();
@@ -39,25 +42,26 @@ public static class HealthApi
         builder.Services.AddDependencyCheck<QueueStorageCheck>();
         return builder;
     }
+}
 
-    /// <summary><c>GET /api/health</c>: each dependency's state and latency; 503 when any is down.</summary>
-    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
+/// <summary><c>GET /api/health</c> (anonymous): each dependency's state and latency, the zones and functions this app runs; 503 when any dependency is down.</summary>
+[Zone(FunctionZone.Platform)]
+public sealed class HealthFunction(IEnumerable<IDependencyCheck> checks, IOptions<ZoneOptions> zones)
+{
+    [Function("Health")]
+    public async Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request, CancellationToken cancellationToken)
     {
-        app.MapGet("/api/health", async (IEnumerable<IDependencyCheck> checks, FunctionCatalog catalog, IOptions<FunctionRuntimeOptions> runtime, CancellationToken ct) =>
+        var results = await Task.WhenAll(checks.Select(c => RunAsync(c, cancellationToken)));
+        bool healthy = results.All(r => r.Status == "ok");
+        var enabled = zones.Value.EnabledZones;
+        var body = new
         {
-            var results = await Task.WhenAll(checks.Select(c => RunAsync(c, ct)));
-            bool healthy = results.All(r => r.Status == "ok");
-            var body = new
-            {
-                status = healthy ? "healthy" : "unhealthy",
-                mode = runtime.Value.Mode,
-                zones = runtime.Value.EnabledZones.Select(z => z.ToString().ToLowerInvariant()).Order(),
-                functions = catalog.Functions.Select(f => f.Definition.Name).Order(),
-                dependencies = results,
-            };
-            return Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-        });
-        return app;
+            status = healthy ? "healthy" : "unhealthy",
+            zones = enabled.Select(z => z.ToString().ToLowerInvariant()).Order(),
+            functions = FunctionCatalog.All.Where(f => enabled.Contains(f.Zone)).Select(f => f.Name),
+            dependencies = results,
+        };
+        return new ObjectResult(body) { StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable };
     }
 
     private static async Task<DependencyStatus> RunAsync(IDependencyCheck check, CancellationToken ct)
@@ -72,11 +76,9 @@ public static class HealthApi
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            return new DependencyStatus(check.Name, "error", sw.ElapsedMilliseconds, e.GetType().Name + ": " + FirstLine(e.Message));
+            return new DependencyStatus(check.Name, "error", sw.ElapsedMilliseconds, e.GetType().Name + ": " + e.Message.Split('\n', 2)[0].Trim());
         }
     }
-
-    private static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
 
     public sealed record DependencyStatus(string Name, string Status, long LatencyMs, string? Error);
 }

@@ -1,0 +1,97 @@
+using Linkage.Functions.Api;
+using Linkage.Functions.Hosting;
+using Linkage.Functions.Workflows;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+
+namespace Linkage.Functions.Deliveries;
+
+/// <summary>Operators' endpoints for deliveries: list (held ones above all), read one, re-drive a held one.</summary>
+[Zone(FunctionZone.Platform)]
+public sealed class DeliveriesApi(ApiGate gate, DeliveryStore store, DeliveryStarter starter, AuditLog audit)
+{
+    /// <summary><c>GET /api/deliveries?state=Held</c>: deliveries, newest first; state is optional.</summary>
+    [Function("ListDeliveries")]
+    public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "deliveries")] HttpRequest request, CancellationToken cancellationToken)
+    {
+        var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken);
+        if (!access.Allowed)
+        {
+            return access.Denied!;
+        }
+
+        DeliveryState? state = null;
+        if (request.Query["state"] is { Count: > 0 } s)
+        {
+            if (!Enum.TryParse<DeliveryState>(s.ToString(), ignoreCase: true, out var parsed))
+            {
+                return Problems.BadRequest("bad-state", "Unknown delivery state", $"state must be one of {string.Join(", ", Enum.GetNames<DeliveryState>())}.");
+            }
+
+            state = parsed;
+        }
+
+        var deliveries = await store.ListAsync(state, 500, cancellationToken);
+        return new OkObjectResult(new { state, count = deliveries.Count, deliveries });
+    }
+
+    /// <summary><c>GET /api/deliveries/{id}</c>.</summary>
+    [Function("GetDelivery")]
+    public async Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "deliveries/{id}")] HttpRequest request, string id, CancellationToken cancellationToken)
+    {
+        var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken);
+        if (!access.Allowed)
+        {
+            return access.Denied!;
+        }
+
+        var record = await store.GetAsync(id, cancellationToken);
+        return record is null ? Problems.NotFound($"No delivery has the id '{id}'. List them with GET /api/deliveries.") : new OkObjectResult(record);
+    }
+
+    /// <summary><c>POST /api/deliveries/{id}/redrive</c>: tries a held delivery again from a fresh attempt count; 202 with the workflow's status URL.</summary>
+    [Function("RedriveDelivery")]
+    public async Task<IActionResult> Redrive(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "deliveries/{id}/redrive")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        string target = $"delivery/{id}";
+        var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken, ("deliveries.redrive", target));
+        if (!access.Allowed)
+        {
+            return access.Denied!;
+        }
+
+        var workflows = new DurableWorkflowClient(durable);
+        var record = await store.GetAsync(id, cancellationToken);
+        IActionResult? refusal = record switch
+        {
+            null => Problems.NotFound($"No delivery has the id '{id}'. List held ones with GET /api/deliveries?state=Held."),
+            { State: DeliveryState.Completed } => Problems.Conflict("delivery-completed", "The delivery was processed", $"Delivery {id} ended as {record.Outcome}; there is nothing to re-drive. To process the file again, upload it again."),
+            { State: DeliveryState.Pending or DeliveryState.Running } when await workflows.GetAsync(record.InstanceId, cancellationToken) is { HasEnded: false } =>
+                Problems.Conflict("delivery-in-progress", "The delivery is being processed", $"Its workflow {record.InstanceId} is still running; follow it at /api/workflows/{record.InstanceId}."),
+            _ => null,
+        };
+        if (refusal is not null)
+        {
+            await audit.WriteAsync(access.Caller, access.Role, "deliveries.redrive", target, "failed", ((ObjectResult)refusal).StatusCode ?? 400, null, cancellationToken);
+            return refusal;
+        }
+
+        var redriven = await store.RedriveAsync(id, cancellationToken) ?? throw new InvalidOperationException($"Delivery {id} could not be re-driven.");
+        await starter.StartWorkflowAsync(redriven, workflows, cancellationToken);
+        await audit.WriteAsync(access.Caller, access.Role, "deliveries.redrive", target, "succeeded", StatusCodes.Status202Accepted, new Dictionary<string, string>
+        {
+            ["instanceId"] = redriven.InstanceId,
+            ["generation"] = redriven.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["previousState"] = record!.State.ToString(),
+            ["previousErrorClass"] = record.LastErrorClass.ToString(),
+        }, cancellationToken);
+        string location = $"/api/workflows/{redriven.InstanceId}";
+        return new AcceptedResult(location, new { id, redriven.InstanceId, statusUrl = location });
+    }
+}

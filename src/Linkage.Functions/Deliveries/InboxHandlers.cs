@@ -1,0 +1,35 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Linkage.Functions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Linkage.Functions.Deliveries;
+
+/// <summary>The intake behind one inbox: what to run on a delivered blob version, and where its provider reads notes.</summary>
+public interface IInboxHandler
+{
+    /// <summary>The inbox container.</summary>
+    string Inbox { get; }
+
+    /// <summary>The zone whose app runs this intake.</summary>
+    FunctionZone Zone { get; }
+
+    /// <summary>Processes one blob version; returns what became of it (Accepted, Rejected, Curated, AlreadyProcessed…).</summary>
+    Task<string> ProcessAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken);
+
+    /// <summary>The provider's own area for a note about <paramref name="blobName"/>: container and blob name.</summary>
+    (string Container, string Name) NoteFor(string blobName);
+}
+
+/// <summary>The handlers of the zones this app runs, by inbox.</summary>
+public sealed class InboxHandlers(IEnumerable<IInboxHandler> handlers, IOptions<ZoneOptions> zones)
+{
+    public IInboxHandler Get(string inbox)
+    {
+        var handler = handlers.FirstOrDefault(h => h.Inbox == inbox)
+            ?? throw new InvalidOperationException($"No intake handles the container '{inbox}'.");
+        return zones.Value.EnabledZones.Contains(handler.Zone)
+            ? handler
+            : throw new UnauthorizedAccessException($"The intake of '{inbox}' belongs to zone {handler.Zone}, which this app does not run (Runtime:Zones = {zones.Value.Zones}).");
+    }
+}

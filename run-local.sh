@@ -8,5 +8,5 @@ cd "$(dirname "$0")"
 if [ ! -d tools/devstack/node_modules ]; then
   npm ci --prefix tools/devstack --no-audit --no-fund --loglevel=error
 fi
-for p in src/Linkage.Cli src/Linkage.Functions tools/Linkage.DevStack; do dotnet build -c Release --nologo -v q "$p"; done
+for p in src/Linkage.Cli tools/Linkage.LocalHost tools/Linkage.DevStack; do dotnet build -c Release --nologo -v q "$p"; done
 exec dotnet tools/Linkage.DevStack/bin/Release/net10.0/Linkage.DevStack.dll run "$@"

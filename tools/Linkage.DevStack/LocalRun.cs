@@ -126,9 +126,10 @@ internal static class LocalRun
 
     private static Process StartApp(string root, LocalStack stack)
     {
-        var psi = new ProcessStartInfo("dotnet", [Path.Combine(root, "src/Linkage.Functions/bin/Release/net10.0/Linkage.Functions.dll")])
+        // The local host runs the function app's own functions (the Functions host cannot be installed here).
+        var psi = new ProcessStartInfo("dotnet", [Path.Combine(root, "tools/Linkage.LocalHost/bin/Release/net10.0/Linkage.LocalHost.dll")])
         {
-            WorkingDirectory = Path.Combine(root, "src/Linkage.Functions"),
+            WorkingDirectory = root,
             UseShellExecute = false,
         };
         foreach (var (name, value) in stack.EnvironmentVariables())
@@ -137,7 +138,6 @@ internal static class LocalRun
         }
 
         psi.Environment["ASPNETCORE_URLS"] = AppUrl;
-        psi.Environment["Runtime__Mode"] = "Local";
         psi.Environment["File2__SpecsFolder"] = Path.Combine(root, "config", "datasets");
         return Process.Start(psi) ?? throw new InvalidOperationException("Could not start the function app.");
     }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Linkage.Functions.Hosting;
+namespace Linkage.LocalHost;
 
 public static class LocalSettingsExtensions
 {
@@ -11,7 +11,7 @@ public static class LocalSettingsExtensions
     /// </summary>
     public static IHostApplicationBuilder AddLocalSettings(this IHostApplicationBuilder builder, string fileName = "local.settings.json")
     {
-        string? path = new[] { Path.Combine(builder.Environment.ContentRootPath, fileName), Path.Combine(AppContext.BaseDirectory, fileName) }
+        string? path = new[] { Path.Combine(Directory.GetCurrentDirectory(), fileName), Path.Combine(builder.Environment.ContentRootPath, fileName), Path.Combine(AppContext.BaseDirectory, fileName) }
             .FirstOrDefault(File.Exists);
         if (path is null)
         {

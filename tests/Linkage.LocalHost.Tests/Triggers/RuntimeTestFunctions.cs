@@ -8,7 +8,7 @@ internal sealed class RecordingBlobFunction(string container, Func<BlobTriggerCo
 {
     public ConcurrentQueue<(string Name, string ETag, int Attempt)> Runs { get; } = new();
 
-    public FunctionDefinition Definition { get; } = new("RecordingBlob", FunctionZone.Ttp, new BlobTriggerDefinition(container, "{study}/{name}"));
+    public TargetDefinition Definition { get; } = new("RecordingBlob", FunctionZone.Ttp, new BlobTriggerDefinition(container, "{study}/{name}"));
 
     public async Task RunAsync(BlobTriggerContext context, CancellationToken cancellationToken)
     {
@@ -29,7 +29,7 @@ internal sealed class RecordingQueueFunction(string queue, bool alwaysFail) : IQ
 {
     public ConcurrentQueue<(string Body, long DequeueCount)> Runs { get; } = new();
 
-    public FunctionDefinition Definition { get; } = new("RecordingQueue", FunctionZone.Processor, new QueueTriggerDefinition(queue));
+    public TargetDefinition Definition { get; } = new("RecordingQueue", FunctionZone.Processor, new QueueTriggerDefinition(queue));
 
     public Task RunAsync(QueueTriggerContext context, CancellationToken cancellationToken)
     {
@@ -42,7 +42,7 @@ internal sealed class RecordingTimerFunction(string schedule, string name = "Rec
 {
     public ConcurrentQueue<TimerTriggerContext> Runs { get; } = new();
 
-    public FunctionDefinition Definition { get; } = new(name, FunctionZone.Platform, new TimerTriggerDefinition(schedule));
+    public TargetDefinition Definition { get; } = new(name, FunctionZone.Platform, new TimerTriggerDefinition(schedule));
 
     public Task RunAsync(TimerTriggerContext context, CancellationToken cancellationToken)
     {

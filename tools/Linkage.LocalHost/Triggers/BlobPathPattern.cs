@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Linkage.Functions.Runtime;
+namespace Linkage.LocalHost.Triggers;
 
 /// <summary>
 /// A blob trigger path pattern such as <c>{study}/{name}</c>: literal text and named variables, as in Azure Functions.

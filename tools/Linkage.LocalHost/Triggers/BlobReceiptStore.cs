@@ -3,17 +3,18 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 
-namespace Linkage.Functions.Runtime.Blobs;
+namespace Linkage.LocalHost.Triggers;
 
 /// <summary>
 /// Receipts for blob-triggered work, as the Functions blob trigger keeps them: one empty blob per (function, blob name,
 /// ETag) under <c>blobreceipts/</c> in the host container. Its metadata says whether that version is done and how many
-/// tries failed; a lease on it ensures only one instance works on a version at a time.
+/// tries began (a try is counted before it starts, so one that crashed the process counts too); a lease on it ensures
+/// only one instance works on a version at a time.
 /// </summary>
 public sealed class BlobReceiptStore(BlobContainerClient hostContainer, string hostId)
 {
     private const string CompletedKey = "Completed";
-    private const string FailuresKey = "Failures";
+    private const string AttemptsKey = "Attempts";
     private const string NextAttemptKey = "NextAttemptUtc";
     private const string PoisonedKey = "Poisoned";
 
@@ -68,26 +69,33 @@ public sealed class BlobReceiptStore(BlobContainerClient hostContainer, string h
     public async Task<BlobReceipt> ReadAsync(BlobClient receipt, CancellationToken cancellationToken) =>
         BlobReceipt.From((await receipt.GetPropertiesAsync(cancellationToken: cancellationToken)).Value);
 
-    public Task MarkCompletedAsync(BlobClient receipt, BlobLeaseClient lease, int failures, CancellationToken cancellationToken) =>
+    /// <summary>Counts try <paramref name="attempt"/> before it runs.</summary>
+    public Task MarkStartedAsync(BlobClient receipt, BlobLeaseClient lease, int attempt, CancellationToken cancellationToken) =>
+        WriteAsync(receipt, lease, new Dictionary<string, string>
+        {
+            [AttemptsKey] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }, cancellationToken);
+
+    public Task MarkCompletedAsync(BlobClient receipt, BlobLeaseClient lease, int attempts, CancellationToken cancellationToken) =>
         WriteAsync(receipt, lease, new Dictionary<string, string>
         {
             [CompletedKey] = "true",
-            [FailuresKey] = failures.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [AttemptsKey] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }, cancellationToken);
 
-    public Task MarkFailedAsync(BlobClient receipt, BlobLeaseClient lease, int failures, DateTimeOffset nextAttempt, CancellationToken cancellationToken) =>
+    public Task MarkFailedAsync(BlobClient receipt, BlobLeaseClient lease, int attempts, DateTimeOffset nextAttempt, CancellationToken cancellationToken) =>
         WriteAsync(receipt, lease, new Dictionary<string, string>
         {
-            [FailuresKey] = failures.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [AttemptsKey] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [NextAttemptKey] = nextAttempt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         }, cancellationToken);
 
-    public Task MarkPoisonedAsync(BlobClient receipt, BlobLeaseClient lease, int failures, CancellationToken cancellationToken) =>
+    public Task MarkPoisonedAsync(BlobClient receipt, BlobLeaseClient lease, int attempts, CancellationToken cancellationToken) =>
         WriteAsync(receipt, lease, new Dictionary<string, string>
         {
             [CompletedKey] = "true",
             [PoisonedKey] = "true",
-            [FailuresKey] = failures.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [AttemptsKey] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }, cancellationToken);
 
     private static async Task WriteAsync(BlobClient receipt, BlobLeaseClient lease, IDictionary<string, string> metadata, CancellationToken cancellationToken) =>
@@ -95,7 +103,7 @@ public sealed class BlobReceiptStore(BlobContainerClient hostContainer, string h
 }
 
 /// <summary>What a receipt says about one blob version.</summary>
-public sealed record BlobReceipt(bool Completed, bool Poisoned, int Failures, DateTimeOffset? NextAttempt)
+public sealed record BlobReceipt(bool Completed, bool Poisoned, int Attempts, DateTimeOffset? NextAttempt)
 {
     internal static BlobReceipt From(BlobProperties props)
     {
@@ -103,7 +111,7 @@ public sealed record BlobReceipt(bool Completed, bool Poisoned, int Failures, Da
         return new BlobReceipt(
             m.TryGetValue("Completed", out var c) && c == "true",
             m.TryGetValue("Poisoned", out var p) && p == "true",
-            m.TryGetValue("Failures", out var f) && int.TryParse(f, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : 0,
+            m.TryGetValue("Attempts", out var f) && int.TryParse(f, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : 0,
             m.TryGetValue("NextAttemptUtc", out var t) && DateTimeOffset.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at : null);
     }
 }

@@ -4,22 +4,25 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues;
+using Linkage.Azure.Storage;
 using Microsoft.Extensions.Logging;
 
-namespace Linkage.Functions.Runtime.Blobs;
+namespace Linkage.LocalHost.Triggers;
 
 /// <summary>
 /// Follows the Azure Functions polling blob trigger: lists the trigger container, and runs the function once per blob
 /// version (name + ETag) across all instances, using receipts with leases. A changed blob (new ETag) runs again.
-/// A failed try is retried with exponential backoff; after <see cref="FunctionRuntimeOptions.MaxAttempts"/> failures a
-/// message goes to the <c>webjobs-blobtrigger-poison</c> queue and the blob is left untouched.
+/// A failed try is retried with exponential backoff; after <see cref="LocalHostOptions.MaxAttempts"/> tries a message goes
+/// to the <c>webjobs-blobtrigger-poison</c> queue and the blob is left untouched. Tries are counted before they run, so
+/// a try that kills the process counts: a file that crashes the host is poisoned, not retried for ever. Losing the
+/// receipt's lease cancels the try.
 /// </summary>
 public sealed class BlobTriggerListener(
     IBlobFunction function,
     BlobServiceClient blobs,
     QueueServiceClient queues,
     BlobReceiptStore receipts,
-    FunctionRuntimeOptions options,
+    LocalHostOptions options,
     TimeProvider time,
     ILogger<BlobTriggerListener> logger)
 {
@@ -126,8 +129,20 @@ public sealed class BlobTriggerListener(
                 return;
             }
 
-            int attempt = receipt.Failures + 1;
+            int attempt = receipt.Attempts + 1;
+            if (attempt > options.MaxAttempts)
+            {
+                // Every try so far began and never reported back: each one ended the process.
+                await PoisonAsync(blob, etag, cancellationToken);
+                await receipts.MarkPoisonedAsync(receiptBlob, lease, receipt.Attempts, cancellationToken);
+                _done.TryAdd((blob.Name, etag), true);
+                logger.LogError("{Function}: {Attempts} tries on {Container}/{Blob} ({ETag}) never finished; sent to {Queue}, blob left in place", fn, receipt.Attempts, _trigger.Container, blob.Name, etag, PoisonQueueName);
+                return;
+            }
+
+            await receipts.MarkStartedAsync(receiptBlob, lease, attempt, cancellationToken);
             Exception? failure = null;
+            bool leaseLost = false;
             await using (var keeper = new LeaseKeeper(lease, options.LeaseDuration, logger, cancellationToken))
             {
                 try
@@ -138,12 +153,18 @@ public sealed class BlobTriggerListener(
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
                     failure = e;
+                    leaseLost = keeper.LossReason is not null;
                 }
             }
 
-            if (failure is null)
+            if (leaseLost)
             {
-                await receipts.MarkCompletedAsync(receiptBlob, lease, receipt.Failures, cancellationToken);
+                // Another instance may hold the receipt now; it decides what happens next. This try stays counted.
+                logger.LogWarning("{Function} lost the lease on {Container}/{Blob} ({ETag}) during attempt {Attempt}; stopped", fn, _trigger.Container, blob.Name, etag, attempt);
+            }
+            else if (failure is null)
+            {
+                await receipts.MarkCompletedAsync(receiptBlob, lease, attempt, cancellationToken);
                 _done.TryAdd((blob.Name, etag), true);
                 logger.LogInformation("{Function} completed blob version {Container}/{Blob} ({ETag})", fn, _trigger.Container, blob.Name, etag);
             }

@@ -1,38 +1,33 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using Linkage.Functions.Runtime.Blobs;
-using Linkage.Functions.Runtime.Queues;
-using Linkage.Functions.Runtime.Timers;
+
+
+
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Linkage.Functions.Runtime;
+namespace Linkage.LocalHost.Triggers;
 
 /// <summary>
-/// Runs a listener per blob, queue and timer function when the app is not hosted by the Functions host
-/// (<see cref="FunctionRuntimeOptions.Mode"/> = Local). Under the Functions host the host triggers instead.
+/// Runs a listener per blob, queue and timer function of the local host (what the Functions host's trigger listeners do
+/// in Azure).
 /// </summary>
 public sealed class LocalTriggerRuntime(
-    FunctionCatalog catalog,
+    IEnumerable<ITriggerTarget> targets,
     BlobServiceClient blobs,
     QueueServiceClient queues,
-    IOptions<FunctionRuntimeOptions> options,
+    IOptions<LocalHostOptions> options,
     TimeProvider time,
     ILoggerFactory loggers) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        if (!o.IsLocal)
-        {
-            return;
-        }
-
         var hostContainer = blobs.GetBlobContainerClient(o.HostContainer);
         var receipts = new BlobReceiptStore(hostContainer, o.HostId);
         var loops = new List<Task>();
-        foreach (var function in catalog.Functions)
+        foreach (var function in targets)
         {
             Task loop = function switch
             {

@@ -2,17 +2,17 @@ using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Logging;
 
-namespace Linkage.Functions.Runtime.Queues;
+namespace Linkage.LocalHost.Triggers;
 
 /// <summary>
 /// Follows the Azure Functions queue trigger: messages are received with a visibility timeout (so a crashed instance's
 /// message reappears), deleted on success, made visible again after a backoff on failure, and moved to
-/// <c>&lt;queue&gt;-poison</c> once their dequeue count reaches <see cref="FunctionRuntimeOptions.MaxAttempts"/>.
+/// <c>&lt;queue&gt;-poison</c> once their dequeue count reaches <see cref="LocalHostOptions.MaxAttempts"/>.
 /// </summary>
 public sealed class QueueTriggerListener(
     IQueueFunction function,
     QueueServiceClient queues,
-    FunctionRuntimeOptions options,
+    LocalHostOptions options,
     TimeProvider time,
     ILogger<QueueTriggerListener> logger)
 {

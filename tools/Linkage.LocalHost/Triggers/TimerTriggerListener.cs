@@ -4,9 +4,10 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Cronos;
+using Linkage.Azure.Storage;
 using Microsoft.Extensions.Logging;
 
-namespace Linkage.Functions.Runtime.Timers;
+namespace Linkage.LocalHost.Triggers;
 
 /// <summary>
 /// Follows the Azure Functions timer trigger: a singleton across instances through a blob lease on
@@ -17,7 +18,7 @@ namespace Linkage.Functions.Runtime.Timers;
 public sealed class TimerTriggerListener(
     ITimerFunction function,
     BlobContainerClient hostContainer,
-    FunctionRuntimeOptions options,
+    LocalHostOptions options,
     TimeProvider time,
     ILogger<TimerTriggerListener> logger)
 {

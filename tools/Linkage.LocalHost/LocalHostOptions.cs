@@ -1,16 +1,9 @@
-namespace Linkage.Functions.Runtime;
+namespace Linkage.LocalHost;
 
-/// <summary>Settings of the local trigger runtime (section <c>Runtime</c>).</summary>
-public sealed class FunctionRuntimeOptions
+/// <summary>Settings of the local host (section <c>Runtime</c>, shared with the app's <c>Runtime:Zones</c>).</summary>
+public sealed class LocalHostOptions
 {
     public const string SectionName = "Runtime";
-
-    /// <summary>
-    /// <c>Local</c>: this program runs its own listeners (development, tests, a plain App Service).
-    /// <c>CustomHandler</c>: the Azure Functions host triggers functions through the custom-handler protocol.
-    /// Defaults to CustomHandler when the Functions host set <c>FUNCTIONS_CUSTOMHANDLER_PORT</c>, else Local.
-    /// </summary>
-    public string Mode { get; set; } = "";
 
     /// <summary>Shared by all instances of one app: receipts, leases and timer status are kept per host id.</summary>
     public string HostId { get; set; } = "linkage";
@@ -18,16 +11,13 @@ public sealed class FunctionRuntimeOptions
     /// <summary>Container for receipts, locks and timer status (the Functions host uses the same name).</summary>
     public string HostContainer { get; set; } = "azure-webjobs-hosts";
 
-    /// <summary>Zones whose functions this instance runs, comma-separated: ttp, processor, provisioning.</summary>
-    public string Zones { get; set; } = "ttp,processor,provisioning";
-
     public TimeSpan BlobPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan TimerPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Tries per blob version or queue message before it is poisoned (Functions default: 5).</summary>
+    /// <summary>Tries per blob version or queue message before it is poisoned (the Functions default: 5). Crashed tries count.</summary>
     public int MaxAttempts { get; set; } = 5;
 
     /// <summary>Delay before the second try; doubles each time, capped by <see cref="MaxRetryDelay"/>.</summary>
@@ -41,13 +31,11 @@ public sealed class FunctionRuntimeOptions
     /// <summary>Lease on a receipt or timer lock; renewed while work runs (15–60 s, as Blob storage allows).</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    public bool IsLocal => !string.Equals(Mode, "CustomHandler", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Durable Task: how long a work item a crashed host was running stays invisible before another takes it.</summary>
+    public TimeSpan DurableVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
-    public IReadOnlySet<FunctionZone> EnabledZones =>
-        Zones.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(z => Enum.Parse<FunctionZone>(z, ignoreCase: true))
-            .Append(FunctionZone.Platform)
-            .ToHashSet();
+    /// <summary>Durable Task: longest wait between polls of an idle queue.</summary>
+    public TimeSpan DurablePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan RetryDelayFor(int failures)
     {

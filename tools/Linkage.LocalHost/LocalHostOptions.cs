@@ -11,6 +11,12 @@ public sealed class LocalHostOptions
     /// <summary>Container for receipts, locks and timer status (the Functions host uses the same name).</summary>
     public string HostContainer { get; set; } = "azure-webjobs-hosts";
 
+    /// <summary>
+    /// Whether triggers fire and the Durable Task worker runs. False serves HTTP and the app's services only: for tests
+    /// that call the services themselves and must not race a trigger.
+    /// </summary>
+    public bool Listeners { get; set; } = true;
+
     public TimeSpan BlobPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -1,5 +1,4 @@
 using Linkage.Functions.Hosting;
-using Linkage.Functions.Runtime;
 using Linkage.Keys;
 using Linkage.Ttp;
 
@@ -7,7 +6,7 @@ namespace Linkage.Functions.Tests.Hosting;
 
 public class KeyZonePolicyTests
 {
-    private static IReadOnlySet<FunctionZone> Zones(string zones) => new FunctionRuntimeOptions { Zones = zones }.EnabledZones;
+    private static IReadOnlySet<FunctionZone> Zones(string zones) => new ZoneOptions { Zones = zones }.EnabledZones;
 
     [Fact]
     public void A_tre_side_app_cannot_get_the_ttp_keys()

@@ -15,7 +15,7 @@ public sealed class DatasetSpecsStartupTests(LocalStackFixture stack) : IDisposa
     public void The_app_refuses_to_start_with_a_bad_spec_and_says_what_to_fix()
     {
         File.WriteAllText(Path.Combine(_specs, "broken.json"), """{ "datasetId": "broken", "columns": [ { "name": "x", "rule": "sometimes" } ] }""");
-        using var app = new FunctionAppFactory(stack.Stack, "CustomHandler", settings: new Dictionary<string, string?> { ["File2:SpecsFolder"] = _specs });
+        using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["File2:SpecsFolder"] = _specs });
 
         var e = Assert.ThrowsAny<Exception>(() => app.Services);
         var specError = e as DatasetSpecException ?? e.InnerException as DatasetSpecException ?? Assert.IsType<DatasetSpecException>(e.GetBaseException());
@@ -28,7 +28,7 @@ public sealed class DatasetSpecsStartupTests(LocalStackFixture stack) : IDisposa
     [Fact]
     public void The_shipped_specs_load()
     {
-        using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var specs = (Linkage.Functions.Processor.DatasetSpecs)app.Services.GetService(typeof(Linkage.Functions.Processor.DatasetSpecs))!;
         Assert.Contains(specs.All, s => s.DatasetId == "nhse_lsoa11_dataset_mapping");
         Assert.Contains(specs.All, s => s.DatasetId == "nhse_hes_apc");

@@ -10,7 +10,7 @@ public sealed class File2IntakeRetryTests(IsolatedStackFixture stack) : IClassFi
     [Fact]
     public async Task A_retry_that_is_rejected_marks_the_interrupted_attempts_version_rejected()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File2IntakeService>();
         var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
         Assert.True(app.Services.GetRequiredService<DatasetSpecs>().TryGet("nhse_lsoa11_dataset_mapping", out var spec));

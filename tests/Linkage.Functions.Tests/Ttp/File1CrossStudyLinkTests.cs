@@ -24,7 +24,7 @@ public sealed class File1CrossStudyLinkTests(IsolatedStackFixture stack) : IClas
     [Fact]
     public async Task A_person_who_leaves_a_study_or_whose_nhs_number_is_corrected_is_unlinked()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         const string anna = "9434765919", ben = "4010232137", cara = "9990000018";

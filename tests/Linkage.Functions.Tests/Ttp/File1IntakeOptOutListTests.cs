@@ -18,7 +18,7 @@ public sealed class File1IntakeOptOutListTests(IsolatedStackFixture stack) : ICl
     [Fact]
     public async Task A_file_with_s251_participants_waits_for_the_list_and_then_leaves_opted_out_people_out()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);

@@ -28,7 +28,7 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     [Fact]
     public async Task A_version_resent_under_another_date_is_refused_and_file2_keeps_the_accepted_permissions()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "EPIC/EPIC_FILE1_v1_20250101.csv", File("EPI", "01/01/2025", "1", "1"))).Outcome);
@@ -49,7 +49,7 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     [Fact]
     public async Task A_stale_file_after_an_interrupted_newer_one_does_not_roll_a_withdrawal_back()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         string v1 = File("TED", "01/01/2025", "1", "1");
@@ -77,7 +77,7 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     [Fact]
     public async Task An_interrupted_version_refused_on_its_retry_leaves_no_outputs_behind()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "GLAD/GLAD_FILE1_v1_20250101.csv", File("GLA", "01/01/2025", "1", "0"))).Outcome);
@@ -104,7 +104,7 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     [Fact]
     public async Task The_registry_keeps_the_version_a_participant_joined_with_and_records_each_change()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "SABRE/SABRE_FILE1_v1_20250101.csv", File("SAB", "01/01/2025", "1", "1"))).Outcome);
@@ -122,7 +122,7 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     [Fact]
     public async Task Two_files_of_one_study_arriving_together_are_processed_one_after_the_other()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "MCS/MCS_FILE1_v1_20250101.csv", File("MCS", "01/01/2025", "1", "1"))).Outcome);

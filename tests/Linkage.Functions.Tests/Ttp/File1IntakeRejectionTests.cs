@@ -182,33 +182,45 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
     }
 
     [Fact]
-    public async Task The_functions_host_can_invoke_file1_intake_through_the_custom_handler_protocol()
+    public async Task A_delivery_runs_as_a_workflow_and_its_record_says_how_it_ended()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "CustomHandler");
-        using var client = app.CreateClient();
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
         var blobs = stack.CreateBlobServiceClient();
         var inbox = blobs.GetBlobContainerClient(TtpStorage.File1Inbox);
         await inbox.CreateIfNotExistsAsync();
         string name = "NSHD46/NSHD46_FILE1_v1_20260301.csv";
         var uploaded = await inbox.GetBlobClient(name).UploadAsync(BinaryData.FromString(Header + "\n")); // header only: rejected
 
-        var payload = new JsonObject
-        {
-            ["Data"] = new JsonObject { ["blob"] = "" },
-            ["Metadata"] = new JsonObject
-            {
-                ["BlobTrigger"] = $"{TtpStorage.File1Inbox}/{name}",
-                ["Properties"] = new JsonObject { ["ETag"] = uploaded.Value.ETag.ToString() },
-                ["study"] = "NSHD46",
-                ["name"] = "NSHD46_FILE1_v1_20260301.csv",
-            },
-        };
-        var response = await client.PostAsync("/File1Intake", new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json"));
-
-        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        var record = await FindRejected(app, "NSHD46");
-        Assert.NotNull(record);
+        var delivery = new Linkage.Functions.Deliveries.DeliveryRef(TtpStorage.File1Inbox, name, uploaded.Value.ETag.ToString());
+        var store = app.Services.GetRequiredService<Linkage.Functions.Deliveries.DeliveryStore>();
+        var done = await WaitFor(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: Linkage.Functions.Deliveries.DeliveryState.Completed } r ? r : null);
+        Assert.Equal("Rejected", done.Outcome);
+        Assert.Equal(1, done.Attempts);
+        Assert.NotNull(await FindRejected(app, "NSHD46"));
         Assert.True(await blobs.GetBlobContainerClient(TtpStorage.File1Quarantine).GetBlobClient(name + ".report.json").ExistsAsync());
+
+        var durable = app.Services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>();
+        var workflow = await durable.WaitForInstanceCompletionAsync(done.InstanceId, getInputsAndOutputs: true, new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, workflow.RuntimeStatus);
+        Assert.Contains("Rejected", workflow.SerializedOutput, StringComparison.Ordinal);
+    }
+
+    private static async Task<T> WaitFor<T>(Func<Task<T?>> probe)
+        where T : class
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException("The condition did not hold within 60 s.");
     }
 
     private static async Task<File1VersionRecord?> FindRejected(FunctionAppFactory app, string study)

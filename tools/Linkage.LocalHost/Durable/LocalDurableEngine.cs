@@ -23,11 +23,13 @@ public sealed class LocalDurableEngine : IHostedService, IAsyncDisposable
     private readonly TaskHubWorker _worker;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger<LocalDurableEngine> _logger;
+    private readonly bool _listeners;
 
     public LocalDurableEngine(IEnumerable<AppFunction> functions, FunctionInvoker invoker, StorageConnection storage, IConfiguration configuration, IOptions<LocalHostOptions> options, ILoggerFactory loggers)
     {
         _logger = loggers.CreateLogger<LocalDurableEngine>();
         var o = options.Value;
+        _listeners = o.Listeners;
         TaskHubName = TaskHubNameFrom(configuration);
         _service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
         {
@@ -71,6 +73,11 @@ public sealed class LocalDurableEngine : IHostedService, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!_listeners)
+        {
+            return;
+        }
+
         await _service.CreateIfNotExistsAsync();
         await _worker.StartAsync();
         _logger.LogInformation("Durable Task engine started on task hub {Hub}", TaskHubName);
@@ -79,6 +86,11 @@ public sealed class LocalDurableEngine : IHostedService, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
+        if (!_listeners)
+        {
+            return;
+        }
+
         try
         {
             await _worker.StopAsync(isForced: true).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);

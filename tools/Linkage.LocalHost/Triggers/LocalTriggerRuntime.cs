@@ -24,6 +24,11 @@ public sealed class LocalTriggerRuntime(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
+        if (!o.Listeners)
+        {
+            return;
+        }
+
         var hostContainer = blobs.GetBlobContainerClient(o.HostContainer);
         var receipts = new BlobReceiptStore(hostContainer, o.HostId);
         var loops = new List<Task>();

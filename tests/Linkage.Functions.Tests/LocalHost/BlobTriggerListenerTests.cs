@@ -1,16 +1,16 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using Linkage.Functions.Runtime;
-using Linkage.Functions.Runtime.Blobs;
+using Linkage.LocalHost;
+using Linkage.LocalHost.Triggers;
 using Linkage.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Linkage.Functions.Tests.Runtime;
+namespace Linkage.Functions.Tests.LocalHost;
 
 [Collection(LocalStackCollection.Name)]
 public class BlobTriggerListenerTests(LocalStackFixture stack)
 {
-    private static FunctionRuntimeOptions FastOptions(string hostId) => new()
+    private static LocalHostOptions FastOptions(string hostId) => new()
     {
         HostId = hostId,
         RetryDelay = TimeSpan.FromMilliseconds(50),
@@ -19,7 +19,7 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
         LeaseDuration = TimeSpan.FromSeconds(15),
     };
 
-    private (BlobTriggerListener Listener, BlobServiceClient Blobs) NewHost(IBlobFunction function, FunctionRuntimeOptions options, TimeProvider? time = null)
+    private (BlobTriggerListener Listener, BlobServiceClient Blobs) NewHost(IBlobFunction function, LocalHostOptions options, TimeProvider? time = null)
     {
         var blobs = stack.CreateBlobServiceClient();
         QueueServiceClient queues = stack.CreateQueueServiceClient();

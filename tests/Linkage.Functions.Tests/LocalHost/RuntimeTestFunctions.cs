@@ -1,14 +1,15 @@
 using System.Collections.Concurrent;
-using Linkage.Functions.Runtime;
+using Linkage.LocalHost;
+using Linkage.LocalHost.Triggers;
 
-namespace Linkage.Functions.Tests.Runtime;
+namespace Linkage.Functions.Tests.LocalHost;
 
 /// <summary>A blob function that records each (blob, ETag) it ran for, and can be told to fail.</summary>
 internal sealed class RecordingBlobFunction(string container, Func<BlobTriggerContext, bool>? fail = null, TimeSpan? work = null) : IBlobFunction
 {
     public ConcurrentQueue<(string Name, string ETag, int Attempt)> Runs { get; } = new();
 
-    public TargetDefinition Definition { get; } = new("RecordingBlob", FunctionZone.Ttp, new BlobTriggerDefinition(container, "{study}/{name}"));
+    public TargetDefinition Definition { get; } = new("RecordingBlob", Linkage.Functions.Hosting.FunctionZone.Ttp, new BlobTriggerDefinition(container, "{study}/{name}"));
 
     public async Task RunAsync(BlobTriggerContext context, CancellationToken cancellationToken)
     {
@@ -29,7 +30,7 @@ internal sealed class RecordingQueueFunction(string queue, bool alwaysFail) : IQ
 {
     public ConcurrentQueue<(string Body, long DequeueCount)> Runs { get; } = new();
 
-    public TargetDefinition Definition { get; } = new("RecordingQueue", FunctionZone.Processor, new QueueTriggerDefinition(queue));
+    public TargetDefinition Definition { get; } = new("RecordingQueue", Linkage.Functions.Hosting.FunctionZone.Processor, new QueueTriggerDefinition(queue));
 
     public Task RunAsync(QueueTriggerContext context, CancellationToken cancellationToken)
     {
@@ -42,7 +43,7 @@ internal sealed class RecordingTimerFunction(string schedule, string name = "Rec
 {
     public ConcurrentQueue<TimerTriggerContext> Runs { get; } = new();
 
-    public TargetDefinition Definition { get; } = new(name, FunctionZone.Platform, new TimerTriggerDefinition(schedule));
+    public TargetDefinition Definition { get; } = new(name, Linkage.Functions.Hosting.FunctionZone.Platform, new TimerTriggerDefinition(schedule));
 
     public Task RunAsync(TimerTriggerContext context, CancellationToken cancellationToken)
     {

@@ -1,8 +1,8 @@
-using Linkage.Functions.Hosting;
+using Linkage.LocalHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
-namespace Linkage.Functions.Tests.Hosting;
+namespace Linkage.Functions.Tests.LocalHost;
 
 public sealed class LocalSettingsTests : IDisposable
 {

@@ -1,6 +1,6 @@
-using Linkage.Functions.Runtime;
+using Linkage.LocalHost.Triggers;
 
-namespace Linkage.Functions.Tests.Runtime;
+namespace Linkage.Functions.Tests.LocalHost;
 
 public class BlobPathPatternTests
 {

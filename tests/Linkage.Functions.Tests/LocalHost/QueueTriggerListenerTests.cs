@@ -1,14 +1,14 @@
-using Linkage.Functions.Runtime;
-using Linkage.Functions.Runtime.Queues;
+using Linkage.LocalHost;
+using Linkage.LocalHost.Triggers;
 using Linkage.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Linkage.Functions.Tests.Runtime;
+namespace Linkage.Functions.Tests.LocalHost;
 
 [Collection(LocalStackCollection.Name)]
 public class QueueTriggerListenerTests(LocalStackFixture stack)
 {
-    private static readonly FunctionRuntimeOptions Options = new()
+    private static readonly LocalHostOptions Options = new()
     {
         RetryDelay = TimeSpan.FromMilliseconds(50),
         MaxRetryDelay = TimeSpan.FromMilliseconds(100),

@@ -1,16 +1,16 @@
 using Azure.Storage.Blobs;
-using Linkage.Functions.Runtime;
-using Linkage.Functions.Runtime.Timers;
+using Linkage.LocalHost;
+using Linkage.LocalHost.Triggers;
 using Linkage.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Linkage.Functions.Tests.Runtime;
+namespace Linkage.Functions.Tests.LocalHost;
 
 [Collection(LocalStackCollection.Name)]
 public class TimerTriggerListenerTests(LocalStackFixture stack)
 {
     private TimerTriggerListener NewHost(ITimerFunction function, BlobContainerClient hostContainer, string hostId) =>
-        new(function, hostContainer, new FunctionRuntimeOptions
+        new(function, hostContainer, new LocalHostOptions
         {
             HostId = hostId,
             TimerPollInterval = TimeSpan.FromMilliseconds(200),

@@ -41,9 +41,9 @@ public sealed class WorkflowFunctions(ApiGate gate, IOptions<WorkflowOptions> op
             : new OkObjectResult(WorkflowStatusView.From(status));
     }
 
-    /// <summary>Every night: delete the history of workflows that ended more than <see cref="WorkflowOptions.RetainDays"/> ago.</summary>
+    /// <summary>On the schedule in setting <c>WorkflowPurgeSchedule</c> (nightly, <c>0 30 3 * * *</c>): delete the history of workflows that ended more than <see cref="WorkflowOptions.RetainDays"/> ago.</summary>
     [Function("PurgeWorkflowHistory")]
-    public async Task Purge([TimerTrigger("0 30 3 * * *")] TimerInfo timer, [DurableClient] DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task Purge([TimerTrigger("%WorkflowPurgeSchedule%")] TimerInfo timer, [DurableClient] DurableTaskClient durable, CancellationToken cancellationToken)
     {
         var before = time.GetUtcNow().AddDays(-options.Value.RetainDays);
         int purged = await new DurableWorkflowClient(durable).PurgeEndedAsync(before, cancellationToken);

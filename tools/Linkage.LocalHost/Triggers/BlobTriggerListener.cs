@@ -66,35 +66,46 @@ public sealed class BlobTriggerListener(
 
         using var gate = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentBlobs));
         var running = new List<Task>();
-        await foreach (var item in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, Pattern.Prefix.Length == 0 ? null : Pattern.Prefix, cancellationToken))
+        try
         {
-            if (item.Deleted || item.Properties.ETag is not { } etag || _done.ContainsKey((item.Name, etag)))
+            await foreach (var item in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, Pattern.Prefix.Length == 0 ? null : Pattern.Prefix, cancellationToken))
             {
-                continue;
-            }
-
-            if (!Pattern.TryMatch(item.Name, out var values))
-            {
-                continue;
-            }
-
-            await gate.WaitAsync(cancellationToken);
-            running.Add(Task.Run(
-                async () =>
+                if (item.Deleted || item.Properties.ETag is not { } etag || _done.ContainsKey((item.Name, etag)))
                 {
-                    try
+                    continue;
+                }
+
+                if (!Pattern.TryMatch(item.Name, out var values))
+                {
+                    continue;
+                }
+
+                await gate.WaitAsync(cancellationToken);
+                running.Add(Task.Run(
+                    async () =>
                     {
-                        await TryProcessAsync(container.GetBlobClient(item.Name), etag, values, cancellationToken);
-                    }
-                    finally
-                    {
-                        gate.Release();
-                    }
-                },
-                cancellationToken));
+                        try
+                        {
+                            await TryProcessAsync(container.GetBlobClient(item.Name), etag, values, cancellationToken);
+                        }
+                        finally
+                        {
+                            gate.Release();
+                        }
+                    },
+                    CancellationToken.None));
+            }
+        }
+        finally
+        {
+            // Never leave a try running past the gate's lifetime, whatever ended the listing.
+            await Task.WhenAll(running).ContinueWith(_ => { }, TaskScheduler.Default);
         }
 
-        await Task.WhenAll(running);
+        foreach (var t in running.Where(t => t.IsFaulted))
+        {
+            logger.LogError(t.Exception!.InnerException, "{Function}: a try failed outside the function (receipt or lease)", function.Definition.Name);
+        }
     }
 
     private async Task TryProcessAsync(BlobClient blob, ETag etag, IReadOnlyDictionary<string, string> values, CancellationToken cancellationToken)

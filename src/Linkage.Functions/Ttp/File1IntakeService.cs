@@ -27,6 +27,9 @@ public sealed class File1IntakeOptions
     /// <summary>How long a File 1 waits for another file of the same study to finish before its delivery is retried later.</summary>
     public double StudyLockWaitMinutes { get; set; } = 15;
 
+    /// <summary>Lease on a study's lock, 15–60 s, renewed while a file is processed: how long a crashed run blocks the study.</summary>
+    public int StudyLockLeaseSeconds { get; set; } = 30;
+
     public IReadOnlyCollection<string> KnownStudyCodes =>
         KnownStudies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
@@ -56,7 +59,7 @@ public sealed class File1IntakeService(
     {
         string[] folder = blob.Name.Split('/', 2);
         await using var studyLock = await StudyLock.AcquireAsync(
-            blobs, folder.Length == 2 ? folder[0] : "_unknown", TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), logger, cancellationToken);
+            blobs, folder.Length == 2 ? folder[0] : "_unknown", TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
         return await ProcessLockedAsync(blob, etag, studyLock.Token);
     }
 

@@ -13,7 +13,6 @@ namespace Linkage.Functions.Ttp;
 /// </summary>
 public sealed class StudyLock : IAsyncDisposable
 {
-    private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
 
     private readonly BlobLeaseClient _lease;
@@ -29,7 +28,8 @@ public sealed class StudyLock : IAsyncDisposable
     public CancellationToken Token => _keeper.Token;
 
     /// <summary>Waits (up to <paramref name="maxWait"/>) for the study's lock; throws <see cref="TimeoutException"/> after it, so the trigger retries later.</summary>
-    public static async Task<StudyLock> AcquireAsync(BlobServiceClient blobs, string study, TimeSpan maxWait, ILogger logger, CancellationToken cancellationToken)
+    /// <param name="leaseDuration">15–60 s: how long a crashed holder blocks the study before another file may proceed.</param>
+    public static async Task<StudyLock> AcquireAsync(BlobServiceClient blobs, string study, TimeSpan maxWait, TimeSpan leaseDuration, ILogger logger, CancellationToken cancellationToken)
     {
         var container = blobs.GetBlobContainerClient(TtpStorage.Locks);
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
@@ -49,8 +49,8 @@ public sealed class StudyLock : IAsyncDisposable
         {
             try
             {
-                await lease.AcquireAsync(LeaseDuration, cancellationToken: cancellationToken);
-                return new StudyLock(lease, new LeaseKeeper(lease, LeaseDuration, logger, cancellationToken));
+                await lease.AcquireAsync(leaseDuration, cancellationToken: cancellationToken);
+                return new StudyLock(lease, new LeaseKeeper(lease, leaseDuration, logger, cancellationToken));
             }
             catch (RequestFailedException e) when (e.Status == 409 && waited.Elapsed < maxWait)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Linkage.Cli.Bench;
+using Linkage.Cli.DevToken;
 using Linkage.Cli.File1;
 using Linkage.Cli.Synth;
 
@@ -7,4 +8,5 @@ var root = new RootCommand("linkage: tools for the split-file linkage pipeline o
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(File1Command.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(DevTokenCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -99,10 +99,10 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         // The inbox is empty: processed files were moved to the archive.
         Assert.Empty(await blobs.GetBlobContainerClient(TtpStorage.File1Inbox).ListNamesAsync());
 
-        await AssertNoIdentifierOutsideTtpZone(blobs, cosmos, app.Logs);
+        await AssertNoIdentifierOutsideTtpZone(blobs, cosmos, app.Logs, app.TaskHub);
     }
 
-    private async Task AssertNoIdentifierOutsideTtpZone(BlobServiceClient blobs, Linkage.Azure.Cosmos.CosmosDatabase cosmos, CapturingLoggerProvider logs)
+    private async Task AssertNoIdentifierOutsideTtpZone(BlobServiceClient blobs, Linkage.Azure.Cosmos.CosmosDatabase cosmos, CapturingLoggerProvider logs, string taskHub)
     {
         var identifiers = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in Directory.GetFiles(Path.Combine(_synthDir, "file1"), "*.csv", SearchOption.AllDirectories))
@@ -111,6 +111,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         }
 
         Assert.True(identifiers.Count > 500, "the scan needs identifiers to look for");
+        var scan = new IdentifierScan(identifiers);
         var ttpContainers = TtpStorage.TtpContainers.ToHashSet();
         var scanned = new List<string>();
 
@@ -125,14 +126,19 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
             var client = blobs.GetBlobContainerClient(container.Name);
             foreach (var name in await client.ListNamesAsync())
             {
-                string text = Encoding.Latin1.GetString((await client.GetBlobClient(name).DownloadContentAsync()).Value.Content.ToArray()) + "\n" + name;
-                AssertFree(identifiers, text, $"{container.Name}/{name}");
+                string text = IdentifierScan.BlobText((await client.GetBlobClient(name).DownloadContentAsync()).Value.Content.ToArray()) + "\n" + name;
+                scan.AssertFree(text, $"{container.Name}/{name}");
                 scanned.Add($"{container.Name}/{name}");
             }
         }
 
         Assert.Contains(scanned, s => s.StartsWith(TtpStorage.ProcessorInbox + "/id-mapping/", StringComparison.Ordinal));
         Assert.Contains(scanned, s => s.StartsWith(TtpStorage.ProcessorInbox + "/permissions/", StringComparison.Ordinal));
+        Assert.Contains(scanned, s => s.StartsWith(taskHub.ToLowerInvariant() + "-", StringComparison.Ordinal)); // the Durable Task hub's blobs
+
+        // The Durable Task hub's tables (history, instances) and every queue: workflow inputs, outputs and events.
+        Assert.True(await scan.ScanTablesAsync(stack.Stack.StorageConnectionString) > 20, "the hub's history must have been scanned");
+        await scan.ScanQueuesAsync(stack.Stack.StorageConnectionString);
 
         // Every document of every Cosmos container, the TTP's included: the registry holds tokens and flags only.
         var db = cosmos.Client.GetDatabase("linkage");
@@ -148,7 +154,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
                     using var page = await docs.ReadNextAsync();
                     using var reader = new StreamReader(page.Content);
                     string json = await reader.ReadToEndAsync();
-                    AssertFree(identifiers, json, $"cosmos {c.Id}");
+                    scan.AssertFree(json, $"cosmos {c.Id}");
                     documents++;
                 }
             }
@@ -157,18 +163,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.True(documents > 0);
 
         // And the logs.
-        AssertFree(identifiers, string.Join('\n', logs.Lines), "the captured logs");
-    }
-
-    private static void AssertFree(HashSet<string> identifiers, string text, string where)
-    {
-        foreach (var id in identifiers)
-        {
-            if (text.Contains(id, StringComparison.Ordinal))
-            {
-                Assert.Fail($"An identifier from the input (length {id.Length}) was found in {where}.");
-            }
-        }
+        scan.AssertFree(string.Join('\n', logs.Lines), "the captured logs");
     }
 
     internal static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, int seconds = 60, CapturingLoggerProvider? logs = null)

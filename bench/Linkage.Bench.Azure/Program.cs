@@ -5,7 +5,6 @@ using Azure.Storage.Blobs;
 using Linkage.DevStack;
 using Linkage.Functions.Hosting;
 using Linkage.Functions.Processor;
-using Linkage.Functions.Runtime;
 using Linkage.Functions.Ttp;
 using Linkage.Synth;
 
@@ -22,15 +21,9 @@ try
     builder.Configuration["Storage:ConnectionString"] = stack.StorageConnectionString;
     builder.Configuration["Cosmos:Endpoint"] = stack.CosmosEndpoint;
     builder.Configuration["Cosmos:Key"] = stack.CosmosKey;
-    builder.Configuration["Runtime:Mode"] = "CustomHandler"; // no listeners: the benchmark calls the services itself
     builder.Configuration["Keys:LocalFolder"] = Path.Combine(work.FullName, "keys");
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
-    builder.AddLinkageAzureClients();
-    builder.AddLinkageCosmos();
-    builder.AddLinkageKeys();
-    builder.AddFunctionRuntime();
-    builder.AddTtpZone();
-    builder.AddProcessorZone();
+    builder.AddLinkageApp(); // the app's services, without any host: the benchmark calls the intakes itself
     await using var app = builder.Build();
     var blobs = app.Services.GetRequiredService<BlobServiceClient>();
 

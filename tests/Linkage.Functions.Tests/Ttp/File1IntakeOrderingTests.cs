@@ -13,7 +13,7 @@ namespace Linkage.Functions.Tests.Ttp;
 /// <summary>
 /// A study's File 1 versions apply in order, whatever the deliveries do: a renamed copy of a version, a stale file
 /// arriving after an interrupted newer one, and two files of one study arriving together never roll permissions back.
-/// The intake is called directly (the custom-handler host runs no blob poller), as the Functions host would call it.
+/// The intake is called directly (the local host runs with its listeners off), as a delivery workflow's activity calls it.
 /// </summary>
 public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClassFixture<IsolatedStackFixture>
 {

@@ -62,3 +62,42 @@ public class FunctionCatalogTests
         Assert.Equal([2d, 4d, 8d, 10d], new[] { 1, 2, 3, 4 }.Select(n => o.RetryDelayFor(n).TotalSeconds));
     }
 }
+
+/// <summary>
+/// infra/app/function-zones.json — the <c>AzureWebJobs.&lt;Function&gt;.Disabled</c> settings of each deployment, which the
+/// infrastructure loads — is derived from the code's <c>[Zone]</c> attributes and must match them. Regenerate it with
+/// <c>LINKAGE_UPDATE_ZONES=1 ./test.sh --filter FunctionZonesFile</c>.
+/// </summary>
+public class FunctionZonesFileTests
+{
+    [Fact]
+    public void The_deployments_zone_settings_match_the_code()
+    {
+        var expected = new SortedDictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["//"] = "Generated from the [Zone] attributes of the functions by FunctionZonesFileTests; do not edit by hand.",
+            ["ttp"] = new SortedDictionary<string, string>(FunctionCatalog.DisabledSettings(new ZoneOptions { Zones = "ttp" }.EnabledZones).ToDictionary(), StringComparer.Ordinal),
+            ["tre"] = new SortedDictionary<string, string>(FunctionCatalog.DisabledSettings(new ZoneOptions { Zones = "processor,provisioning" }.EnabledZones).ToDictionary(), StringComparer.Ordinal),
+        };
+        string json = System.Text.Json.JsonSerializer.Serialize(expected, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n";
+        string path = Path.Combine(RepositoryRoot(), "infra", "app", "function-zones.json");
+        if (Environment.GetEnvironmentVariable("LINKAGE_UPDATE_ZONES") == "1")
+        {
+            File.WriteAllText(path, json);
+        }
+
+        Assert.True(File.Exists(path), $"{path} is missing; regenerate it (see this test's summary).");
+        Assert.True(json == File.ReadAllText(path), $"{path} is stale: a function or its zone changed. Regenerate it with LINKAGE_UPDATE_ZONES=1 ./test.sh --filter FunctionZonesFile");
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Functions.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Functions.sln not found.");
+    }
+}

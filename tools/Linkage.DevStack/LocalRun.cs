@@ -97,7 +97,11 @@ internal static class LocalRun
 
             await WaitEmptyAsync(blobs, "processor-file2-inbox", stop.Token);
             await PrintSummaryAsync(blobs, stop.Token);
-            Console.WriteLine($"== the app is serving on {AppUrl} (try {AppUrl}/api/health); Ctrl-C stops it and the stack");
+            await PrintDeliveriesAsync(stop.Token);
+            Console.WriteLine($"== the app is serving on {AppUrl}; Ctrl-C stops it and the stack. Try:");
+            Console.WriteLine($"   curl {AppUrl}/api/health");
+            Console.WriteLine("   TOKEN=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Operator)");
+            Console.WriteLine($"   curl -H \"Authorization: Bearer $TOKEN\" '{AppUrl}/api/deliveries?state=Held'");
             await app.WaitForExitAsync(stop.Token);
             return app.ExitCode;
         }
@@ -228,12 +232,27 @@ internal static class LocalRun
         return path;
     }
 
+    /// <summary>The deliveries by state, through the app's own API with a development token (what an operator would see).</summary>
+    private static async Task PrintDeliveriesAsync(CancellationToken ct)
+    {
+        string token = Linkage.Azure.Identity.DevelopmentTokens.GetOrCreate().Issue(["Linkage.Operator"], "run-local", TimeSpan.FromMinutes(5));
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, AppUrl + "/api/deliveries");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, ct);
+        using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var byState = doc.RootElement.GetProperty("deliveries").EnumerateArray()
+            .GroupBy(d => $"{d.GetProperty("state").GetString()} {d.GetProperty("outcome").GetString()}".Trim())
+            .Select(g => $"{g.Count()} {g.Key}");
+        Console.WriteLine($"== deliveries (GET /api/deliveries as an operator): {string.Join(", ", byState)}");
+    }
+
     private static async Task PrintSummaryAsync(BlobServiceClient blobs, CancellationToken ct)
     {
         Console.WriteLine("== what the pipeline wrote");
         await foreach (var container in blobs.GetBlobContainersAsync(cancellationToken: ct))
         {
-            if (container.Name == "azure-webjobs-hosts")
+            if (container.Name == "azure-webjobs-hosts" || container.Name.StartsWith("linkagelocal-", StringComparison.Ordinal))
             {
                 continue;
             }

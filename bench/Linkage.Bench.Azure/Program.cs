@@ -18,7 +18,7 @@ await using var stack = await LocalStack.StartAsync(new LocalStackOptions(), Can
 try
 {
     var builder = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:0"]);
-    builder.Configuration["Storage:ConnectionString"] = stack.StorageConnectionString;
+    builder.Configuration["DataStorage:ConnectionString"] = stack.StorageConnectionString;
     builder.Configuration["Cosmos:Endpoint"] = stack.CosmosEndpoint;
     builder.Configuration["Cosmos:Key"] = stack.CosmosKey;
     builder.Configuration["Keys:LocalFolder"] = Path.Combine(work.FullName, "keys");

@@ -67,7 +67,7 @@ public sealed class LocalStack : IAsyncDisposable
     public IReadOnlyList<KeyValuePair<string, string>> EnvironmentVariables() =>
     [
         new("AzureWebJobsStorage", StorageConnectionString),
-        new("Storage__ConnectionString", StorageConnectionString),
+        new("DataStorage__ConnectionString", StorageConnectionString),
         new("Cosmos__Endpoint", CosmosEndpoint),
         new("Cosmos__Key", CosmosKey),
     ];

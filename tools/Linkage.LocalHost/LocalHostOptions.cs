@@ -17,6 +17,12 @@ public sealed class LocalHostOptions
     /// </summary>
     public bool Listeners { get; set; } = true;
 
+    /// <summary>
+    /// This instance's Durable Task worker id. Default: machine and host id, so a restarted host takes its partition back
+    /// at once instead of waiting out the dead one's lease. Give each of several instances of one app its own.
+    /// </summary>
+    public string? WorkerId { get; set; }
+
     public TimeSpan BlobPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);

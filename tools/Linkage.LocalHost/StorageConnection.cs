@@ -11,5 +11,5 @@ public sealed class StorageConnection(IOptions<StorageOptions> options)
 {
     public string ConnectionString => options.Value.ConnectionString is { Length: > 0 } cs
         ? cs
-        : throw new InvalidOperationException("The local host needs Storage:ConnectionString (the local stack's Azurite connection string).");
+        : throw new InvalidOperationException("The local host needs DataStorage:ConnectionString (the local stack's Azurite connection string).");
 }

@@ -38,7 +38,7 @@ public sealed class DeliveryFunctions(DeliveryStore store, DeliveryHolder holder
 
     /// <summary>A blob whose trigger failed until it was poisoned (storage down for long, say): held like a failed delivery.</summary>
     [Function("PoisonedBlob")]
-    public async Task Poisoned([QueueTrigger(PoisonQueue, Connection = "Storage")] string message, CancellationToken cancellationToken)
+    public async Task Poisoned([QueueTrigger(PoisonQueue, Connection = "DataStorage")] string message, CancellationToken cancellationToken)
     {
         PoisonMessage? poison;
         try

@@ -5,10 +5,14 @@ using Microsoft.Extensions.Azure;
 
 namespace Linkage.Functions.Hosting;
 
-/// <summary>Settings of the storage account the app works in (section <c>Storage</c>).</summary>
+/// <summary>
+/// The storage account the app's data lives in (section <c>DataStorage</c>), also the <c>Connection</c> of its blob and
+/// queue triggers. Not named <c>Storage</c>: the Functions host resolves a connection named X as <c>AzureWebJobsX</c> first,
+/// so "Storage" would silently mean the host's own account (<c>AzureWebJobsStorage</c>).
+/// </summary>
 public sealed class StorageOptions
 {
-    public const string SectionName = "Storage";
+    public const string SectionName = "DataStorage";
 
     /// <summary>A connection string (Azurite locally). When empty, the service URIs and a managed identity are used.</summary>
     public string? ConnectionString { get; set; }
@@ -30,7 +34,7 @@ public static class AzureClientsExtensions
         var storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName)
             .Validate(o => !string.IsNullOrEmpty(o.ConnectionString) || (o.BlobServiceUri is not null && o.QueueServiceUri is not null),
-                "Set Storage:ConnectionString, or both Storage:BlobServiceUri and Storage:QueueServiceUri (managed identity).")
+                "Set DataStorage:ConnectionString, or both DataStorage:BlobServiceUri and DataStorage:QueueServiceUri (managed identity).")
             .ValidateOnStart();
 
         builder.Services.AddAzureClients(clients =>

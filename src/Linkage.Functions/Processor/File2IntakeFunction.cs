@@ -17,7 +17,7 @@ public sealed class File2IntakeFunction(DeliveryStarter deliveries)
 {
     [Function("File2Intake")]
     public async Task Run(
-        [BlobTrigger(ProcessorStorage.File2Inbox + "/{name}", Connection = "Storage")] BlobClient blob,
+        [BlobTrigger(ProcessorStorage.File2Inbox + "/{name}", Connection = "DataStorage")] BlobClient blob,
         [DurableClient] DurableTaskClient durable,
         FunctionContext context,
         CancellationToken cancellationToken)

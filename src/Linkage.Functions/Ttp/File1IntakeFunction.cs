@@ -17,7 +17,7 @@ public sealed class File1IntakeFunction(DeliveryStarter deliveries)
 {
     [Function("File1Intake")]
     public async Task Run(
-        [BlobTrigger(TtpStorage.File1Inbox + "/{name}", Connection = "Storage")] BlobClient blob,
+        [BlobTrigger(TtpStorage.File1Inbox + "/{name}", Connection = "DataStorage")] BlobClient blob,
         [DurableClient] DurableTaskClient durable,
         FunctionContext context,
         CancellationToken cancellationToken)

@@ -35,7 +35,7 @@ internal sealed class FunctionAppFactory(LocalStack stack, string mode, Action<I
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.UseSetting("Storage:ConnectionString", stack.StorageConnectionString);
+        builder.UseSetting("DataStorage:ConnectionString", stack.StorageConnectionString);
         builder.UseSetting("Cosmos:Endpoint", stack.CosmosEndpoint);
         builder.UseSetting("Cosmos:Key", stack.CosmosKey);
         builder.UseSetting("Runtime:Listeners", mode == "Local" ? "true" : "false");

@@ -52,6 +52,6 @@ public sealed class LocalSettingsTests : IDisposable
         builder.AddLocalSettings();
         Assert.Equal("linkage", builder.Configuration["Cosmos:Database"]);
         Assert.Equal("5", builder.Configuration["Runtime:MaxAttempts"]);
-        Assert.Null(builder.Configuration["Storage:ConnectionString"]);
+        Assert.Null(builder.Configuration["DataStorage:ConnectionString"]);
     }
 }

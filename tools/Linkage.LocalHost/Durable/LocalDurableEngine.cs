@@ -36,9 +36,7 @@ public sealed class LocalDurableEngine : IHostedService, IAsyncDisposable
             StorageAccountClientProvider = new StorageAccountClientProvider(storage.ConnectionString),
             TaskHubName = TaskHubName,
             PartitionCount = 1,
-            // One worker id per host id, so a restarted host takes its partition back at once instead of waiting out
-            // the dead one's lease (two local hosts on one hub need different Runtime:HostId values).
-            WorkerId = $"{Environment.MachineName}-{o.HostId}",
+            WorkerId = o.WorkerId is { Length: > 0 } id ? id : $"{Environment.MachineName}-{o.HostId}",
             MaxQueuePollingInterval = o.DurablePollInterval,
             WorkItemQueueVisibilityTimeout = o.DurableVisibilityTimeout,
             ControlQueueVisibilityTimeout = o.DurableVisibilityTimeout,

@@ -12,12 +12,28 @@ namespace Linkage.Functions.Deliveries;
 /// </remarks>
 public sealed class DeliveryOrchestration : TaskOrchestrator<DeliveryWork, DeliveryResult>
 {
+    /// <summary>Holding must not be lost to a passing outage: retried for about four hours.</summary>
+    private static readonly TaskOptions HoldRetry = new(new TaskRetryOptions(new RetryPolicy(
+        maxNumberOfAttempts: 10, firstRetryInterval: TimeSpan.FromSeconds(30), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromHours(1))));
+
     public override async Task<DeliveryResult> RunAsync(TaskOrchestrationContext context, DeliveryWork work)
     {
         var last = AttemptResult.Failed(FailureClass.Unexpected, 0, "No attempt was made.");
         for (int round = 1; round <= work.Policy.MaxAttempts; round++)
         {
-            var attempt = last = await context.CallActivityAsync<AttemptResult>(RunDeliveryActivity.Name, work);
+            AttemptResult attempt;
+            try
+            {
+                attempt = await context.CallActivityAsync<AttemptResult>(RunDeliveryActivity.Name, work);
+            }
+            catch (TaskFailedException e)
+            {
+                // The attempt could not even record itself (Cosmos down, say): retry it like a transient failure rather
+                // than let the workflow fail and the delivery sit unnoticed.
+                attempt = AttemptResult.Failed(FailureClass.Transient, round, $"{e.FailureDetails.ErrorType}: {e.FailureDetails.ErrorMessage.Split('\n', 2)[0]}");
+            }
+
+            last = attempt;
             if (attempt.Final is { } final)
             {
                 return new DeliveryResult(work.DeliveryId, final, attempt.Outcome, attempt.Attempts, FailureClass.None);
@@ -38,7 +54,7 @@ public sealed class DeliveryOrchestration : TaskOrchestrator<DeliveryWork, Deliv
 
     private static async Task<DeliveryResult> HoldAsync(TaskOrchestrationContext context, DeliveryWork work, AttemptResult attempt)
     {
-        await context.CallActivityAsync<DeliveryRecord?>(HoldDeliveryActivity.Name, new HoldRequest(work.DeliveryId, attempt.Failure, attempt.Error));
+        await context.CallActivityAsync<DeliveryRecord?>(HoldDeliveryActivity.Name, new HoldRequest(work.DeliveryId, attempt.Failure, attempt.Error), HoldRetry);
         return new DeliveryResult(work.DeliveryId, DeliveryState.Held, null, attempt.Attempts, attempt.Failure);
     }
 }

@@ -10,6 +10,7 @@ namespace Linkage.Functions.Api;
 public sealed class AuditFunction(ApiGate gate, AuditLog audit)
 {
     [Function("Audit")]
+    [ApiDoc("Read a target's audit entries", role: Roles.Operator, Description = "Audit entries of one target (e.g. delivery/<id>), newest first; ?max= caps them (1-1000, default 100).", RequiredQuery = ["target"], Query = ["max"], Problems = [400])]
     public async Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "audit")] HttpRequest request, CancellationToken cancellationToken)
     {
         var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken);

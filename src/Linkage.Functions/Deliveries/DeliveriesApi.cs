@@ -14,6 +14,7 @@ public sealed class DeliveriesApi(ApiGate gate, DeliveryStore store, DeliverySta
 {
     /// <summary><c>GET /api/deliveries?state=Held</c>: deliveries, newest first; state is optional.</summary>
     [Function("ListDeliveries")]
+    [ApiDoc("List deliveries", role: Roles.Operator, Description = "Deliveries, newest first (up to 500); filter with ?state=, e.g. Held for those waiting for an operator.", Query = ["state"], Problems = [400])]
     public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "deliveries")] HttpRequest request, CancellationToken cancellationToken)
     {
         var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken);
@@ -39,6 +40,7 @@ public sealed class DeliveriesApi(ApiGate gate, DeliveryStore store, DeliverySta
 
     /// <summary><c>GET /api/deliveries/{id}</c>.</summary>
     [Function("GetDelivery")]
+    [ApiDoc("Read one delivery", role: Roles.Operator, Description = "A delivery's state, attempts, last error class and provider note.", Problems = [404])]
     public async Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "deliveries/{id}")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
         var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken);
@@ -53,6 +55,7 @@ public sealed class DeliveriesApi(ApiGate gate, DeliveryStore store, DeliverySta
 
     /// <summary><c>POST /api/deliveries/{id}/redrive</c>: tries a held delivery again from a fresh attempt count; 202 with the workflow's status URL.</summary>
     [Function("RedriveDelivery")]
+    [ApiDoc("Re-drive a held delivery", role: Roles.Operator, Description = "Tries a held delivery again from a fresh attempt count; answers 202 with the workflow's status URL in Location. Audited.", SuccessStatus = 202, Problems = [404, 409])]
     public async Task<IActionResult> Redrive(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "deliveries/{id}/redrive")] HttpRequest request,
         string id,

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Linkage.Functions.Api;
 using Linkage.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -49,6 +50,7 @@ public static class HealthExtensions
 public sealed class HealthFunction(IEnumerable<IDependencyCheck> checks, IOptions<ZoneOptions> zones)
 {
     [Function("Health")]
+    [ApiDoc("Health of the app and its dependencies", role: null, Description = "Each dependency's state and latency, and the zones and functions this app runs; the same body with 503 when a dependency is down.")]
     public async Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request, CancellationToken cancellationToken)
     {
         var results = await Task.WhenAll(checks.Select(c => RunAsync(c, cancellationToken)));

@@ -23,6 +23,7 @@ public sealed class WorkflowFunctions(ApiGate gate, IOptions<WorkflowOptions> op
 {
     /// <summary><c>GET /api/workflows/{instanceId}</c>: where a workflow stands (the status resource of every 202).</summary>
     [Function("WorkflowStatus")]
+    [ApiDoc("Read a workflow's status", role: Roles.Operator, Description = "Where a workflow stands: the status resource every 202 answer points to.", Problems = [404])]
     public async Task<IActionResult> Status(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "workflows/{instanceId}")] HttpRequest request,
         string instanceId,

@@ -108,7 +108,7 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
         using var http = app.CreateClient();
         var endpoints = Linkage.Functions.Hosting.FunctionCatalog.All
             .Select(f => (f.Name, Trigger: f.Method.GetParameters().Select(p => p.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.HttpTriggerAttribute), false).FirstOrDefault()).OfType<Microsoft.Azure.Functions.Worker.HttpTriggerAttribute>().FirstOrDefault()))
-            .Where(x => x.Trigger is not null && x.Name != "Health")
+            .Where(x => x.Trigger is not null && x.Name is not ("Health" or "OpenApi"))
             .ToList();
         Assert.True(endpoints.Count >= 5, "the scan needs the API's endpoints");
         string noRoles = app.Token("nobody");

@@ -3,6 +3,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Linkage.Functions.Workflows;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Options;
 
 namespace Linkage.Functions.Deliveries;
@@ -23,6 +24,13 @@ public sealed class DeliveryStarter(DeliveryStore store, IOptions<DeliveryRetryP
         }
 
         return await StartWorkflowAsync(record, workflows, cancellationToken);
+    }
+
+    /// <summary>What an inbox's blob trigger does with the blob version that fired it.</summary>
+    public async Task<DeliveryRecord> StartFromTriggerAsync(string inbox, BlobClient blob, FunctionContext context, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        var etag = await TriggeringETagAsync(context, blob, cancellationToken);
+        return await StartAsync(new DeliveryRef(inbox, blob.Name, etag.ToString()), new DurableWorkflowClient(durable), cancellationToken);
     }
 
     /// <summary>Starts the record's current-generation workflow unless it exists.</summary>

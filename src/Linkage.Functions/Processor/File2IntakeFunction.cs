@@ -1,7 +1,6 @@
 using Azure.Storage.Blobs;
 using Linkage.Functions.Deliveries;
 using Linkage.Functions.Hosting;
-using Linkage.Functions.Workflows;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 
@@ -16,15 +15,12 @@ namespace Linkage.Functions.Processor;
 public sealed class File2IntakeFunction(DeliveryStarter deliveries)
 {
     [Function("File2Intake")]
-    public async Task Run(
+    public Task Run(
         [BlobTrigger(ProcessorStorage.File2Inbox + "/{name}", Connection = "DataStorage")] BlobClient blob,
         [DurableClient] DurableTaskClient durable,
         FunctionContext context,
-        CancellationToken cancellationToken)
-    {
-        var etag = await DeliveryStarter.TriggeringETagAsync(context, blob, cancellationToken);
-        await deliveries.StartAsync(new DeliveryRef(ProcessorStorage.File2Inbox, blob.Name, etag.ToString()), new DurableWorkflowClient(durable), cancellationToken);
-    }
+        CancellationToken cancellationToken) =>
+        deliveries.StartFromTriggerAsync(ProcessorStorage.File2Inbox, blob, context, durable, cancellationToken);
 }
 
 /// <summary>The File 2 inbox's intake, and the data owners' area for notes.</summary>

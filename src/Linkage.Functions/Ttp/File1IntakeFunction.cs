@@ -1,7 +1,6 @@
 using Azure.Storage.Blobs;
 using Linkage.Functions.Deliveries;
 using Linkage.Functions.Hosting;
-using Linkage.Functions.Workflows;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 
@@ -16,15 +15,12 @@ namespace Linkage.Functions.Ttp;
 public sealed class File1IntakeFunction(DeliveryStarter deliveries)
 {
     [Function("File1Intake")]
-    public async Task Run(
+    public Task Run(
         [BlobTrigger(TtpStorage.File1Inbox + "/{name}", Connection = "DataStorage")] BlobClient blob,
         [DurableClient] DurableTaskClient durable,
         FunctionContext context,
-        CancellationToken cancellationToken)
-    {
-        var etag = await DeliveryStarter.TriggeringETagAsync(context, blob, cancellationToken);
-        await deliveries.StartAsync(new DeliveryRef(TtpStorage.File1Inbox, blob.Name, etag.ToString()), new DurableWorkflowClient(durable), cancellationToken);
-    }
+        CancellationToken cancellationToken) =>
+        deliveries.StartFromTriggerAsync(TtpStorage.File1Inbox, blob, context, durable, cancellationToken);
 }
 
 /// <summary>The File 1 inbox's intake, and its providers' area for notes.</summary>

@@ -46,7 +46,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
 
             foreach (var study in options.Studies)
             {
-                await File1IntakeEndToEndTests.WaitForAsync(() => versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None), logs: app.Logs);
+                await Wait.ForAsync(() => versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None), logs: app.Logs);
             }
         }
 
@@ -89,7 +89,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
 
         await blobs.UploadFileAsync(ProcessorStorage.File2Inbox, $"{Dataset}/{Path.GetFileName(file2)}", file2);
         var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
-        var dataset = await File1IntakeEndToEndTests.WaitForAsync(async () => (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None)) is { CurrentVersion: 1 } d ? d : null, seconds: 90, logs: app.Logs);
+        var dataset = await Wait.ForAsync(async () => (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None)) is { CurrentVersion: 1 } d ? d : null, seconds: 90, logs: app.Logs);
         var version = (await catalogue.VersionsAsync(Dataset, CancellationToken.None)).Single();
 
         // The version is catalogued with its counts, and the counts reconcile.
@@ -150,7 +150,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         await blobs.GetBlobContainerClient(ProcessorStorage.File2Inbox).GetBlobClient("no_such_dataset/x.csv").UploadAsync(BinaryData.FromString(content));
 
         var quarantine = blobs.GetBlobContainerClient(ProcessorStorage.File2Quarantine);
-        string report = await File1IntakeEndToEndTests.WaitForAsync(async () =>
+        string report = await Wait.ForAsync(async () =>
             await quarantine.GetBlobClient("nhse_hes_apc/missing_columns.csv.report.json").ExistsAsync()
                 ? (await quarantine.GetBlobClient("nhse_hes_apc/missing_columns.csv.report.json").DownloadContentAsync()).Value.Content.ToString()
                 : null, logs: app.Logs);
@@ -158,7 +158,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.Contains("epikey", report, StringComparison.Ordinal);
         Assert.Equal(content, (await quarantine.GetBlobClient("nhse_hes_apc/missing_columns.csv").DownloadContentAsync()).Value.Content.ToString());
 
-        string unknown = await File1IntakeEndToEndTests.WaitForAsync(async () =>
+        string unknown = await Wait.ForAsync(async () =>
             await quarantine.GetBlobClient("no_such_dataset/x.csv.report.json").ExistsAsync()
                 ? (await quarantine.GetBlobClient("no_such_dataset/x.csv.report.json").DownloadContentAsync()).Value.Content.ToString()
                 : null, logs: app.Logs);

@@ -42,7 +42,7 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
 
             foreach (var study in options.Studies)
             {
-                var record = await WaitForAsync(() => versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None), logs: app.Logs);
+                var record = await Wait.ForAsync(() => versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None), logs: app.Logs);
                 Assert.Equal("Accepted", record.State);
             }
         }
@@ -164,23 +164,5 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
 
         // And the logs.
         scan.AssertFree(string.Join('\n', logs.Lines), "the captured logs");
-    }
-
-    internal static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, int seconds = 60, CapturingLoggerProvider? logs = null)
-        where T : class
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (DateTime.UtcNow < until)
-        {
-            if (await probe() is { } found)
-            {
-                return found;
-            }
-
-            await Task.Delay(200);
-        }
-
-        string problems = logs is null ? "" : string.Join('\n', logs.Lines.Where(l => l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal)).TakeLast(5));
-        throw new TimeoutException($"Nothing after {seconds} s. {problems}");
     }
 }

@@ -37,7 +37,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         byte[] content = Encoding.UTF8.GetBytes(string.Join('\n', Header, good, badNhs, badDate) + "\n");
         await inbox.GetBlobClient(name).UploadAsync(new BinaryData(content));
 
-        var record = await File1IntakeEndToEndTests.WaitForAsync(async () =>
+        var record = await Wait.ForAsync(async () =>
             (await versions.AcceptedAsync("ELSA", CancellationToken.None)).Count > 0 ? null : await FindRejected(app, "ELSA"), logs: app.Logs);
         Assert.Equal("Rejected", record.State);
         Assert.Equal(2, record.Errors);
@@ -76,7 +76,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         await inbox.CreateIfNotExistsAsync();
         await inbox.GetBlobClient("TEDS/MCS_FILE1_v1_20260301.csv").UploadAsync(BinaryData.FromString(Header + "\n" + row + "\n"));
 
-        var record = await File1IntakeEndToEndTests.WaitForAsync(() => FindRejected(app, "TEDS"), logs: app.Logs);
+        var record = await Wait.ForAsync(() => FindRejected(app, "TEDS"), logs: app.Logs);
         Assert.Equal("Rejected", record.State);
         var report = JsonNode.Parse((await blobs.GetBlobContainerClient(TtpStorage.ProviderReports).GetBlobClient("TEDS/MCS_FILE1_v1_20260301.csv.report.json").DownloadContentAsync()).Value.Content.ToString())!;
         Assert.Contains(report["findings"]!.AsArray(), f => (string?)f!["code"] == "file-name-study-mismatch");
@@ -93,7 +93,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         await inbox.CreateIfNotExistsAsync();
         await inbox.GetBlobClient("GLAD_FILE1_v1_20260301.csv").UploadAsync(BinaryData.FromString(Header + "\n"));
 
-        var record = await File1IntakeEndToEndTests.WaitForAsync(() => FindRejected(app, "_unknown"), logs: app.Logs);
+        var record = await Wait.ForAsync(() => FindRejected(app, "_unknown"), logs: app.Logs);
         Assert.Equal("GLAD_FILE1_v1_20260301.csv", record.FileName);
         var report = JsonNode.Parse((await blobs.GetBlobContainerClient(TtpStorage.File1Quarantine).GetBlobClient("GLAD_FILE1_v1_20260301.csv.report.json").DownloadContentAsync()).Value.Content.ToString())!;
         Assert.Contains(report["findings"]!.AsArray(), f => (string?)f!["code"] == "file-name-study-mismatch");
@@ -116,14 +116,14 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         await blobs.UploadFileAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, optOutList);
 
         await inbox.GetBlobClient(name).UploadAsync(file, overwrite: true);
-        var first = await File1IntakeEndToEndTests.WaitForAsync(() => versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None));
+        var first = await Wait.ForAsync(() => versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None));
         var registry = app.Services.GetRequiredService<ParticipantRegistry>();
         string registryBefore = await RegistryJson(registry);
         var outputsBefore = await ReadOutputs(blobs, first);
 
         // The provider sends the same file again (a new blob version with the same content).
         await inbox.GetBlobClient(name).UploadAsync(file, overwrite: true);
-        var second = await File1IntakeEndToEndTests.WaitForAsync(async () =>
+        var second = await Wait.ForAsync(async () =>
         {
             var r = await versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None);
             return r is not null && r.SourceETag != first.SourceETag ? r : null;
@@ -155,7 +155,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         async Task<File1VersionRecord> DeliverAsync(string file, int version, string? notETag = null)
         {
             await inbox.GetBlobClient($"BCS70/{Path.GetFileName(file)}").UploadAsync(file, overwrite: true);
-            return await File1IntakeEndToEndTests.WaitForAsync(async () =>
+            return await Wait.ForAsync(async () =>
             {
                 var r = await versions.GetAsync("BCS70", File1VersionStore.IdFor("BCS70", version), CancellationToken.None);
                 return r is not null && r.SourceETag != notETag ? r : null;
@@ -168,7 +168,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
 
         // Quarter 1's file arrives again after quarter 2's: it would roll permissions back, so it is refused...
         await inbox.GetBlobClient($"BCS70/{Path.GetFileName(files[0])}").UploadAsync(files[0], overwrite: true);
-        var stale = await File1IntakeEndToEndTests.WaitForAsync(() => FindRejected(app, "BCS70"), logs: app.Logs);
+        var stale = await Wait.ForAsync(() => FindRejected(app, "BCS70"), logs: app.Logs);
         Assert.Equal(1, stale.Version);
 
         // ...and the accepted history is untouched: both versions are still accepted, from their original deliveries.
@@ -194,7 +194,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
 
         var delivery = new Linkage.Functions.Deliveries.DeliveryRef(TtpStorage.File1Inbox, name, uploaded.Value.ETag.ToString());
         var store = app.Services.GetRequiredService<Linkage.Functions.Deliveries.DeliveryStore>();
-        var done = await WaitFor(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: Linkage.Functions.Deliveries.DeliveryState.Completed } r ? r : null);
+        var done = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: Linkage.Functions.Deliveries.DeliveryState.Completed } r ? r : null);
         Assert.Equal("Rejected", done.Outcome);
         Assert.Equal(1, done.Attempts);
         Assert.NotNull(await FindRejected(app, "NSHD46"));
@@ -204,23 +204,6 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         var workflow = await durable.WaitForInstanceCompletionAsync(done.InstanceId, getInputsAndOutputs: true, new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
         Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, workflow.RuntimeStatus);
         Assert.Contains("Rejected", workflow.SerializedOutput, StringComparison.Ordinal);
-    }
-
-    private static async Task<T> WaitFor<T>(Func<Task<T?>> probe)
-        where T : class
-    {
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException("The condition did not hold within 60 s.");
     }
 
     private static async Task<File1VersionRecord?> FindRejected(FunctionAppFactory app, string study)

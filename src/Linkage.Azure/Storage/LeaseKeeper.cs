@@ -9,26 +9,30 @@ namespace Linkage.Azure.Storage;
 /// instance may take the lease over, and this one must stop rather than race it.
 /// </summary>
 /// <remarks>
-/// Renewal runs every third of the lease. Each call has its own timeout of a sixth of the lease, so a hung call is
-/// abandoned in time for one more try before the lease runs out. Any failure (a refused renewal, a timeout, a network
-/// error of whatever type) that leaves less than a third of the lease cancels the work: the loop never dies silently
-/// while the work goes on unguarded.
+/// Renewal runs every third of the lease; each call is abandoned after a sixth of it, even if it ignores its token.
+/// After a failure of any type the keeper tries again a tenth of the lease later, but only while that try could still
+/// end a sixth of the lease before expiry; otherwise, or at once when the service refuses (the lease is gone), the work
+/// is cancelled. Expiry is counted from when the last successful renewal was *sent* (or the lease taken), never from
+/// when its answer came, so the keeper never believes it has more time than the service gives.
 /// </remarks>
 public sealed class LeaseKeeper : IAsyncDisposable
 {
     private readonly CancellationTokenSource _cts;
     private readonly Task _loop;
+    private int _disposed;
 
-    public LeaseKeeper(BlobLeaseClient lease, TimeSpan duration, ILogger logger, CancellationToken cancellationToken)
-        : this(ct => lease.RenewAsync(cancellationToken: ct), duration, logger, TimeProvider.System, cancellationToken)
+    /// <param name="acquiredAt">When the lease was requested (<see cref="TimeProvider.GetTimestamp"/> of the system clock); default now.</param>
+    public LeaseKeeper(BlobLeaseClient lease, TimeSpan duration, ILogger logger, CancellationToken cancellationToken, long? acquiredAt = null)
+        : this(ct => lease.RenewAsync(cancellationToken: ct), duration, logger, TimeProvider.System, cancellationToken, acquiredAt)
     {
     }
 
     /// <summary>For tests: <paramref name="renew"/> stands for the renewal call.</summary>
-    public LeaseKeeper(Func<CancellationToken, Task> renew, TimeSpan duration, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
+    public LeaseKeeper(Func<CancellationToken, Task> renew, TimeSpan duration, ILogger logger, TimeProvider time, CancellationToken cancellationToken, long? acquiredAt = null)
     {
         _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _loop = Task.Run(() => RenewAsync(renew, duration, logger, time, _cts), CancellationToken.None);
+        long start = acquiredAt ?? time.GetTimestamp();
+        _loop = Task.Run(() => RenewAsync(renew, duration, logger, time, start, _cts), CancellationToken.None);
     }
 
     /// <summary>Cancelled when the lease is (or may be) lost, or the caller's token is cancelled.</summary>
@@ -39,77 +43,61 @@ public sealed class LeaseKeeper : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        try
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
-            await _cts.CancelAsync();
-        }
-        catch (ObjectDisposedException)
-        {
+            return;
         }
 
-        try
-        {
-            await _loop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
+        await _cts.CancelAsync();
+        await _loop; // never throws: the loop ends quietly once cancelled
         _cts.Dispose();
     }
 
-    private async Task RenewAsync(Func<CancellationToken, Task> renew, TimeSpan duration, ILogger logger, TimeProvider time, CancellationTokenSource cts)
+    private async Task RenewAsync(Func<CancellationToken, Task> renew, TimeSpan duration, ILogger logger, TimeProvider time, long renewedAt, CancellationTokenSource cts)
     {
         var every = duration / 3;
         var callTimeout = duration / 6;
-        var renewedAt = time.GetTimestamp();
-        while (!cts.IsCancellationRequested)
+        var retryAfter = duration / 10;
+        var margin = duration / 6;
+        var wait = every - time.GetElapsedTime(renewedAt);
+        try
         {
-            try
+            while (!cts.IsCancellationRequested)
             {
-                await Task.Delay(every, time, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            try
-            {
-                using var call = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
-                call.CancelAfter(callTimeout);
-                await renew(call.Token);
-                renewedAt = time.GetTimestamp();
-            }
-            catch (Exception e) when (!cts.IsCancellationRequested)
-            {
-                // A refusal (409/412: the lease is gone) is final; anything else may pass, but only while enough of the
-                // lease remains for another try.
-                bool refused = e is RequestFailedException { Status: 409 or 412 or 404 };
-                var left = duration - time.GetElapsedTime(renewedAt);
-                if (refused || left < every + callTimeout)
+                if (wait > TimeSpan.Zero)
                 {
-                    LossReason = e;
-                    logger.LogWarning("Lost a lease ({Reason}: {Message}); stopping the work it guarded", e.GetType().Name, e.Message.Split('\n', 2)[0]);
-                    try
-                    {
-                        await cts.CancelAsync();
-                    }
-                    catch (Exception cancelFailure)
-                    {
-                        // A callback registered on the token threw; the token is cancelled all the same.
-                        logger.LogDebug(cancelFailure, "A cancellation callback failed");
-                    }
-
-                    return;
+                    await Task.Delay(wait, time, cts.Token);
                 }
 
-                logger.LogInformation("Renewing a lease failed ({Reason}); {Left:F0} s of it remain, trying again", e.GetType().Name, left.TotalSeconds);
+                long sent = time.GetTimestamp();
+                try
+                {
+                    using var timeout = new CancellationTokenSource(callTimeout, time);
+                    using var call = CancellationTokenSource.CreateLinkedTokenSource(cts.Token, timeout.Token);
+                    await renew(call.Token).WaitAsync(call.Token); // abandoned at the timeout even if the call ignores its token
+                    renewedAt = sent;
+                    wait = every - time.GetElapsedTime(sent);
+                }
+                catch (Exception e) when (!cts.IsCancellationRequested)
+                {
+                    bool refused = e is RequestFailedException { Status: 404 or 409 or 412 };
+                    var left = duration - time.GetElapsedTime(renewedAt);
+                    if (refused || left < retryAfter + callTimeout + margin)
+                    {
+                        LossReason = e;
+                        logger.LogWarning("Lost a lease ({Reason}: {Message}); stopping the work it guarded", e.GetType().Name, e.Message.Split('\n', 2)[0]);
+                        await cts.CancelAsync();
+                        return;
+                    }
+
+                    logger.LogInformation("Renewing a lease failed ({Reason}); {Left:F1} s of it remain, trying again", e.GetType().Name, left.TotalSeconds);
+                    wait = retryAfter;
+                }
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        }
+        catch (Exception) when (cts.IsCancellationRequested)
+        {
+            // Disposed or cancelled by the caller, whatever the pending call then threw.
         }
     }
 }

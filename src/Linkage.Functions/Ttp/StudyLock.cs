@@ -49,8 +49,9 @@ public sealed class StudyLock : IAsyncDisposable
         {
             try
             {
+                long requested = TimeProvider.System.GetTimestamp();
                 await lease.AcquireAsync(leaseDuration, cancellationToken: cancellationToken);
-                return new StudyLock(lease, new LeaseKeeper(lease, leaseDuration, logger, cancellationToken));
+                return new StudyLock(lease, new LeaseKeeper(lease, leaseDuration, logger, cancellationToken, requested));
             }
             catch (RequestFailedException e) when (e.Status == 409 && waited.Elapsed < maxWait)
             {

@@ -1,4 +1,8 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Specialized;
 using Azure.Storage.Queues;
 using Linkage.LocalHost;
 using Linkage.LocalHost.Triggers;
@@ -7,6 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Linkage.Functions.Tests.LocalHost;
 
+/// <summary>The local blob trigger against Azurite: once per version across hosts, retries, poison, crashed tries, lost leases.</summary>
 [Collection(LocalStackCollection.Name)]
 public class BlobTriggerListenerTests(LocalStackFixture stack)
 {
@@ -26,6 +31,23 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
         var receipts = new BlobReceiptStore(blobs.GetBlobContainerClient(options.HostContainer), options.HostId);
         return (new BlobTriggerListener(function, blobs, queues, receipts, options, time ?? TimeProvider.System, NullLogger<BlobTriggerListener>.Instance), blobs);
     }
+
+    private static BlobReceiptStore Receipts(BlobServiceClient blobs, LocalHostOptions options) =>
+        new(blobs.GetBlobContainerClient(options.HostContainer), options.HostId);
+
+    private async Task<QueueClient> EmptyPoisonQueueAsync()
+    {
+        var poison = stack.CreateQueueServiceClient().GetQueueClient(BlobTriggerListener.PoisonQueueName);
+        await poison.CreateIfNotExistsAsync();
+        await poison.ClearMessagesAsync();
+        return poison;
+    }
+
+    private static async Task<JsonElement[]> PoisonMessagesForAsync(QueueClient poison, string container) =>
+        (await poison.PeekMessagesAsync(32)).Value
+            .Select(m => JsonDocument.Parse(m.Body.ToString()).RootElement)
+            .Where(m => m.GetProperty("ContainerName").GetString() == container)
+            .ToArray();
 
     [Fact]
     public async Task Two_hosts_process_each_blob_version_exactly_once_and_a_new_etag_again()
@@ -146,5 +168,104 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
         await Task.Delay(300);
         await listener.ScanOnceAsync(CancellationToken.None);
         Assert.Equal([1, 2, 3], function.Runs.Select(r => r.Attempt));
+    }
+
+    [Fact]
+    public async Task A_version_whose_every_try_crashed_the_host_is_poisoned_on_the_next_scan_without_running()
+    {
+        string container = LocalStackFixture.UniqueName("inbox");
+        var function = new RecordingBlobFunction(container);
+        var options = FastOptions(LocalStackFixture.UniqueName("host"));
+        var (listener, blobs) = NewHost(function, options);
+        var containerClient = blobs.GetBlobContainerClient(container);
+        await containerClient.CreateIfNotExistsAsync();
+        var etag = (await containerClient.GetBlobClient("S/crash.csv").UploadAsync(BinaryData.FromString("kills the host"))).Value.ETag;
+        var poison = await EmptyPoisonQueueAsync();
+
+        // The receipt as hosts killed during each try leave it: every allowed try counted before it began, none reported back.
+        var receipts = Receipts(blobs, options);
+        await receipts.EnsureContainerAsync(CancellationToken.None);
+        var receiptBlob = receipts.ReceiptFor(function.Definition.Name, container, "S/crash.csv", etag);
+        await receipts.GetOrCreateAsync(receiptBlob, CancellationToken.None);
+        await receiptBlob.SetMetadataAsync(new Dictionary<string, string> { ["Attempts"] = options.MaxAttempts.ToString(CultureInfo.InvariantCulture) });
+
+        await listener.ScanOnceAsync(CancellationToken.None);
+
+        Assert.Empty(function.Runs);
+        var message = Assert.Single(await PoisonMessagesForAsync(poison, container));
+        Assert.Equal("S/crash.csv", message.GetProperty("BlobName").GetString());
+        Assert.Equal(etag.ToString().Trim('"'), message.GetProperty("ETag").GetString()?.Trim('"')); // a listing's ETag has no quotes
+        Assert.Equal(function.Definition.Name, message.GetProperty("FunctionId").GetString());
+        var receipt = await receipts.ReadAsync(receiptBlob, CancellationToken.None);
+        Assert.True(receipt.Completed);
+        Assert.True(receipt.Poisoned);
+        Assert.Equal(options.MaxAttempts, receipt.Attempts);
+
+        // Settled: neither this host nor a restarted one runs it or poisons it again.
+        await listener.ScanOnceAsync(CancellationToken.None);
+        var (restarted, _) = NewHost(function, options);
+        await restarted.ScanOnceAsync(CancellationToken.None);
+        Assert.Empty(function.Runs);
+        Assert.Single(await PoisonMessagesForAsync(poison, container));
+        Assert.Equal("kills the host", (await containerClient.GetBlobClient("S/crash.csv").DownloadContentAsync()).Value.Content.ToString());
+    }
+
+    [Fact]
+    public async Task A_version_with_one_try_left_after_crashes_runs_that_last_try()
+    {
+        string container = LocalStackFixture.UniqueName("inbox");
+        var function = new RecordingBlobFunction(container);
+        var options = FastOptions(LocalStackFixture.UniqueName("host"));
+        var (listener, blobs) = NewHost(function, options);
+        var containerClient = blobs.GetBlobContainerClient(container);
+        await containerClient.CreateIfNotExistsAsync();
+        var etag = (await containerClient.GetBlobClient("S/crash.csv").UploadAsync(BinaryData.FromString("x"))).Value.ETag;
+        var receipts = Receipts(blobs, options);
+        await receipts.EnsureContainerAsync(CancellationToken.None);
+        var receiptBlob = receipts.ReceiptFor(function.Definition.Name, container, "S/crash.csv", etag);
+        await receipts.GetOrCreateAsync(receiptBlob, CancellationToken.None);
+        await receiptBlob.SetMetadataAsync(new Dictionary<string, string> { ["Attempts"] = (options.MaxAttempts - 1).ToString(CultureInfo.InvariantCulture) });
+
+        await listener.ScanOnceAsync(CancellationToken.None);
+
+        var run = Assert.Single(function.Runs);
+        Assert.Equal(options.MaxAttempts, run.Attempt);
+        var receipt = await receipts.ReadAsync(receiptBlob, CancellationToken.None);
+        Assert.True(receipt.Completed);
+        Assert.False(receipt.Poisoned);
+    }
+
+    [Fact]
+    public async Task Losing_the_receipt_lease_cancels_the_running_function_and_the_version_is_not_completed()
+    {
+        string container = LocalStackFixture.UniqueName("inbox");
+        var function = new BlockingBlobFunction(container);
+        var options = FastOptions(LocalStackFixture.UniqueName("host")); // 15 s lease (the least Azure allows): renewed every 5 s
+        var (listener, blobs) = NewHost(function, options);
+        var containerClient = blobs.GetBlobContainerClient(container);
+        await containerClient.CreateIfNotExistsAsync();
+        await containerClient.UploadBlobAsync("S/long.csv", BinaryData.FromString("x"));
+
+        // The backstop only matters if the lease loss goes unnoticed: it ends the function so the test can fail, not hang.
+        using var backstop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var scan = listener.ScanOnceAsync(backstop.Token);
+        var context = await function.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var receipts = Receipts(blobs, options);
+        var receiptBlob = receipts.ReceiptFor(function.Definition.Name, container, context.Name, context.ETag);
+
+        // Another party takes the lease away: the next renewal (at most 5 s away) is refused.
+        var sinceBreak = Stopwatch.StartNew();
+        await receiptBlob.GetBlobLeaseClient().BreakAsync(TimeSpan.Zero);
+        var cancelled = await Task.WhenAny(function.Cancelled.Task, Task.Delay(TimeSpan.FromSeconds(12)));
+        var cancelledAfter = sinceBreak.Elapsed;
+        await scan.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(cancelled == function.Cancelled.Task, "The function's token was not cancelled within 12 s of losing the lease.");
+        Assert.False(backstop.IsCancellationRequested);
+        Assert.True(cancelledAfter < TimeSpan.FromSeconds(12), $"Cancelled {cancelledAfter.TotalSeconds:F1} s after the lease was lost.");
+        var receipt = await receipts.ReadAsync(receiptBlob, CancellationToken.None);
+        Assert.False(receipt.Completed);
+        Assert.False(receipt.Poisoned);
+        Assert.Equal(1, receipt.Attempts); // the try stays counted
     }
 }

@@ -26,6 +26,23 @@ internal sealed class RecordingBlobFunction(string container, Func<BlobTriggerCo
     }
 }
 
+/// <summary>A blob function that runs until its token is cancelled, and says when it started and when it was cancelled.</summary>
+internal sealed class BlockingBlobFunction(string container) : IBlobFunction
+{
+    public TaskCompletionSource<BlobTriggerContext> Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TargetDefinition Definition { get; } = new("BlockingBlob", Linkage.Functions.Hosting.FunctionZone.Ttp, new BlobTriggerDefinition(container, "{study}/{name}"));
+
+    public async Task RunAsync(BlobTriggerContext context, CancellationToken cancellationToken)
+    {
+        using var registration = cancellationToken.Register(() => Cancelled.TrySetResult());
+        Started.TrySetResult(context);
+        await Task.Delay(Timeout.Infinite, cancellationToken);
+    }
+}
+
 internal sealed class RecordingQueueFunction(string queue, bool alwaysFail) : IQueueFunction
 {
     public ConcurrentQueue<(string Body, long DequeueCount)> Runs { get; } = new();

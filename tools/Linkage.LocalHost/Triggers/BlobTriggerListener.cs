@@ -124,6 +124,7 @@ public sealed class BlobTriggerListener(
             return;
         }
 
+        long leaseRequested = TimeProvider.System.GetTimestamp(); // the lease runs from here, not from when the keeper starts
         var lease = await receipts.TryLeaseAsync(receiptBlob, options.LeaseDuration, cancellationToken);
         if (lease is null)
         {
@@ -154,7 +155,7 @@ public sealed class BlobTriggerListener(
             await receipts.MarkStartedAsync(receiptBlob, lease, attempt, cancellationToken);
             Exception? failure = null;
             bool leaseLost = false;
-            await using (var keeper = new LeaseKeeper(lease, options.LeaseDuration, logger, cancellationToken))
+            await using (var keeper = new LeaseKeeper(lease, options.LeaseDuration, logger, cancellationToken, leaseRequested))
             {
                 try
                 {
@@ -164,8 +165,10 @@ public sealed class BlobTriggerListener(
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
                     failure = e;
-                    leaseLost = keeper.LossReason is not null;
                 }
+
+                // Lost during the try, even if the function then returned normally: the receipt is no longer ours to write.
+                leaseLost = keeper.LossReason is not null;
             }
 
             if (leaseLost)

@@ -46,8 +46,10 @@ public sealed class TimerTriggerListener(
         while (!cancellationToken.IsCancellationRequested)
         {
             var lease = LockBlob.GetBlobLeaseClient();
+            long acquiredAt;
             try
             {
+                acquiredAt = TimeProvider.System.GetTimestamp();
                 await lease.AcquireAsync(options.LeaseDuration, cancellationToken: cancellationToken);
             }
             catch (RequestFailedException e) when (e.Status == 409)
@@ -57,7 +59,7 @@ public sealed class TimerTriggerListener(
             }
 
             logger.LogInformation("This instance now runs timer {Function}", function.Definition.Name);
-            await using (var keeper = new LeaseKeeper(lease, options.LeaseDuration, logger, cancellationToken))
+            await using (var keeper = new LeaseKeeper(lease, options.LeaseDuration, logger, cancellationToken, acquiredAt))
             {
                 try
                 {

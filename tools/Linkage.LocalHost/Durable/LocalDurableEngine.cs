@@ -24,6 +24,8 @@ public sealed class LocalDurableEngine : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger<LocalDurableEngine> _logger;
     private readonly bool _listeners;
+    private Task? _stopped;
+    private volatile bool _disposed;
 
     public LocalDurableEngine(IEnumerable<AppFunction> functions, FunctionInvoker invoker, StorageConnection storage, IConfiguration configuration, IOptions<LocalHostOptions> options, ILoggerFactory loggers)
     {
@@ -83,27 +85,49 @@ public sealed class LocalDurableEngine : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_disposed)
+        {
+            return; // a host may stop its services again after disposing the provider
+        }
+
         await _stopping.CancelAsync();
         if (!_listeners)
         {
             return;
         }
 
-        try
-        {
-            await _worker.StopAsync(isForced: true).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
-        }
-        catch (TimeoutException)
-        {
-            _logger.LogWarning("The Durable Task engine did not stop within 10 s; its work items reappear after their visibility timeout");
-        }
+        _stopped ??= StopWorkerAsync();
+        await _stopped.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_stopped is not null)
+        {
+            await _stopped; // never dispose the worker under a stop still running
+        }
+
         _worker.Dispose();
         _stopping.Dispose();
-        await Task.CompletedTask;
+    }
+
+    private async Task StopWorkerAsync()
+    {
+        try
+        {
+            await _worker.StopAsync(isForced: true).WaitAsync(TimeSpan.FromSeconds(15));
+        }
+        catch (Exception e)
+        {
+            // Work items in flight reappear after their visibility timeout, on this host or another.
+            _logger.LogWarning("The Durable Task engine did not stop cleanly ({Reason}); its work items reappear after their visibility timeout", e.GetType().Name);
+        }
     }
 
     /// <summary>Files an orchestration or activity under its function's name (version "") on the DTFx worker.</summary>

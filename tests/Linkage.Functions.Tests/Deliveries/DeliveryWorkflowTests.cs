@@ -124,6 +124,12 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
                 var response = await Send(http, method, url, token);
                 Assert.True(expect == response.StatusCode, $"{method} {url} with {why}: {(int)response.StatusCode}, expected {(int)expect}");
                 Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                if (expect == HttpStatusCode.Forbidden)
+                {
+                    // The role the gate checks is the one the endpoint documents (OpenAPI is built from [ApiDoc]).
+                    string documented = Linkage.Functions.Hosting.FunctionCatalog.Find(name)!.Method.GetCustomAttributes(typeof(ApiDocAttribute), false).Cast<ApiDocAttribute>().Single().Role!;
+                    Assert.Contains(documented, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+                }
             }
         }
 

@@ -5,12 +5,14 @@ using Linkage.LocalHost.Functions;
 // The local host (development and tests only): the function app's own functions, discovered from their attributes,
 // with blob/queue/timer triggers, HTTP on http://localhost:7071/api/ and Durable work on the Durable Task Framework over
 // the local stack. Settings: environment variables, then local.settings.json's Values (as Core Tools reads them).
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+// The environment: AZURE_FUNCTIONS_ENVIRONMENT as in Azure, else the usual ASP.NET Core variables, else Development (a
+// development tool). Set through configuration, not fixed here, so a test host can still choose another.
+if (Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") is null && Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") is null)
 {
-    Args = args,
-    EnvironmentName = Environment.GetEnvironmentVariable("AZURE_FUNCTIONS_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? "Development",
-    ContentRootPath = AppContext.BaseDirectory,
-});
+    Environment.SetEnvironmentVariable("DOTNET_ENVIRONMENT", Environment.GetEnvironmentVariable("AZURE_FUNCTIONS_ENVIRONMENT") ?? "Development");
+}
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddLocalSettings();
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_URLS")))
 {

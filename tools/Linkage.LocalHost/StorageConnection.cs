@@ -5,7 +5,7 @@ namespace Linkage.LocalHost;
 
 /// <summary>
 /// The storage account of the local stack, for the parts of the local host that need its connection string (the Durable
-/// Task backend). Trigger connections named <c>Storage</c> use the app's own clients.
+/// Task backend). Trigger connections named <c>DataStorage</c> use the app's own clients.
 /// </summary>
 public sealed class StorageConnection(IOptions<StorageOptions> options)
 {

@@ -10,8 +10,9 @@ public sealed record ApiAccess(ApiCaller Caller, string Role, IActionResult? Den
 }
 
 /// <summary>
-/// Every protected HTTP function starts here: no or a bad token is 401, a valid token without the role is 403. A denied
-/// call to an endpoint that changes state is audited too (who tried what).
+/// Every protected HTTP function starts here: no or a bad token is 401, a valid token without the role is 403. A 403 on
+/// an endpoint that changes state is audited too (who tried what); a 401 is only logged, since an anonymous caller could
+/// otherwise write audit entries at will.
 /// </summary>
 public sealed class ApiGate(BearerTokenValidator tokens, AuditLog audit, ILogger<ApiGate> logger)
 {
@@ -22,11 +23,10 @@ public sealed class ApiGate(BearerTokenValidator tokens, AuditLog audit, ILogger
         if (caller is null)
         {
             logger.LogInformation("{Method} {Path}: 401 ({Reason})", request.Method, request.Path, failure);
-            await AuditDenialAsync(ApiCaller.Anonymous, role, auditAction, StatusCodes.Status401Unauthorized, cancellationToken);
             return new ApiAccess(ApiCaller.Anonymous, role, Problems.Unauthenticated(failure!));
         }
 
-        if (!caller.Roles.Contains(role))
+        if (role != Roles.AnySignedIn && !caller.Roles.Contains(role))
         {
             logger.LogInformation("{Method} {Path}: 403 for {Subject} (needs {Role})", request.Method, request.Path, caller.Subject, role);
             await AuditDenialAsync(caller, role, auditAction, StatusCodes.Status403Forbidden, cancellationToken);

@@ -34,6 +34,7 @@ public sealed class BearerTokenValidator
             {
                 ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(metadata, new OpenIdConnectConfigurationRetriever(), new HttpDocumentRetriever()),
                 ValidAudiences = o.Audiences,
+                ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
                 ValidateAudience = true,
                 ValidateIssuer = true,
                 ValidateLifetime = true,
@@ -51,6 +52,7 @@ public sealed class BearerTokenValidator
                 ValidIssuer = DevelopmentTokens.Issuer,
                 ValidAudience = DevelopmentTokens.Audience,
                 IssuerSigningKey = dev.SigningKey,
+                ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
                 ValidateIssuerSigningKey = true,
                 RequireSignedTokens = true,
                 NameClaimType = "name",
@@ -79,6 +81,12 @@ public sealed class BearerTokenValidator
         {
             cancellationToken.ThrowIfCancellationRequested();
             var result = await _handler.ValidateTokenAsync(token, parameters);
+            if (result.IsValid && parameters.ValidIssuer != DevelopmentTokens.Issuer && !IsAccessToken(result.ClaimsIdentity))
+            {
+                failure = "The token is not an access token for this API (an ID token, say); request one for its scope.";
+                continue;
+            }
+
             if (result.IsValid)
             {
                 var identity = result.ClaimsIdentity;
@@ -99,4 +107,7 @@ public sealed class BearerTokenValidator
 
         return (null, failure);
     }
+
+    /// <summary>Entra ID access tokens name the client they were issued to (<c>azp</c> in v2, <c>appid</c> in v1); ID tokens do not.</summary>
+    private static bool IsAccessToken(ClaimsIdentity identity) => identity.FindFirst("azp") is not null || identity.FindFirst("appid") is not null;
 }

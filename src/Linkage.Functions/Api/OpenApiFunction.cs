@@ -11,16 +11,22 @@ using Microsoft.OpenApi;
 namespace Linkage.Functions.Api;
 
 /// <summary>
-/// <c>GET /api/openapi.json</c> (anonymous: it describes endpoints, never data): this app's HTTP API as an OpenAPI 3.1
+/// <c>GET /api/openapi.json</c> (any signed-in caller, as every endpoint but health): this app's HTTP API as an OpenAPI 3.1
 /// document, generated from the functions' own attributes so that it cannot drift from the code.
 /// </summary>
 [Zone(FunctionZone.Platform)]
-public sealed class OpenApiFunction(IOptions<ZoneOptions> zones)
+public sealed class OpenApiFunction(ApiGate gate, IOptions<ZoneOptions> zones)
 {
     [Function("OpenApi")]
-    [ApiDoc("This API as an OpenAPI document", role: null, Description = "Every HTTP endpoint this app runs, with its route, the role it needs and its answers.")]
+    [ApiDoc("This API as an OpenAPI document", role: Roles.AnySignedIn, Description = "Every HTTP endpoint this app runs, with its route, the role it needs and its answers.")]
     public async Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest request, CancellationToken cancellationToken)
     {
+        var access = await gate.AuthorizeAsync(request, Roles.AnySignedIn, cancellationToken);
+        if (!access.Allowed)
+        {
+            return access.Denied!;
+        }
+
         // Only the zones this deployment runs: a TTP app does not advertise the TRE's endpoints, which it would answer 404.
         var enabled = zones.Value.EnabledZones;
         var document = OpenApiDocumentBuilder.Build(FunctionCatalog.All.Where(f => enabled.Contains(f.Zone)));
@@ -106,7 +112,7 @@ public static partial class OpenApiDocumentBuilder
         string description = doc?.Description ?? (doc is null ? $"Not documented yet: {function.Method.DeclaringType?.Name}.{function.Method.Name} has no [ApiDoc]." : "");
         if (isProtected)
         {
-            string role = doc?.Role is { } r ? $"Needs the app role {r}." : "Needs a bearer token.";
+            string role = doc?.Role is { } r && r != Roles.AnySignedIn ? $"Needs the app role {r}." : "Needs a bearer token (any app role).";
             description = string.IsNullOrEmpty(description) ? role : $"{description}\n\n{role}";
         }
         else
@@ -154,11 +160,15 @@ public static partial class OpenApiDocumentBuilder
         if (isProtected)
         {
             responses[StatusCodes.Status401Unauthorized] = Problem(document, "No bearer token, or one that is expired, forged or for another audience.");
-            responses[StatusCodes.Status403Forbidden] = Problem(document, doc?.Role is { } r ? $"The token lacks the app role {r}." : "The token lacks the role this endpoint needs.");
+            if (doc?.Role != Roles.AnySignedIn)
+            {
+                responses[StatusCodes.Status403Forbidden] = Problem(document, doc?.Role is { } r ? $"The token lacks the app role {r}." : "The token lacks the role this endpoint needs.");
+            }
+
             operation.Security =
             [
                 // OpenAPI 3.1 lets a non-OAuth requirement list role names: the role is machine-readable here too.
-                new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = doc?.Role is { } role ? [role] : [] },
+                new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = doc?.Role is { } role && role != Roles.AnySignedIn ? [role] : [] },
             ];
         }
 

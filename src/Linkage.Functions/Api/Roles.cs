@@ -16,4 +16,7 @@ public static class Roles
     public const string Reader = "Linkage.Reader";
 
     public static IReadOnlyList<string> All { get; } = [Operator, ProjectAdmin, Reviewer, Reader];
+
+    /// <summary>Not a role: any valid token will do (the API's own description). Only health needs none.</summary>
+    public const string AnySignedIn = "*";
 }

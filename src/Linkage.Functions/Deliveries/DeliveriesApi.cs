@@ -63,10 +63,16 @@ public sealed class DeliveriesApi(ApiGate gate, DeliveryStore store, DeliverySta
         CancellationToken cancellationToken)
     {
         string target = $"delivery/{id}";
-        var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken, ("deliveries.redrive", target));
+        bool wellFormed = DeliveryRef.IsId(id);
+        var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken, wellFormed ? ("deliveries.redrive", target) : null);
         if (!access.Allowed)
         {
             return access.Denied!;
+        }
+
+        if (!wellFormed)
+        {
+            return Problems.NotFound($"'{id}' is not a delivery id (d + 24 hex digits). List held ones with GET /api/deliveries?state=Held.");
         }
 
         var workflows = new DurableWorkflowClient(durable);
@@ -85,13 +91,24 @@ public sealed class DeliveriesApi(ApiGate gate, DeliveryStore store, DeliverySta
             return refusal;
         }
 
-        var redriven = await store.RedriveAsync(id, cancellationToken) ?? throw new InvalidOperationException($"Delivery {id} could not be re-driven.");
+        // Audited before anything changes, so no re-drive can happen unrecorded; the outcome is audited after.
+        await audit.WriteAsync(access.Caller, access.Role, "deliveries.redrive", target, "requested", 0, new Dictionary<string, string>
+        {
+            ["previousState"] = record!.State.ToString(),
+            ["previousGeneration"] = record.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }, cancellationToken);
+        if (await store.RedriveAsync(id, cancellationToken) is not { } redriven)
+        {
+            await audit.WriteAsync(access.Caller, access.Role, "deliveries.redrive", target, "failed", StatusCodes.Status409Conflict, null, cancellationToken);
+            return Problems.Conflict("delivery-completed", "The delivery was processed", $"Delivery {id} was completed meanwhile; there is nothing to re-drive.");
+        }
+
         await starter.StartWorkflowAsync(redriven, workflows, cancellationToken);
         await audit.WriteAsync(access.Caller, access.Role, "deliveries.redrive", target, "succeeded", StatusCodes.Status202Accepted, new Dictionary<string, string>
         {
             ["instanceId"] = redriven.InstanceId,
             ["generation"] = redriven.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["previousState"] = record!.State.ToString(),
+            ["previousState"] = record.State.ToString(),
             ["previousErrorClass"] = record.LastErrorClass.ToString(),
         }, cancellationToken);
         string location = $"/api/workflows/{redriven.InstanceId}";

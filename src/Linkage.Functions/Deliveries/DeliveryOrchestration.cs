@@ -54,7 +54,7 @@ public sealed class DeliveryOrchestration : TaskOrchestrator<DeliveryWork, Deliv
 
     private static async Task<DeliveryResult> HoldAsync(TaskOrchestrationContext context, DeliveryWork work, AttemptResult attempt)
     {
-        await context.CallActivityAsync<DeliveryRecord?>(HoldDeliveryActivity.Name, new HoldRequest(work.DeliveryId, attempt.Failure, attempt.Error), HoldRetry);
+        await context.CallActivityAsync<DeliveryRecord?>(HoldDeliveryActivity.Name, new HoldRequest(work.DeliveryId, attempt.Failure, attempt.Error, work.Generation), HoldRetry);
         return new DeliveryResult(work.DeliveryId, DeliveryState.Held, null, attempt.Attempts, attempt.Failure);
     }
 }

@@ -44,6 +44,9 @@ public enum FailureClass
 
     /// <summary>The blob trigger itself failed until the Functions host poisoned the blob.</summary>
     TriggerFailed,
+
+    /// <summary>The delivery's workflow ended (failed, terminated, purged) without finishing it: found by the sweep.</summary>
+    WorkflowEnded,
 }
 
 /// <summary>One blob version that arrived in an inbox: the unit of work, retry and re-drive.</summary>
@@ -54,6 +57,9 @@ public sealed record DeliveryRef(string Inbox, string BlobName, string ETag)
 {
     /// <summary>Stable id of this blob version: a hash, so ids, URLs and workflow instance ids carry no file content.</summary>
     public string Id => "d" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{Inbox}\n{BlobName}\n{ETag}")))[..24].ToLowerInvariant();
+
+    /// <summary>Whether <paramref name="id"/> has the shape of a delivery id.</summary>
+    public static bool IsId(string id) => id.Length == 25 && id[0] == 'd' && id.AsSpan(1).ContainsAnyExcept("0123456789abcdef") is false;
 
     public string InstanceIdFor(int generation) => generation == 0 ? $"delivery-{Id}" : $"delivery-{Id}-r{generation}";
 }
@@ -95,6 +101,8 @@ public sealed record DeliveryRecord
     public DateTimeOffset UpdatedAt { get; init; }
 
     public DateTimeOffset? LastAttemptAt { get; init; }
+
+    public DateTimeOffset? HeldAt { get; init; }
 
     public DeliveryRef Ref => new(Inbox, BlobName, ETag);
 }

@@ -36,7 +36,7 @@ public sealed class DeliveryStarter(DeliveryStore store, IOptions<DeliveryRetryP
     /// <summary>Starts the record's current-generation workflow unless it exists.</summary>
     public async Task<DeliveryRecord> StartWorkflowAsync(DeliveryRecord record, IWorkflowClient workflows, CancellationToken cancellationToken)
     {
-        var work = new DeliveryWork(record.Id, record.Inbox, record.BlobName, record.ETag, policy.Value);
+        var work = new DeliveryWork(record.Id, record.Inbox, record.BlobName, record.ETag, policy.Value, record.Generation);
         bool started = await workflows.StartIfNewAsync(nameof(DeliveryOrchestration), record.InstanceId, work, cancellationToken);
         logger.LogInformation(
             started ? "Started workflow {Instance} for {Inbox}/{Blob}" : "Workflow {Instance} for {Inbox}/{Blob} already exists",

@@ -1,7 +1,7 @@
 namespace Linkage.Functions.Deliveries;
 
 /// <summary>The input of a delivery workflow: which blob version, and the retry policy it runs under.</summary>
-public sealed record DeliveryWork(string DeliveryId, string Inbox, string BlobName, string ETag, DeliveryRetryPolicy Policy)
+public sealed record DeliveryWork(string DeliveryId, string Inbox, string BlobName, string ETag, DeliveryRetryPolicy Policy, int Generation = 0)
 {
     public DeliveryRef Ref => new(Inbox, BlobName, ETag);
 }
@@ -21,7 +21,7 @@ public sealed record AttemptResult(DeliveryState? Final, string? Outcome, Failur
 public sealed record DeliveryResult(string DeliveryId, DeliveryState State, string? Outcome, int Attempts, FailureClass Failure);
 
 /// <summary>Input of <see cref="HoldDeliveryActivity"/>.</summary>
-public sealed record HoldRequest(string DeliveryId, FailureClass Failure, string? Error);
+public sealed record HoldRequest(string DeliveryId, FailureClass Failure, string? Error, int Generation = 0);
 
 /// <summary>What a workflow shows while it waits to try again (its custom status).</summary>
 public sealed record DeliveryProgress(int Attempts, FailureClass LastFailure, DateTime NextAttemptAt);

@@ -17,18 +17,30 @@ public static class FailureClassifier
         CosmosException c => Status((int)c.StatusCode),
         KeyVaultException k => Status(k.Status),
         HttpRequestException h => h.StatusCode is { } code ? Status((int)code) : FailureClass.Transient,
-        SocketException or IOException or TimeoutException or TaskCanceledException => FailureClass.Transient,
+        // A cancellation the host did not ask for (the activity filters those out) is a lost lease or a timed-out call.
+        SocketException or IOException or TimeoutException or OperationCanceledException => FailureClass.Transient,
         UnauthorizedAccessException => FailureClass.Configuration,
         _ when e.InnerException is { } inner && Classify(inner) is not FailureClass.Unexpected and var c => c,
         _ => FailureClass.Unexpected,
     };
 
-    /// <summary>Exception type and the first line of its message, cut to 300 characters: enough for an operator, no payloads.</summary>
-    public static string Describe(Exception e)
+    /// <summary>
+    /// What an operator may see of an exception: its type, with the service's status and error code for Azure
+    /// exceptions and the message only for the app's own exceptions, whose messages never quote file content.
+    /// Other messages are left out: a parser's message may quote the value it choked on.
+    /// </summary>
+    public static string Describe(Exception e) => e switch
     {
-        string first = e.Message.Split('\n', 2)[0].Trim();
-        return $"{e.GetType().Name}: {(first.Length > 300 ? first[..300] + "…" : first)}";
-    }
+        AggregateException { InnerExceptions.Count: 1 } a => Describe(a.InnerExceptions[0]),
+        RequestFailedException r => $"{e.GetType().Name}: {r.Status} {r.ErrorCode}",
+        CosmosException c => $"{e.GetType().Name}: {(int)c.StatusCode} {c.SubStatusCode}",
+        KeyVaultException k => $"{e.GetType().Name}: {k.Status} {k.ErrorCode}",
+        HttpRequestException h => $"{e.GetType().Name}: {(int?)h.StatusCode} {h.HttpRequestError}",
+        _ when e.GetType().Namespace?.StartsWith("Linkage", StringComparison.Ordinal) == true => $"{e.GetType().Name}: {Cut(e.Message.Split('\n', 2)[0].Trim())}",
+        _ => e.GetType().Name,
+    };
+
+    private static string Cut(string s) => s.Length > 300 ? s[..300] + "…" : s;
 
     private static FailureClass Status(int status) => status switch
     {

@@ -18,7 +18,7 @@ public sealed class HoldDeliveryActivity(DeliveryHolder holder) : TaskActivity<H
     public CancellationToken CancellationToken { get; set; }
 
     public override Task<DeliveryRecord?> RunAsync(TaskActivityContext context, HoldRequest request) =>
-        holder.HoldAsync(request.DeliveryId, request.Failure, request.Error, CancellationToken);
+        holder.HoldAsync(request.DeliveryId, request.Generation, request.Failure, request.Error, CancellationToken);
 }
 
 /// <summary>Holding a delivery, shared by the workflow and the poison-queue function.</summary>
@@ -26,7 +26,12 @@ public sealed class DeliveryHolder(BlobServiceClient blobs, DeliveryStore store,
 {
     private static readonly Counter<long> Held = new Meter(TelemetryExtensions.ActivitySourceName).CreateCounter<long>("linkage.deliveries.held", description: "Deliveries held for an operator");
 
-    public async Task<DeliveryRecord?> HoldAsync(string deliveryId, FailureClass failure, string? error, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the delivery held first (that is what operators and the alert see), then writes the provider's note; a note
+    /// that cannot be written is logged, never a reason to leave the delivery unheld.
+    /// </summary>
+    /// <param name="generation">The workflow generation holding it; null for the poison queue and the sweep (the current one).</param>
+    public async Task<DeliveryRecord?> HoldAsync(string deliveryId, int? generation, FailureClass failure, string? error, CancellationToken cancellationToken)
     {
         var record = await store.GetAsync(deliveryId, cancellationToken);
         if (record is null || record.State == DeliveryState.Completed)
@@ -34,15 +39,32 @@ public sealed class DeliveryHolder(BlobServiceClient blobs, DeliveryStore store,
             return record;
         }
 
-        var (container, name) = handlers.Get(record.Inbox).NoteFor(record.BlobName);
-        var notes = blobs.GetBlobContainerClient(container);
-        await notes.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await notes.GetBlobClient(name).UploadAsync(BinaryData.FromString(NoteText(record, failure)), overwrite: true, cancellationToken);
-        var held = await store.HoldAsync(deliveryId, failure, error, $"{container}/{name}", cancellationToken);
+        var note = handlers.NoteFor(record.Inbox, record.BlobName);
+        string? notePath = note is { } n ? $"{n.Container}/{n.Name}" : null;
+        var held = await store.HoldAsync(deliveryId, generation, failure, error, notePath, cancellationToken);
+        if (held is null)
+        {
+            return await store.GetAsync(deliveryId, cancellationToken); // completed, or re-driven meanwhile: not ours to hold
+        }
+
         Held.Add(1, new KeyValuePair<string, object?>("inbox", record.Inbox), new KeyValuePair<string, object?>("class", failure.ToString()));
         logger.LogError(
             "Delivery {Delivery} ({Inbox}/{Blob}) is held after {Attempts} attempts ({Class}: {Error}); an operator can re-drive it with POST /api/deliveries/{Delivery}/redrive",
-            deliveryId, record.Inbox, record.BlobName, record.Attempts, failure, error, deliveryId);
+            deliveryId, record.Inbox, record.BlobName, held.Attempts, failure, error, deliveryId);
+        if (note is { } location)
+        {
+            try
+            {
+                var notes = blobs.GetBlobContainerClient(location.Container);
+                await notes.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+                await notes.GetBlobClient(location.Name).UploadAsync(BinaryData.FromString(NoteText(held, failure)), overwrite: true, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError("The note for held delivery {Delivery} could not be written to {Note} ({Reason}); tell the provider another way", deliveryId, notePath, FailureClassifier.Describe(e));
+            }
+        }
+
         return held;
     }
 

@@ -24,6 +24,13 @@ public interface IInboxHandler
 /// <summary>The handlers of the zones this app runs, by inbox.</summary>
 public sealed class InboxHandlers(IEnumerable<IInboxHandler> handlers, IOptions<ZoneOptions> zones)
 {
+    /// <summary>Where a note about a delivery to <paramref name="inbox"/> goes, whichever app holds it; null for an unknown inbox.</summary>
+    public (string Container, string Name)? NoteFor(string inbox, string blobName) =>
+        handlers.FirstOrDefault(h => h.Inbox == inbox)?.NoteFor(blobName);
+
+    /// <summary>The zone of the intake behind <paramref name="inbox"/>, or null for an unknown inbox.</summary>
+    public FunctionZone? ZoneOf(string inbox) => handlers.FirstOrDefault(h => h.Inbox == inbox)?.Zone;
+
     public IInboxHandler Get(string inbox)
     {
         var handler = handlers.FirstOrDefault(h => h.Inbox == inbox)

@@ -30,18 +30,18 @@ public sealed class RunDeliveryActivity(
             return AttemptResult.Done(existing.Outcome ?? "Completed", existing.Attempts);
         }
 
-        if (existing.InstanceId != context.InstanceId)
+        if (existing.Generation != work.Generation)
         {
             // A workflow of an earlier generation, still running after a re-drive started a new one: step aside.
             return AttemptResult.Stop(existing.State, "NewerWorkflow", existing.Attempts);
         }
 
-        if (existing.State == DeliveryState.Held)
+        if (await store.BeginAttemptAsync(work.DeliveryId, work.Generation, ct) is not { } record)
         {
-            return AttemptResult.Stop(DeliveryState.Held, "Held", existing.Attempts);
+            // Held or completed meanwhile (the poison queue, the sweep, or a re-run of a finished attempt).
+            var now = await store.GetAsync(work.DeliveryId, ct);
+            return AttemptResult.Stop(now?.State ?? DeliveryState.Held, now?.Outcome ?? "Stopped", now?.Attempts ?? existing.Attempts);
         }
-
-        var record = await store.BeginAttemptAsync(work.DeliveryId, ct) ?? existing;
         if (record.Attempts > work.Policy.MaxAttempts)
         {
             // Only attempts that never reported back get here: each one ended the process.
@@ -53,7 +53,7 @@ public sealed class RunDeliveryActivity(
         try
         {
             string outcome = await handlers.Get(work.Inbox).ProcessAsync(blob, new ETag(work.ETag), ct);
-            await store.CompleteAsync(work.DeliveryId, outcome, ct);
+            await store.CompleteAsync(work.DeliveryId, work.Generation, outcome, ct);
             return AttemptResult.Done(outcome, record.Attempts);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -61,15 +61,19 @@ public sealed class RunDeliveryActivity(
             if (e is RequestFailedException { Status: 404 or 412 } && !await IsStillThereAsync(blob, work.ETag, ct))
             {
                 // The provider replaced or removed this version before it was processed; a newer one has its own delivery.
-                await store.CompleteAsync(work.DeliveryId, "Superseded", ct);
+                await store.CompleteAsync(work.DeliveryId, work.Generation, "Superseded", ct);
                 logger.LogInformation("Delivery {Delivery} ({Inbox}/{Blob}) was replaced or removed before it was processed", work.DeliveryId, work.Inbox, work.BlobName);
                 return AttemptResult.Done("Superseded", record.Attempts);
             }
 
             var failure = FailureClassifier.Classify(e);
             string error = FailureClassifier.Describe(e);
-            await store.RecordFailureAsync(work.DeliveryId, failure, error, ct);
-            logger.LogWarning(e, "Delivery {Delivery} ({Inbox}/{Blob}) attempt {Attempt} failed ({Class})", work.DeliveryId, work.Inbox, work.BlobName, record.Attempts, failure);
+            await store.RecordFailureAsync(work.DeliveryId, work.Generation, failure, error, ct);
+            // Waiting is expected (the opt-out list comes later, another file of the study is running): not a warning.
+            // The message is the sanitised description; the stack trace shows where, without the exception's own text.
+            logger.Log(failure == FailureClass.Waiting ? LogLevel.Information : LogLevel.Warning,
+                "Delivery {Delivery} ({Inbox}/{Blob}) attempt {Attempt} failed ({Class}): {Error}{StackTrace}",
+                work.DeliveryId, work.Inbox, work.BlobName, record.Attempts, failure, error, failure == FailureClass.Waiting ? "" : "\n" + e.StackTrace);
             return AttemptResult.Failed(failure, record.Attempts, error);
         }
     }

@@ -24,6 +24,9 @@ internal sealed class FunctionAppFactory(LocalStack stack, string mode, Action<I
 
     public CapturingLoggerProvider Logs { get; } = new();
 
+    /// <summary>The host environment; development tokens are accepted only in Development.</summary>
+    public string EnvironmentName { get; init; } = "Development";
+
     public string TaskHub { get; } = "t" + Guid.NewGuid().ToString("N")[..20];
 
     /// <summary>A bearer token this app accepts (development issuer, the stack's own key) for <paramref name="roles"/>.</summary>
@@ -34,7 +37,7 @@ internal sealed class FunctionAppFactory(LocalStack stack, string mode, Action<I
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(EnvironmentName);
         builder.UseSetting("DataStorage:ConnectionString", stack.StorageConnectionString);
         builder.UseSetting("Cosmos:Endpoint", stack.CosmosEndpoint);
         builder.UseSetting("Cosmos:Key", stack.CosmosKey);

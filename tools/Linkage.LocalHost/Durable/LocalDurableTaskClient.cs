@@ -20,12 +20,19 @@ public sealed class LocalDurableTaskClient(TaskHubClient client, AzureStorageOrc
 {
     private static readonly DataConverter Converter = JsonDataConverter.Default;
 
+    private static readonly DtfxStatus[] DedupeAll = Enum.GetValues<DtfxStatus>();
+
     public override async Task<string> ScheduleNewOrchestrationInstanceAsync(TaskName orchestratorName, object? input = null, StartOrchestrationOptions? options = null, CancellationToken cancellation = default)
     {
         string instanceId = options?.InstanceId ?? Guid.NewGuid().ToString("N");
-        var instance = options?.StartAt is { } at
-            ? await client.CreateScheduledOrchestrationInstanceAsync(orchestratorName.Name, options?.Version?.Version ?? "", instanceId, input, at.UtcDateTime)
-            : await client.CreateOrchestrationInstanceAsync(orchestratorName.Name, options?.Version?.Version ?? "", instanceId, input);
+        if (options?.StartAt is { } at)
+        {
+            return (await client.CreateScheduledOrchestrationInstanceAsync(orchestratorName.Name, options.Version?.Version ?? "", instanceId, input, at.UtcDateTime)).InstanceId;
+        }
+
+        // An instance id that exists in any state is refused (OrchestrationAlreadyExistsException), as Durable Functions does
+        // for running ones: two triggers racing to start one delivery start it once.
+        var instance = await client.CreateOrchestrationInstanceAsync(orchestratorName.Name, options?.Version?.Version ?? "", instanceId, input, tags: null, DedupeAll);
         return instance.InstanceId;
     }
 

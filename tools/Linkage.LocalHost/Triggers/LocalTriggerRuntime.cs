@@ -1,8 +1,5 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-
-
-
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -30,12 +30,22 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
         try
         {
             var delivery = await DeliverAsync(blobs, "ALSPAC");
-            for (int kill = 1; kill <= 2; kill++)
+            await WaitForRunningAttemptAsync(store, delivery, 1);
+            host.Kill(); // early in the first attempt
+            host = LocalHostProcess.Start(stack.Stack, settings, _output);
+
+            // The second attempt is killed once it has visibly applied part of its work: registry pages carry the file,
+            // the version is not recorded yet. The third must finish without applying anything twice.
+            await WaitForRunningAttemptAsync(store, delivery, 2);
+            int applied = await WaitForAppliedPagesAsync("ALSPAC", $"v1:{delivery.ETag}");
+            using (var check = CosmosClientFactory.Create(new Uri(stack.Stack.CosmosEndpoint), stack.Stack.CosmosKey))
             {
-                await WaitForRunningAttemptAsync(store, delivery, kill);
                 host.Kill();
-                host = LocalHostProcess.Start(stack.Stack, settings, _output);
+                Assert.True(await new File1VersionStore(new CosmosDatabase(check, "linkage")).GetAsync("ALSPAC", File1VersionStore.IdFor("ALSPAC", 1), CancellationToken.None) is null, "The second attempt finished before it could be killed mid-run.");
             }
+
+            Assert.True(applied > 0);
+            host = LocalHostProcess.Start(stack.Stack, settings, _output);
 
             var done = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: DeliveryState.Completed } r ? r : null, seconds: 240);
             Assert.Equal("Accepted", done.Outcome);
@@ -128,6 +138,33 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
         await blobs.UploadFileAsync(TtpStorage.File1Inbox, name, file);
         var etag = (await blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(name).GetPropertiesAsync()).Value.ETag;
         return new DeliveryRef(TtpStorage.File1Inbox, name, etag.ToString());
+    }
+
+    /// <summary>Waits until some registry page of <paramref name="study"/> has <paramref name="file"/> applied; returns how many have.</summary>
+    private async Task<int> WaitForAppliedPagesAsync(string study, string file)
+    {
+        using var cosmos = CosmosClientFactory.Create(new Uri(stack.Stack.CosmosEndpoint), stack.Stack.CosmosKey);
+        var container = await new CosmosDatabase(cosmos, "linkage").ContainerAsync(ParticipantRegistry.ContainerId, "/study", CancellationToken.None);
+        var query = new QueryDefinition("SELECT c.id FROM c WHERE ARRAY_CONTAINS(c.appliedFiles, @file)").WithParameter("@file", file);
+        var until = DateTime.UtcNow.AddSeconds(120);
+        while (DateTime.UtcNow < until)
+        {
+            int count = 0;
+            using var it = container.GetItemQueryIterator<System.Text.Json.JsonElement>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(study) });
+            while (it.HasMoreResults)
+            {
+                count += (await it.ReadNextAsync()).Count;
+            }
+
+            if (count > 0)
+            {
+                return count;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"No registry page of {study} took the file within 120 s. Host output:\n{string.Join('\n', _output.TakeLast(30))}");
     }
 
     /// <summary>Waits until attempt <paramref name="attempt"/> has begun and not ended: the moment to kill.</summary>

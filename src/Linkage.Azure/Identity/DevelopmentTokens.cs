@@ -87,20 +87,4 @@ public sealed class DevelopmentTokens
             SigningCredentials = new SigningCredentials(SigningKey, SecurityAlgorithms.EcdsaSha256),
         });
     }
-
-    /// <summary>A token signed by another key, for tests that must see it refused.</summary>
-    public static string IssueWithForeignKey(IEnumerable<string> roles, string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var now = DateTime.UtcNow;
-        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = Issuer,
-            Audience = Audience,
-            IssuedAt = now,
-            Expires = now.AddMinutes(5),
-            Claims = new Dictionary<string, object> { ["sub"] = "forger", ["name"] = name, ["roles"] = roles.ToArray() },
-            SigningCredentials = new SigningCredentials(new ECDsaSecurityKey(key), SecurityAlgorithms.EcdsaSha256),
-        });
-    }
 }

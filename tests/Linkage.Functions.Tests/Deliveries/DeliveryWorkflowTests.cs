@@ -148,7 +148,7 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
             .ToList();
         Assert.True(endpoints.Count >= 5, "the scan needs the API's endpoints");
         string noRoles = app.Token("nobody");
-        string forged = Linkage.Azure.Identity.DevelopmentTokens.IssueWithForeignKey(Roles.All, "forger");
+        string forged = ForgedToken(Roles.All, "forger");
         string expired = Linkage.Azure.Identity.DevelopmentTokens.GetOrCreate(FunctionAppFactory.DevTokenFolder(stack.Stack))
             .Issue(Roles.All, "late", TimeSpan.FromMinutes(1), now: DateTimeOffset.UtcNow.AddHours(-1));
         foreach (var (name, trigger) in endpoints)
@@ -228,5 +228,21 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
         }
 
         return http.SendAsync(request);
+    }
+
+    /// <summary>A token like a development one, with the right issuer and audience, but signed by a key of its own.</summary>
+    private static string ForgedToken(IEnumerable<string> roles, string name)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var now = DateTime.UtcNow;
+        return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = Linkage.Azure.Identity.DevelopmentTokens.Issuer,
+            Audience = Linkage.Azure.Identity.DevelopmentTokens.Audience,
+            IssuedAt = now,
+            Expires = now.AddMinutes(5),
+            Claims = new Dictionary<string, object> { ["sub"] = "forger", ["name"] = name, ["roles"] = roles.ToArray() },
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(key), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256),
+        });
     }
 }

@@ -273,7 +273,7 @@ public sealed class PublishedAppFixture : IDisposable
     public PublishedAppFixture()
     {
         OutputDirectory = Path.Combine(Path.GetTempPath(), "linkage-publish-" + Guid.NewGuid().ToString("N"));
-        string project = Path.Combine(RepositoryRoot(), "src", "Linkage.Functions");
+        string project = Path.Combine(Linkage.DevStack.RepositoryRoot.Find(), "src", "Linkage.Functions");
         var clock = Stopwatch.StartNew();
         Publish(project, OutputDirectory);
         PublishTime = clock.Elapsed;
@@ -356,16 +356,5 @@ public sealed class PublishedAppFixture : IDisposable
         {
             return log.Length <= Keep ? log.ToString() : "…" + log.ToString(log.Length - Keep, Keep);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Functions.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException($"Functions.sln not found above {AppContext.BaseDirectory}.");
     }
 }

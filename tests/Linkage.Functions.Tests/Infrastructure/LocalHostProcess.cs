@@ -88,14 +88,8 @@ internal sealed class LocalHostProcess : IDisposable
     /// <summary>tools/Linkage.LocalHost/bin/&lt;configuration&gt;/net10.0/Linkage.LocalHost.dll, for this test build's configuration.</summary>
     private static string LocalHostDll()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        string configuration = dir.Parent!.Name; // bin/<configuration>/net10.0/
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Functions.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        string dll = Path.Combine(dir?.FullName ?? throw new InvalidOperationException("Functions.sln not found above the test's folder."), "tools", "Linkage.LocalHost", "bin", configuration, "net10.0", "Linkage.LocalHost.dll");
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<configuration>/net10.0/
+        string dll = Path.Combine(RepositoryRoot.Find(), "tools", "Linkage.LocalHost", "bin", configuration, "net10.0", "Linkage.LocalHost.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the local host first (dotnet build Functions.sln).", dll);
     }
 }

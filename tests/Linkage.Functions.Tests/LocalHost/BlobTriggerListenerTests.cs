@@ -184,10 +184,7 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
 
         // The receipt as hosts killed during each try leave it: every allowed try counted before it began, none reported back.
         var receipts = Receipts(blobs, options);
-        await receipts.EnsureContainerAsync(CancellationToken.None);
-        var receiptBlob = receipts.ReceiptFor(function.Definition.Name, container, "S/crash.csv", etag);
-        await receipts.GetOrCreateAsync(receiptBlob, CancellationToken.None);
-        await receiptBlob.SetMetadataAsync(new Dictionary<string, string> { ["Attempts"] = options.MaxAttempts.ToString(CultureInfo.InvariantCulture) });
+        var receiptBlob = await SeedStartedTriesAsync(receipts, function, container, "S/crash.csv", etag, options.MaxAttempts);
 
         await listener.ScanOnceAsync(CancellationToken.None);
 
@@ -221,10 +218,7 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
         await containerClient.CreateIfNotExistsAsync();
         var etag = (await containerClient.GetBlobClient("S/crash.csv").UploadAsync(BinaryData.FromString("x"))).Value.ETag;
         var receipts = Receipts(blobs, options);
-        await receipts.EnsureContainerAsync(CancellationToken.None);
-        var receiptBlob = receipts.ReceiptFor(function.Definition.Name, container, "S/crash.csv", etag);
-        await receipts.GetOrCreateAsync(receiptBlob, CancellationToken.None);
-        await receiptBlob.SetMetadataAsync(new Dictionary<string, string> { ["Attempts"] = (options.MaxAttempts - 1).ToString(CultureInfo.InvariantCulture) });
+        var receiptBlob = await SeedStartedTriesAsync(receipts, function, container, "S/crash.csv", etag, options.MaxAttempts - 1);
 
         await listener.ScanOnceAsync(CancellationToken.None);
 
@@ -267,5 +261,15 @@ public class BlobTriggerListenerTests(LocalStackFixture stack)
         Assert.False(receipt.Completed);
         Assert.False(receipt.Poisoned);
         Assert.Equal(1, receipt.Attempts); // the try stays counted
+    }
+
+    /// <summary>The receipt as hosts killed during each try leave it: <paramref name="tries"/> counted before they began, none reported back.</summary>
+    private static async Task<BlobClient> SeedStartedTriesAsync(BlobReceiptStore receipts, ITriggerTarget function, string container, string name, global::Azure.ETag etag, int tries)
+    {
+        await receipts.EnsureContainerAsync(CancellationToken.None);
+        var receiptBlob = receipts.ReceiptFor(function.Definition.Name, container, name, etag);
+        await receipts.GetOrCreateAsync(receiptBlob, CancellationToken.None);
+        await receiptBlob.SetMetadataAsync(new Dictionary<string, string> { ["Attempts"] = tries.ToString(CultureInfo.InvariantCulture) });
+        return receiptBlob;
     }
 }

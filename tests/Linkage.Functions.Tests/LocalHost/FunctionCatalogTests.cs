@@ -80,7 +80,7 @@ public class FunctionZonesFileTests
             ["tre"] = new SortedDictionary<string, string>(FunctionCatalog.DisabledSettings(new ZoneOptions { Zones = "processor,provisioning" }.EnabledZones).ToDictionary(), StringComparer.Ordinal),
         };
         string json = System.Text.Json.JsonSerializer.Serialize(expected, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n";
-        string path = Path.Combine(RepositoryRoot(), "infra", "app", "function-zones.json");
+        string path = Path.Combine(Linkage.DevStack.RepositoryRoot.Find(), "infra", "app", "function-zones.json");
         if (Environment.GetEnvironmentVariable("LINKAGE_UPDATE_ZONES") == "1")
         {
             File.WriteAllText(path, json);
@@ -88,16 +88,5 @@ public class FunctionZonesFileTests
 
         Assert.True(File.Exists(path), $"{path} is missing; regenerate it (see this test's summary).");
         Assert.True(json == File.ReadAllText(path), $"{path} is stale: a function or its zone changed. Regenerate it with LINKAGE_UPDATE_ZONES=1 ./test.sh --filter FunctionZonesFile");
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Functions.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Functions.sln not found.");
     }
 }

@@ -12,7 +12,7 @@ public static class MethodTargets
     {
         BlobTriggerAttribute b => Blob(f, invoker, configuration, b),
         QueueTriggerAttribute q => new QueueTarget(f, invoker, new TargetDefinition(f.Name, f.Entry.Zone, new QueueTriggerDefinition(AppFunction.Resolve(q.QueueName, configuration)))),
-        TimerTriggerAttribute t => new TimerTarget(f, invoker, new TargetDefinition(f.Name, f.Entry.Zone, new TimerTriggerDefinition(AppFunction.Resolve(t.Schedule, configuration), t.RunOnStartup))),
+        TimerTriggerAttribute t => new TimerTarget(f, invoker, new TargetDefinition(f.Name, f.Entry.Zone, new TimerTriggerDefinition(AppFunction.Resolve(t.Schedule, configuration)))),
         _ => null,
     };
 

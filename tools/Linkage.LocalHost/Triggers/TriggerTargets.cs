@@ -15,7 +15,7 @@ public sealed record BlobTriggerDefinition(string Container, string PathPattern)
 public sealed record QueueTriggerDefinition(string QueueName) : TriggerDefinition;
 
 /// <summary>A six- or five-field cron schedule (NCRONTAB as in Functions; UTC).</summary>
-public sealed record TimerTriggerDefinition(string Schedule, bool RunOnStartup = false) : TriggerDefinition;
+public sealed record TimerTriggerDefinition(string Schedule) : TriggerDefinition;
 
 /// <summary>A function's name (unique in the app), zone and trigger.</summary>
 public sealed record TargetDefinition(string Name, FunctionZone Zone, TriggerDefinition Trigger);

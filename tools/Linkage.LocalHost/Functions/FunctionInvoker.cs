@@ -62,7 +62,7 @@ public sealed class FunctionInvoker(IServiceProvider services)
         using var scope = services.CreateScope();
         var functionContext = new LocalFunctionContext(function, scope.ServiceProvider, new Dictionary<string, object?>(), CancellationToken.None);
         object? instance = function.Method.IsStatic ? null : ActivatorUtilities.CreateInstance(scope.ServiceProvider, function.Method.DeclaringType!);
-        var args = function.Method.GetParameters().Select(p => p == function.TriggerParameter ? context : Bind(function, p, null, new Dictionary<string, object?>(), functionContext, CancellationToken.None)).ToArray();
+        var args = function.Method.GetParameters().Select(p => p.Position == function.TriggerParameter.Position ? context : Bind(function, p, null, new Dictionary<string, object?>(), functionContext, CancellationToken.None)).ToArray();
         try
         {
             return AwaitAsync(function.Method.Invoke(instance, args));
@@ -76,7 +76,8 @@ public sealed class FunctionInvoker(IServiceProvider services)
 
     private object? Bind(AppFunction function, ParameterInfo p, object? trigger, IReadOnlyDictionary<string, object?> bindingData, FunctionContext context, CancellationToken ct)
     {
-        if (p == function.TriggerParameter)
+        // By position, not reference: reflection may hand out new ParameterInfo objects for the same parameter.
+        if (p.Position == function.TriggerParameter.Position)
         {
             return Convert(trigger, p.ParameterType, function, p);
         }

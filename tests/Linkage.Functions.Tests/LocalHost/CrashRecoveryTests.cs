@@ -101,7 +101,9 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
 
             var held = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: DeliveryState.Held } r ? r : null, seconds: 240);
             Assert.Equal(FailureClass.CrashLoop, held.LastErrorClass);
-            Assert.Equal(3, held.Attempts); // the third began, found two unfinished before it, and held the file instead of running it
+            // A try that began after two unfinished ones held the file instead of running it (activities run at least once,
+            // so the engine may begin that try twice after a restart: 3 or 4).
+            Assert.InRange(held.Attempts, 3, 4);
             Assert.Contains("UKHLS_FILE1_v1_", await blobs.DownloadTextAsync(held.ProviderNote!), StringComparison.Ordinal);
             Assert.True((await blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(delivery.BlobName).ExistsAsync()).Value, "a held file stays in the inbox");
         }

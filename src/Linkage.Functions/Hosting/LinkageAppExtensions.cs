@@ -22,6 +22,7 @@ public static class LinkageAppExtensions
             .Validate(o => TryZones(o), "Runtime:Zones lists an unknown zone; use a comma-separated list of ttp, processor, provisioning.")
             .ValidateOnStart();
         builder.AddTelemetry();
+        builder.AddStepFaults();
         builder.AddLinkageAzureClients();
         builder.AddLinkageCosmos();
         builder.AddLinkageKeys();

@@ -40,8 +40,12 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
         public int HighestVersion() => AppliedFiles.Select(f => int.TryParse(f.AsSpan(1, Math.Max(0, f.IndexOf(':') - 1)), out int v) ? v : 0).DefaultIfEmpty(0).Max();
     }
 
-    /// <summary>Applies one accepted File 1 to the registry; returns the number of participants whose permissions changed.</summary>
-    public async Task<long> ApplyAsync(string study, int version, string sourceETag, DateOnly date, IReadOnlyList<Participant> participants, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies one committed File 1 (its participants' tokens and flags, read from the TTP's baseline snapshot) to the
+    /// registry; returns the number of participants whose permissions changed. A participant of the study absent from
+    /// this file is no longer active: the file is the study's whole current cohort.
+    /// </summary>
+    public async Task<long> ApplyAsync(string study, int version, string sourceETag, DateOnly date, IEnumerable<(TokenBytes Token, PermissionFlags Flags)> participants, CancellationToken cancellationToken)
     {
         var container = await database.ContainerAsync(ContainerId, "/study", cancellationToken);
         var byPage = participants.GroupBy(p => (int)(p.Token.High >> 56)).ToDictionary(g => g.Key, g => g.ToList());
@@ -69,7 +73,7 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
 
     public static string PageId(string study, int page) => $"{study}-{page:x2}";
 
-    private static async Task<long> ApplyPageAsync(Container container, string study, int pageNo, int version, string fileKey, DateOnly date, List<Participant> members, CancellationToken ct)
+    private static async Task<long> ApplyPageAsync(Container container, string study, int pageNo, int version, string fileKey, DateOnly date, List<(TokenBytes Token, PermissionFlags Flags)> members, CancellationToken ct)
     {
         long changed = 0;
         await container.UpdateAsync<Page>(PageId(study, pageNo), new PartitionKey(study), page =>
@@ -93,9 +97,11 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
                 return null;
             }
 
+            var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var p in members)
             {
                 string token = p.Token.ToString();
+                present.Add(token);
                 int flags = (int)p.Flags;
                 if (!page.Participants.TryGetValue(token, out var current))
                 {
@@ -107,6 +113,18 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
                 {
                     page.Participants[token] = current with { Flags = flags };
                     page.History.Add(new Change(token, version, date, current.Flags, flags));
+                    changed++;
+                }
+            }
+
+            foreach (var (token, current) in page.Participants.ToList())
+            {
+                int inactive = current.Flags & ~(int)PermissionFlags.Active;
+                if (!present.Contains(token) && current.Flags != inactive)
+                {
+                    // Left out of the study's latest file: not active until a later file lists them again.
+                    page.Participants[token] = current with { Flags = inactive };
+                    page.History.Add(new Change(token, version, date, current.Flags, inactive));
                     changed++;
                 }
             }

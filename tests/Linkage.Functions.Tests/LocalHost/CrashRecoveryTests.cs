@@ -35,13 +35,13 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
             host = LocalHostProcess.Start(stack.Stack, settings, _output);
 
             // The second attempt is killed once it has visibly applied part of its work: registry pages carry the file,
-            // the version is not recorded yet. The third must finish without applying anything twice.
+            // the version is committed but not yet published. The third must finish without applying anything twice.
             await WaitForRunningAttemptAsync(store, delivery, 2);
             int applied = await WaitForAppliedPagesAsync("ALSPAC", $"v1:{delivery.ETag}");
             using (var check = CosmosClientFactory.Create(new Uri(stack.Stack.CosmosEndpoint), stack.Stack.CosmosKey))
             {
                 host.Kill();
-                Assert.True(await new File1VersionStore(new CosmosDatabase(check, "linkage")).GetAsync("ALSPAC", File1VersionStore.IdFor("ALSPAC", 1), CancellationToken.None) is null, "The second attempt finished before it could be killed mid-run.");
+                Assert.True(await new File1VersionStore(new CosmosDatabase(check, "linkage")).GetAsync("ALSPAC", File1VersionStore.IdFor("ALSPAC", 1), CancellationToken.None) is { State: File1VersionState.Committed }, "The second attempt finished before it could be killed mid-run.");
             }
 
             Assert.True(applied > 0);
@@ -62,7 +62,7 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
             using var cosmos = CosmosClientFactory.Create(new Uri(stack.Stack.CosmosEndpoint), stack.Stack.CosmosKey);
             var versions = new File1VersionStore(new CosmosDatabase(cosmos, "linkage"));
             var record = (await versions.GetAsync("ALSPAC", File1VersionStore.IdFor("ALSPAC", 1), CancellationToken.None))!;
-            Assert.Equal("Accepted", record.State);
+            Assert.Equal(File1VersionState.Accepted, record.State);
             var registry = new ParticipantRegistry(new CosmosDatabase(cosmos, "linkage"));
             long participants = 0;
             for (int page = 0; page < 256; page++)

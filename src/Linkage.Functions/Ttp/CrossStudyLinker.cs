@@ -30,21 +30,37 @@ public sealed class CrossStudyLinker(BlobServiceClient blobs, CosmosDatabase cos
 {
     public const string LinksContainerId = "ttp-links";
 
-    /// <summary>Publishes <paramref name="stagedIndexName"/> (a name in the registry container) as the study's index; returns the links found and removed.</summary>
-    public async Task<(long Found, long Removed)> PublishAsync(string study, string stagedIndexName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes <paramref name="stagedIndexName"/> (a name in the registry container) as the study's index, replacing
+    /// the previous committed file's (<paramref name="previousIndexName"/>, null for the study's first). Returns the
+    /// links found, and the links removed: pairs of the previous index the new one lacks whose key another study shares.
+    /// Both are counted from the indexes, so a re-run after a crash reports what the first run would have.
+    /// </summary>
+    public async Task<(long Found, long Removed)> PublishAsync(string study, string stagedIndexName, string? previousIndexName, CancellationToken cancellationToken)
     {
         var registry = blobs.GetBlobContainerClient(TtpStorage.Registry);
         var index = await ReadIndexAsync(registry.GetBlobClient(stagedIndexName), study, cancellationToken);
         var links = await cosmos.ContainerAsync(LinksContainerId, "/id", cancellationToken);
+        var others = new List<LinkIndex>();
+        await foreach (var item in registry.GetBlobsAsync(BlobTraits.None, BlobStates.None, "links/", cancellationToken))
+        {
+            string other = Path.GetFileNameWithoutExtension(item.Name);
+            if (other != study)
+            {
+                others.Add(await ReadIndexAsync(registry.GetBlobClient(item.Name), other, cancellationToken));
+            }
+        }
 
         long removed = 0;
-        var current = registry.GetBlobClient(TtpStorage.LinkIndex(study));
-        if (await TryReadIndexAsync(current, study, cancellationToken) is { } previous)
+        if (previousIndexName is not null && await TryReadIndexAsync(registry.GetBlobClient(previousIndexName), study, cancellationToken) is { } previous)
         {
-            foreach (var (linkKey, token) in previous.Except(index))
+            var dropped = previous.Except(index).ToList();
+            foreach (var (linkKey, token) in dropped)
             {
-                removed += await UnlinkAsync(links, linkKey, study, token.ToString(), cancellationToken) ? 1 : 0;
+                await UnlinkAsync(links, linkKey, study, token.ToString(), cancellationToken);
             }
+
+            removed = dropped.Count(d => others.Any(o => o.Contains(d.Key)));
         }
 
         await using (var w = new AtomicBlobWriter(registry.GetBlockBlobClient(TtpStorage.LinkIndex(study))))
@@ -54,18 +70,11 @@ public sealed class CrossStudyLinker(BlobServiceClient blobs, CosmosDatabase cos
         }
 
         long found = 0;
-        await foreach (var item in registry.GetBlobsAsync(BlobTraits.None, BlobStates.None, "links/", cancellationToken))
+        foreach (var otherIndex in others)
         {
-            string other = Path.GetFileNameWithoutExtension(item.Name);
-            if (other == study)
-            {
-                continue;
-            }
-
-            var otherIndex = await ReadIndexAsync(registry.GetBlobClient(item.Name), other, cancellationToken);
             foreach (var (linkKey, mine, theirs) in index.Join(otherIndex))
             {
-                await UpsertLinkAsync(links, linkKey, (study, mine.ToString()), (other, theirs.ToString()), cancellationToken);
+                await UpsertLinkAsync(links, linkKey, (study, mine.ToString()), (otherIndex.Study, theirs.ToString()), cancellationToken);
                 found++;
             }
         }

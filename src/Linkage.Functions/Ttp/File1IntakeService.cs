@@ -74,18 +74,17 @@ public sealed class File1IntakeService(
     public async Task<File1IntakeResult> ProcessAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
     {
         var delivery = File1Delivery.Of(blob, etag);
-        var started = time.GetUtcNow();
         await using var studyLock = await StudyLock.AcquireAsync(
             blobs, delivery.Partition, TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
         var ct = studyLock.Token;
 
-        var committed = await RecoverAsync(delivery.Partition, ct);
+        var (committed, finished) = await RecoverAsync(delivery.Partition, ct);
         await faults.ReachedAsync(File1Steps.Recovered, ct);
 
         if (await FindDoneAsync(delivery, ct) is { } done)
         {
             // Finished by this run's recovery (an earlier attempt committed it): this run is the one that accepted it.
-            bool finishedNow = done.State == File1VersionState.Accepted && done.PublishedAt >= started;
+            bool finishedNow = finished.Contains(done.Id);
             logger.LogInformation("File 1 {Blob} ({ETag}) was already {State}{Now}", blob.Name, etag, done.State, finishedNow ? " (its publishing finished now)" : "; nothing to do");
             await MoveAsync(delivery, done.IsCommitted ? TtpStorage.File1Archive : TtpStorage.File1Quarantine, ct);
             return new File1IntakeResult(finishedNow ? "Accepted" : "AlreadyProcessed", done, null);
@@ -130,7 +129,7 @@ public sealed class File1IntakeService(
         await faults.ReachedAsync(File1Steps.Committed, ct);
 
         // Publish
-        record = await PublishAsync(record, ct);
+        record = await PublishAsync(record, previous, ct);
         await MoveAsync(delivery, TtpStorage.File1Archive, ct);
         logger.LogInformation(
             "Accepted File 1 {Study} v{Version}: {Rows} rows, {Participants} participants, {NhsRows} NHS Output rows, {DeltaRows} delta rows",
@@ -140,36 +139,42 @@ public sealed class File1IntakeService(
 
     /// <summary>
     /// Makes the study consistent before anything new is decided: publishes committed files whose publishing a crash cut
-    /// short (oldest first), and withdraws outputs that no committed file names. Returns the study's committed files.
+    /// short (in version order, so each is published against its predecessor), and withdraws outputs that no committed
+    /// file names. Returns the study's committed files and the ids of those this run finished.
     /// </summary>
-    private async Task<IReadOnlyList<File1VersionRecord>> RecoverAsync(string study, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<File1VersionRecord> Committed, IReadOnlySet<string> Finished)> RecoverAsync(string study, CancellationToken cancellationToken)
     {
         var committed = await versions.AcceptedAsync(study, cancellationToken);
-        var finished = new List<File1VersionRecord>(committed.Count);
+        var all = new List<File1VersionRecord>(committed.Count);
+        var finished = new HashSet<string>(StringComparer.Ordinal);
         foreach (var record in committed)
         {
             if (record.State == File1VersionState.Committed)
             {
                 logger.LogWarning("File 1 {Study} v{Version} was committed but not fully published (an interrupted run); publishing it now", record.Study, record.Version);
-                finished.Add(await PublishAsync(record, cancellationToken));
+                all.Add(await PublishAsync(record, all.LastOrDefault(), cancellationToken));
+                finished.Add(record.Id);
                 await MoveAsync(File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(BlobName(record.SourceBlob)), new ETag(record.SourceETag)), TtpStorage.File1Archive, cancellationToken);
             }
             else
             {
-                finished.Add(record);
+                all.Add(record);
             }
         }
 
-        foreach (string path in await outputs.WithdrawUncommittedAsync(study, finished, cancellationToken))
+        foreach (string path in await outputs.WithdrawUncommittedAsync(study, all, cancellationToken))
         {
             logger.LogWarning("Withdrew {Output}, written by an attempt at a {Study} File 1 that never committed", path, study);
         }
 
-        return finished;
+        return (all, finished);
     }
 
-    /// <summary>The publish steps of a committed record, each idempotent; the record becomes Accepted when all are done.</summary>
-    private async Task<File1VersionRecord> PublishAsync(File1VersionRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// The publish steps of a committed record, each idempotent and each counting what it did from data, not from its own
+    /// side effects, so that a re-run reports what the first run would have; the record becomes Accepted when all are done.
+    /// </summary>
+    private async Task<File1VersionRecord> PublishAsync(File1VersionRecord record, File1VersionRecord? previous, CancellationToken cancellationToken)
     {
         var counts = new Dictionary<string, long>(record.Counts);
         var seconds = new Dictionary<string, double>(record.Seconds);
@@ -185,7 +190,8 @@ public sealed class File1IntakeService(
         seconds["registry"] = Lap(clock);
         await faults.ReachedAsync(File1Steps.RegistryApplied, cancellationToken);
 
-        (counts["crossStudyLinks"], counts["crossStudyLinksRemoved"]) = await linker.PublishAsync(record.Study, File1OutputWriter.BlobName(record.Files[File1OutputWriter.Keys.LinkIndex].Name), cancellationToken);
+        (counts["crossStudyLinks"], counts["crossStudyLinksRemoved"]) = await linker.PublishAsync(
+            record.Study, StagedIndex(record), previous is null ? null : StagedIndex(previous), cancellationToken);
         seconds["crossStudyLinks"] = Lap(clock);
         await faults.ReachedAsync(File1Steps.Linked, cancellationToken);
 
@@ -300,6 +306,8 @@ public sealed class File1IntakeService(
     }
 
     private static string BlobName(string path) => File1OutputWriter.BlobName(path);
+
+    private static string StagedIndex(File1VersionRecord record) => File1OutputWriter.BlobName(record.Files[File1OutputWriter.Keys.LinkIndex].Name);
 
     private async Task<BlobContainerClient> ContainerAsync(string name, CancellationToken cancellationToken)
     {

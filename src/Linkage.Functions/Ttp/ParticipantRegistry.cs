@@ -36,6 +36,9 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
         /// <summary>"v&lt;version&gt;:&lt;source ETag&gt;" of each file applied: a corrected file re-sent under the same version still applies.</summary>
         public List<string> AppliedFiles { get; init; } = [];
 
+        /// <summary>How many participants each applied file changed on this page, so a re-run reports the same count.</summary>
+        public Dictionary<string, long> ChangesByFile { get; init; } = [];
+
         /// <summary>The highest File 1 version applied to the page (from <see cref="AppliedFiles"/>).</summary>
         public int HighestVersion() => AppliedFiles.Select(f => int.TryParse(f.AsSpan(1, Math.Max(0, f.IndexOf(':') - 1)), out int v) ? v : 0).DefaultIfEmpty(0).Max();
     }
@@ -73,6 +76,7 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
 
     public static string PageId(string study, int page) => $"{study}-{page:x2}";
 
+
     private static async Task<long> ApplyPageAsync(Container container, string study, int pageNo, int version, string fileKey, DateOnly date, List<(TokenBytes Token, PermissionFlags Flags)> members, CancellationToken ct)
     {
         long changed = 0;
@@ -87,13 +91,13 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
             page ??= new Page { Id = PageId(study, pageNo), Study = study };
             if (page.AppliedFiles.Contains(fileKey))
             {
-                return null; // this file was applied already
+                changed = page.ChangesByFile.GetValueOrDefault(fileKey); // applied already (a re-run): report what that run changed
+                return null;
             }
 
             if (page.HighestVersion() > version)
             {
-                // A newer version is already here (its intake was interrupted before its record was written, so the
-                // intake's own superseded check could not see it): an older file must never roll permissions back.
+                // A newer version is already here: an older file must never roll permissions back.
                 return null;
             }
 
@@ -130,6 +134,7 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
             }
 
             page.AppliedFiles.Add(fileKey);
+            page.ChangesByFile[fileKey] = changed;
             return page;
         }, ct);
         return changed;

@@ -138,6 +138,18 @@ public sealed class File1IntakeService(
     }
 
     /// <summary>
+    /// Makes the study of a held delivery consistent (under its lock): finishes publishing what was committed and
+    /// withdraws what was staged and never committed.
+    /// </summary>
+    public async Task RecoverStudyAsync(string blobName, CancellationToken cancellationToken)
+    {
+        var delivery = File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(blobName), default);
+        await using var studyLock = await StudyLock.AcquireAsync(
+            blobs, delivery.Partition, TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
+        await RecoverAsync(delivery.Partition, studyLock.Token);
+    }
+
+    /// <summary>
     /// Makes the study consistent before anything new is decided: publishes committed files whose publishing a crash cut
     /// short (in version order, so each is published against its predecessor), and withdraws outputs that no committed
     /// file names. Returns the study's committed files and the ids of those this run finished.

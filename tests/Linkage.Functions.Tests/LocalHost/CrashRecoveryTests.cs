@@ -143,25 +143,13 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
             // so the engine may begin that try twice after a restart: 3 or 4).
             Assert.InRange(held.Attempts, 3, 4);
             // The record is held first and the note written after it, so the note may trail the state by a moment.
-            var note = await Wait.ForAsync(async () => await TryDownloadAsync(blobs, held.ProviderNote!), seconds: 30);
+            var note = await Wait.ForAsync(() => blobs.TryDownloadTextAsync(held.ProviderNote!), seconds: 30);
             Assert.Contains("UKHLS_FILE1_v1_", note, StringComparison.Ordinal);
             Assert.True((await blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(delivery.BlobName).ExistsAsync()).Value, "a held file stays in the inbox");
         }
         finally
         {
             host.Dispose();
-        }
-    }
-
-    private static async Task<string?> TryDownloadAsync(BlobServiceClient blobs, string path)
-    {
-        try
-        {
-            return await blobs.DownloadTextAsync(path);
-        }
-        catch (global::Azure.RequestFailedException e) when (e.Status == 404)
-        {
-            return null;
         }
     }
 

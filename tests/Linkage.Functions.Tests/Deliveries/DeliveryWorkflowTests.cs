@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Linkage.File1;
 using Linkage.Functions.Api;
 using Linkage.Functions.Deliveries;
+using Linkage.Functions.Hosting;
 using Linkage.Functions.Tests.Infrastructure;
 using Linkage.Functions.Ttp;
 using Microsoft.DurableTask.Client;
@@ -131,7 +132,12 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
     [Fact]
     public async Task Development_tokens_are_refused_outside_the_Development_environment()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly") { EnvironmentName = "Production" };
+        // Outside Development the app starts only with a Key Vault and a zone list (never contacted here).
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?>
+        {
+            ["Keys:VaultUri"] = "https://linkage-test.vault.azure.net/",
+            ["Runtime:Zones"] = ZoneOptions.DevelopmentDefault,
+        }) { EnvironmentName = "Production" };
         using var http = app.CreateClient();
         var response = await Send(http, HttpMethod.Get, "/api/deliveries", app.Token("op", Roles.Operator));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);

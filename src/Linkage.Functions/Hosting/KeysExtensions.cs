@@ -173,7 +173,7 @@ internal sealed class KeysOptionsValidation(IHostEnvironment environment, IOptio
 
     public ValidateOptionsResult Validate(string? name, KeysOptions options)
     {
-        if (options.VaultUri is not null || environment.IsDevelopment() || !UsesKeys(zones.Value))
+        if (options.VaultUri is not null || environment.IsDevelopment() || !UsesKeys(zones))
         {
             return ValidateOptionsResult.Success;
         }
@@ -181,14 +181,17 @@ internal sealed class KeysOptionsValidation(IHostEnvironment environment, IOptio
         return ValidateOptionsResult.Fail(NoVaultMessage(environment.EnvironmentName));
     }
 
-    /// <summary>Every zone but platform takes data keys; an unparseable zone list is reported by its own validation.</summary>
-    private static bool UsesKeys(ZoneOptions zones)
+    /// <summary>
+    /// Every zone but platform takes data keys. A missing or unparseable zone list is reported by its own validation;
+    /// here it counts as using keys, so both problems are reported at once.
+    /// </summary>
+    private static bool UsesKeys(IOptions<ZoneOptions> zones)
     {
         try
         {
-            return zones.EnabledZones.Any(z => z != FunctionZone.Platform);
+            return zones.Value.EnabledZones.Any(z => z != FunctionZone.Platform);
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or OptionsValidationException)
         {
             return true;
         }

@@ -38,6 +38,17 @@ public sealed class FailClosedStartupTests(LocalStackFixture stack)
     }
 
     [Fact]
+    public async Task Production_with_neither_refuses_to_start()
+    {
+        await using var app = App("Production", []);
+
+        // The local host reads the zones while it maps its functions, before the start-up validation, so the zone
+        // message comes first here (the worker's start-up validation checks both). Either way the app does not start.
+        string message = Messages(Assert.ThrowsAny<Exception>(() => app.Services));
+        Assert.Contains("Runtime:Zones is not set", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Production_with_a_vault_and_zones_starts_with_only_those_zones()
     {
         await using var app = App("Production", new() { ["Keys:VaultUri"] = VaultUri, ["Runtime:Zones"] = "processor,provisioning" });

@@ -61,10 +61,16 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
     /// </summary>
     internal async Task CheckAsync(CancellationToken cancellationToken)
     {
+        var zones = zoneOptions.Value.EnabledZones;
+        var purposes = FixedPurposes.Where(p => IsAllowed(p, zones)).ToList();
+        if (purposes.Count == 0)
+        {
+            return; // an app of the platform zone alone holds no keys
+        }
+
         var state = await _ring.GetAsync(cancellationToken);
         await state.ProbeKekAsync(cancellationToken);
-        var zones = zoneOptions.Value.EnabledZones;
-        foreach (var purpose in FixedPurposes.Where(p => IsAllowed(p, zones)))
+        foreach (var purpose in purposes)
         {
             _ = await state.Store.ReadHeadAsync(purpose, cancellationToken);
         }

@@ -83,3 +83,32 @@ public sealed class FailClosedStartupTests(LocalStackFixture stack)
         _ => e.Message,
     };
 }
+
+/// <summary>The key ring itself refuses the local key outside Development, in case a host skips start-up validation.</summary>
+[Collection(LocalStackCollection.Name)]
+public sealed class KeyRingEnvironmentTests(LocalStackFixture stack)
+{
+    [Theory]
+    [InlineData("Production", false)]
+    [InlineData("Development", true)]
+    public async Task The_local_key_is_used_only_in_Development(string environment, bool allowed)
+    {
+        using var client = Linkage.Azure.Cosmos.CosmosClientFactory.Create(new Uri(stack.Stack.CosmosEndpoint), stack.Stack.CosmosKey);
+        using var database = new Linkage.Azure.Cosmos.CosmosDatabase(client, LocalStackFixture.UniqueName("ring"));
+        var host = new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = environment };
+        var keys = new KeysOptions { LocalFolder = Path.Combine(stack.Stack.DataDirectory, "local-keys") };
+        using var provider = new KeyRingProvider(database, Options.Create(keys), Options.Create(new ZoneOptions { Zones = "processor" }), host, TimeProvider.System);
+
+        var get = provider.GetCipherAsync(Linkage.Keys.KeyPurposes.ProcessorId, CancellationToken.None);
+        if (allowed)
+        {
+            using var cipher = await get;
+            Assert.NotNull(cipher.KeyVersion);
+        }
+        else
+        {
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => get);
+            Assert.Contains("Keys:VaultUri is not set", e.Message, StringComparison.Ordinal);
+        }
+    }
+}

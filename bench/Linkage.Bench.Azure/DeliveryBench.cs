@@ -26,7 +26,8 @@ internal static class DeliveryBench
         new SynthGenerator(new SynthOptions { Seed = 9, Studies = studies, Participants = 500, File2Rows = 1, Quarters = 1, InvalidNhsShare = 0 })
             .Generate(Path.Combine(work.FullName, "d"), null, CancellationToken.None);
 
-        var builder = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:0"]);
+        // Development: the benchmark wraps its keys with a local key-encryption key, which the app refuses elsewhere.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"], EnvironmentName = Environments.Development });
         builder.Configuration["DataStorage:ConnectionString"] = stack.StorageConnectionString;
         builder.Configuration["Cosmos:Endpoint"] = stack.CosmosEndpoint;
         builder.Configuration["Cosmos:Key"] = stack.CosmosKey;

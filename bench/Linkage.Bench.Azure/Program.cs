@@ -24,7 +24,8 @@ try
         return;
     }
 
-    var builder = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:0"]);
+    // Development: the benchmark wraps its keys with a local key-encryption key, which the app refuses elsewhere.
+    var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--urls", "http://127.0.0.1:0"], EnvironmentName = Environments.Development });
     builder.Configuration["DataStorage:ConnectionString"] = stack.StorageConnectionString;
     builder.Configuration["Cosmos:Endpoint"] = stack.CosmosEndpoint;
     builder.Configuration["Cosmos:Key"] = stack.CosmosKey;

@@ -22,7 +22,8 @@ public sealed class LocalStack : IAsyncDisposable
     /// <summary>The Cosmos DB emulator's well-known key; the stand-in accepts any key.</summary>
     public const string WellKnownCosmosKey = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
 
-    private static readonly Lazy<Task<LocalStack>> Shared = new(StartSharedAsync);
+    private static readonly Lock SharedLock = new();
+    private static Task<LocalStack>? _shared;
 
     private readonly ServerProcess? _azurite;
     private readonly ServerProcess? _cosmos;
@@ -76,7 +77,19 @@ public sealed class LocalStack : IAsyncDisposable
     /// One stack for the whole process (every test class of every collection), started on first use with
     /// <see cref="LocalStackOptions.ForTests"/> and stopped when the process exits. Test fixtures call this.
     /// </summary>
-    public static Task<LocalStack> SharedAsync(CancellationToken ct = default) => Shared.Value.WaitAsync(ct);
+    /// <remarks>A failed start is not kept (a port race, a slow machine): the next caller starts the stack again.</remarks>
+    public static Task<LocalStack> SharedAsync(CancellationToken ct = default)
+    {
+        lock (SharedLock)
+        {
+            if (_shared is null || _shared.IsFaulted || _shared.IsCanceled)
+            {
+                _shared = Task.Run(StartSharedAsync, CancellationToken.None); // never a caller's token: the stack is shared
+            }
+
+            return _shared.WaitAsync(ct);
+        }
+    }
 
     public static async Task<LocalStack> StartAsync(LocalStackOptions options, CancellationToken ct)
     {

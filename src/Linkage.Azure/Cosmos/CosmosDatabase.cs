@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Azure.Cosmos;
 
 namespace Linkage.Azure.Cosmos;
@@ -20,18 +19,35 @@ public sealed class CosmosOptions
 /// The app's Cosmos database: containers are created on first use with the partition key the real service is designed
 /// for (study, project, dataset, workflow instance), then cached.
 /// </summary>
-public sealed class CosmosDatabase(CosmosClient client, string databaseName)
+/// <remarks>
+/// The caches retry: a creation that failed (Cosmos unreachable, throttled) or timed out is not kept, so the next call
+/// tries again instead of failing until the app restarts; a caller's cancellation stops only its own wait.
+/// </remarks>
+public sealed class CosmosDatabase(CosmosClient client, string databaseName, TimeSpan? initialisationTimeout = null) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<Container>>> _containers = new();
-    private readonly Lazy<Task<Database>> _database = new(async () => (await client.CreateDatabaseIfNotExistsAsync(databaseName)).Database);
+    private readonly RecoverableAsyncLazy<Database> _database = new(
+        async ct => (await client.CreateDatabaseIfNotExistsAsync(databaseName, cancellationToken: ct)).Database,
+        initialisationTimeout ?? RecoverableAsyncLazy<Database>.DefaultTimeout);
+
+    private readonly RecoverableAsyncCache<(string Id, string PartitionKeyPath), Container> _containers =
+        new(initialisationTimeout ?? RecoverableAsyncLazy<Container>.DefaultTimeout);
 
     public CosmosClient Client => client;
 
     public Task<Container> ContainerAsync(string id, string partitionKeyPath, CancellationToken cancellationToken) =>
-        _containers.GetOrAdd(id, _ => new Lazy<Task<Container>>(async () =>
-        {
-            var db = await _database.Value;
-            var response = await db.CreateContainerIfNotExistsAsync(new ContainerProperties(id, partitionKeyPath), cancellationToken: cancellationToken);
-            return response.Container;
-        })).Value;
+        _containers.GetAsync((id, partitionKeyPath), CreateContainerAsync, cancellationToken);
+
+    /// <summary>Stops creations still running; the client is not this object's to dispose.</summary>
+    public void Dispose()
+    {
+        _containers.Dispose();
+        _database.Dispose();
+    }
+
+    private async Task<Container> CreateContainerAsync((string Id, string PartitionKeyPath) key, CancellationToken cancellationToken)
+    {
+        var db = await _database.GetAsync(cancellationToken);
+        var response = await db.CreateContainerIfNotExistsAsync(new ContainerProperties(key.Id, key.PartitionKeyPath), cancellationToken: cancellationToken);
+        return response.Container;
+    }
 }

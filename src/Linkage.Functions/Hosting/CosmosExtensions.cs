@@ -33,6 +33,7 @@ public static class CosmosExtensions
     {
         public string Name => "cosmos";
 
-        public async Task CheckAsync(CancellationToken cancellationToken) => await client.ReadAccountAsync();
+        // ReadAccountAsync takes no token; WaitAsync lets the health check give up on it in time.
+        public async Task CheckAsync(CancellationToken cancellationToken) => await client.ReadAccountAsync().WaitAsync(cancellationToken);
     }
 }

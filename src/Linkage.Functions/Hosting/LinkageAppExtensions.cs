@@ -18,7 +18,19 @@ public static class LinkageAppExtensions
     public static IHostApplicationBuilder AddLinkageApp(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton(TimeProvider.System);
+        bool development = builder.Environment.IsDevelopment();
         builder.Services.AddOptions<ZoneOptions>().BindConfiguration(ZoneOptions.SectionName)
+            .PostConfigure(o =>
+            {
+                // Development keeps its convenience of one app running everything; a deployment must say which zones it runs.
+                if (development && string.IsNullOrWhiteSpace(o.Zones))
+                {
+                    o.Zones = ZoneOptions.DevelopmentDefault;
+                }
+            })
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Zones),
+                $"Runtime:Zones is not set. Outside Development the app does not start without it: set Runtime:Zones (app setting Runtime__Zones) " +
+                "to the zones this app runs, e.g. 'ttp' for the trusted third party's app or 'processor,provisioning' for the TRE app.")
             .Validate(o => TryZones(o), "Runtime:Zones lists an unknown zone; use a comma-separated list of ttp, processor, provisioning.")
             .ValidateOnStart();
         builder.AddTelemetry();

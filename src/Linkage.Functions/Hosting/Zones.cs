@@ -34,8 +34,14 @@ public sealed class ZoneOptions
 {
     public const string SectionName = "Runtime";
 
-    /// <summary>Zones whose functions this app runs, comma-separated: ttp, processor, provisioning (platform always).</summary>
-    public string Zones { get; set; } = "ttp,processor,provisioning";
+    /// <summary>What an unset <see cref="Zones"/> means in Development (and only there): every zone in one app.</summary>
+    public const string DevelopmentDefault = "ttp,processor,provisioning";
+
+    /// <summary>
+    /// Zones whose functions this app runs, comma-separated: ttp, processor, provisioning (platform always). Required
+    /// outside Development, where a missing list would silently run the TTP and the TRE side in one app.
+    /// </summary>
+    public string Zones { get; set; } = "";
 
     public IReadOnlySet<FunctionZone> EnabledZones =>
         Zones.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -154,7 +154,12 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
     [Fact]
     public async Task Development_tokens_are_refused_outside_the_Development_environment()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly") { EnvironmentName = "Production" };
+        // Outside Development the app starts only with a Key Vault and a zone list (never contacted here).
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?>
+        {
+            ["Keys:VaultUri"] = "https://linkage-test.vault.azure.net/",
+            ["Runtime:Zones"] = ZoneOptions.DevelopmentDefault,
+        }) { EnvironmentName = "Production" };
         using var http = app.CreateClient();
         var response = await Send(http, HttpMethod.Get, "/api/deliveries", app.Token("op", Roles.Operator));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);

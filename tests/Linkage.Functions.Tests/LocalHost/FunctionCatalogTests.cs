@@ -36,7 +36,7 @@ public class FunctionCatalogTests
     [Fact]
     public void An_AzureWebJobs_Disabled_setting_switches_a_function_off_locally_too()
     {
-        var enabled = LocalHostExtensions.EnabledFunctions(typeof(FunctionCatalog).Assembly, new ZoneOptions(), Config(("AzureWebJobs.PurgeWorkflowHistory.Disabled", "true"))).Select(f => f.Name).ToList();
+        var enabled = LocalHostExtensions.EnabledFunctions(typeof(FunctionCatalog).Assembly, new ZoneOptions { Zones = ZoneOptions.DevelopmentDefault }, Config(("AzureWebJobs.PurgeWorkflowHistory.Disabled", "true"))).Select(f => f.Name).ToList();
         Assert.DoesNotContain("PurgeWorkflowHistory", enabled);
         Assert.Contains("Health", enabled);
     }

@@ -19,12 +19,23 @@ public class IdentifierScanTests(ITestOutputHelper output)
     private const string Nhs = "9434765919";
     private const string StudyId = "ALS12345678";
 
-    private static readonly IdentifierScan Scan = new(Row(StudyId, Nhs, "SMITH", "GRACE", "ANNA MAY", "12 CHURCH ROAD", "AMBRIDGE", "BORSETSHIRE", "AB1 2CD", "01/02/1970", "NHSD123456")
+    internal static readonly IdentifierScan Scan = new(Row(StudyId, Nhs, "SMITH", "GRACE", "ANNA MAY", "12 CHURCH ROAD", "AMBRIDGE", "BORSETSHIRE", "AB1 2CD", "01/02/1970", "NHSD123456")
         .Concat(Row("ALS87654321", "4010232137", "LEE", "MIA", "", "FLAT 3", "HOLBY", "WESSEX", "B1 1AA", "15/11/1991", "9"))
         .Concat(Row("ALS11111111", "", "O'BRIEN", "ELIZABETH", "", "7 ELM CLOSE", "", "", "CF10 1AB", "", "9")));
 
-    /// <summary>Planted spellings: a label (what a reader of a failure would call it) and text holding it.</summary>
     public static TheoryData<string, string> Planted()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var (label, text) in Spellings())
+        {
+            data.Add(label, text);
+        }
+
+        return data;
+    }
+
+    /// <summary>Planted spellings of the identifiers of <see cref="Scan"/>: a label (what a reader would call it) and text holding it.</summary>
+    internal static List<(string Label, string Text)> Spellings()
     {
         byte[] nhs = Encoding.UTF8.GetBytes(Nhs);
         string sha256 = Convert.ToHexString(SHA256.HashData(nhs));
@@ -34,77 +45,76 @@ public class IdentifierScanTests(ITestOutputHelper output)
         string md5Base64 = Convert.ToBase64String(MD5.HashData(nhs));
 #pragma warning restore CA5350, CA5351
         string Json(string inner) => Convert.ToBase64String(Encoding.UTF8.GetBytes(inner));
-        var data = new TheoryData<string, string>
-        {
-            { "NHS number, 10 digits", $"x {Nhs} x" },
-            { "NHS number, 10 digits after letters", $"nhs{Nhs}" },
-            { "NHS number, spaces", "nhs: 943 476 5919" },
-            { "NHS number, dashes", "nhs: 943-476-5919" },
-            { "NHS number, dots", "943.476.5919" },
-            { "NHS number, hex upper", Convert.ToHexString(nhs) },
-            { "NHS number, hex lower", Convert.ToHexString(nhs).ToLowerInvariant() },
-            { "NHS number, Base64", Convert.ToBase64String(nhs) },
-            { "NHS number, Base64url", System.Buffers.Text.Base64Url.EncodeToString(nhs) },
-            { "NHS number inside Base64 JSON, offset 0", Json($"{{\"n\":\"{Nhs}\"}}") },
-            { "NHS number inside Base64 JSON, offset 1", Json($"{{\"nh\":\"{Nhs}\"}}") },
-            { "NHS number inside Base64 JSON, offset 2", Json($"{{\"nhs\":\"{Nhs}\"}}") },
-            { "NHS number, SHA-256 hex lower", sha256.ToLowerInvariant() },
-            { "NHS number, SHA-256 hex upper", sha256 },
-            { "NHS number, SHA-256 Base64", Convert.ToBase64String(SHA256.HashData(nhs)) },
-            { "NHS number, SHA-256 Base64url", System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(nhs)) },
-            { "NHS number, MD5 hex lower", md5.ToLowerInvariant() },
-            { "NHS number, MD5 hex upper", md5 },
-            { "NHS number, MD5 Base64", md5Base64 },
-            { "NHS number, SHA-1 hex", sha1.ToLowerInvariant() },
-            { "surname, lower case in JSON", "{\"surname\":\"smith\"}" },
-            { "surname, title case", "Dear Smith," },
-            { "surname, upper case inside a word", "XSMITHX" },
-            { "surname, odd case standing alone", "name: sMiTh." },
-            { "surname with apostrophe, JSON-escaped", "{\"s\":\"O\\u0027BRIEN\"}" },
-            { "surname with apostrophe, without it", "obrien" },
-            { "forename", "Grace" },
-            { "forename and surname, no space", "gracesmith" },
-            { "surname, forename", "SMITH, GRACE" },
-            { "short names only as a full name", "Mia Lee" },
-            { "short names, surname first", "LEE MIA" },
-            { "middle names", "anna may" },
-            { "forename, hex", Convert.ToHexString(Encoding.UTF8.GetBytes("GRACE")) },
-            { "forename lower case, hex", Convert.ToHexString(Encoding.UTF8.GetBytes("grace")).ToLowerInvariant() },
-            { "surname, Base64", Convert.ToBase64String(Encoding.UTF8.GetBytes("ELIZABETH")) },
-            { "surname lower case, Base64", Convert.ToBase64String(Encoding.UTF8.GetBytes("elizabeth")) },
-            { "address line, lower case", "12 church road" },
-            { "address line, without spaces", "12CHURCHROAD" },
-            { "address line, URL-escaped", "q=12%20CHURCH%20ROAD" },
-            { "address line, town", "Ambridge" },
-            { "address line, Base64", Convert.ToBase64String(Encoding.UTF8.GetBytes("12 CHURCH ROAD")) },
-            { "postcode, lower case", "ab1 2cd" },
-            { "postcode, without space", "postcode AB12CD" },
-            { "postcode, lower case without space", "pc=ab12cd;" },
-            { "postcode, hex", Convert.ToHexString(Encoding.UTF8.GetBytes("AB1 2CD")) },
-            { "date of birth, dd/MM/yyyy", "dob 01/02/1970" },
-            { "date of birth, ISO", "dob 1970-02-01" },
-            { "date of birth, ISO timestamp", "1970-02-01T00:00:00Z" },
-            { "date of birth, dd-MM-yyyy", "01-02-1970" },
-            { "date of birth, dd.MM.yyyy", "dob 01.02.1970" },
-            { "date of birth, yyyy/MM/dd", "1970/02/01" },
-            { "date of birth, MM/dd/yyyy", "02/01/1970 00:00:00" },
-            { "date of birth, d/M/yyyy", "1/2/1970" },
-            { "date of birth, M/d/yyyy", "2/1/1970 12:00:00 AM" },
-            { "date of birth, yyyyMMdd", "dob=19700201;" },
-            { "date of birth, ddMMyyyy", "\"01021970\"" },
-            { "date of birth, d MMM yyyy", "1 Feb 1970" },
-            { "date of birth, dd-MMM-yyyy upper", "01-FEB-1970" },
-            { "date of birth, MMMM d, yyyy", "February 1, 1970" },
-            { "date of birth, hex", Convert.ToHexString(Encoding.UTF8.GetBytes("01/02/1970")) },
-            { "date of birth, Base64 of ISO", Convert.ToBase64String(Encoding.UTF8.GetBytes("1970-02-01")) },
-            { "STUDY_ID, lower case", "als12345678" },
-            { "STUDY_ID, hex", Convert.ToHexString(Encoding.UTF8.GetBytes(StudyId)) },
-            { "STUDY_ID, SHA-256", Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(StudyId))).ToLowerInvariant() },
-            { "NHS Digital study number", "nhsd123456" },
-            { "second NHS number, dashes", "401-023-2137" },
-            { "second date of birth, ISO", "1991-11-15" },
-        };
-        return data;
+        return
+        [
+            ("NHS number, 10 digits", $"x {Nhs} x"),
+            ("NHS number, 10 digits after letters", $"nhs{Nhs}"),
+            ("NHS number, spaces", "nhs: 943 476 5919"),
+            ("NHS number, dashes", "nhs: 943-476-5919"),
+            ("NHS number, dots", "943.476.5919"),
+            ("NHS number, hex upper", Convert.ToHexString(nhs)),
+            ("NHS number, hex lower", Convert.ToHexString(nhs).ToLowerInvariant()),
+            ("NHS number, Base64", Convert.ToBase64String(nhs)),
+            ("NHS number, Base64url", System.Buffers.Text.Base64Url.EncodeToString(nhs)),
+            ("NHS number inside Base64 JSON, offset 0", Json($"{{\"n\":\"{Nhs}\"}}")),
+            ("NHS number inside Base64 JSON, offset 1", Json($"{{\"nh\":\"{Nhs}\"}}")),
+            ("NHS number inside Base64 JSON, offset 2", Json($"{{\"nhs\":\"{Nhs}\"}}")),
+            ("NHS number, SHA-256 hex lower", sha256.ToLowerInvariant()),
+            ("NHS number, SHA-256 hex upper", sha256),
+            ("NHS number, SHA-256 Base64", Convert.ToBase64String(SHA256.HashData(nhs))),
+            ("NHS number, SHA-256 Base64url", System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(nhs))),
+            ("NHS number, MD5 hex lower", md5.ToLowerInvariant()),
+            ("NHS number, MD5 hex upper", md5),
+            ("NHS number, MD5 Base64", md5Base64),
+            ("NHS number, SHA-1 hex", sha1.ToLowerInvariant()),
+            ("surname, lower case in JSON", "{\"surname\":\"smith\"}"),
+            ("surname, title case", "Dear Smith,"),
+            ("surname, upper case inside a word", "XSMITHX"),
+            ("surname, odd case standing alone", "name: sMiTh."),
+            ("surname with apostrophe, JSON-escaped", "{\"s\":\"O\\u0027BRIEN\"}"),
+            ("surname with apostrophe, without it", "obrien"),
+            ("forename", "Grace"),
+            ("forename and surname, no space", "gracesmith"),
+            ("surname, forename", "SMITH, GRACE"),
+            ("short names only as a full name", "Mia Lee"),
+            ("short names, surname first", "LEE MIA"),
+            ("middle names", "anna may"),
+            ("forename, hex", Convert.ToHexString(Encoding.UTF8.GetBytes("GRACE"))),
+            ("forename lower case, hex", Convert.ToHexString(Encoding.UTF8.GetBytes("grace")).ToLowerInvariant()),
+            ("surname, Base64", Convert.ToBase64String(Encoding.UTF8.GetBytes("ELIZABETH"))),
+            ("surname lower case, Base64", Convert.ToBase64String(Encoding.UTF8.GetBytes("elizabeth"))),
+            ("address line, lower case", "12 church road"),
+            ("address line, without spaces", "12CHURCHROAD"),
+            ("address line, URL-escaped", "q=12%20CHURCH%20ROAD"),
+            ("address line, town", "Ambridge"),
+            ("address line, Base64", Convert.ToBase64String(Encoding.UTF8.GetBytes("12 CHURCH ROAD"))),
+            ("postcode, lower case", "ab1 2cd"),
+            ("postcode, without space", "postcode AB12CD"),
+            ("postcode, lower case without space", "pc=ab12cd;"),
+            ("postcode, hex", Convert.ToHexString(Encoding.UTF8.GetBytes("AB1 2CD"))),
+            ("date of birth, dd/MM/yyyy", "dob 01/02/1970"),
+            ("date of birth, ISO", "dob 1970-02-01"),
+            ("date of birth, ISO timestamp", "1970-02-01T00:00:00Z"),
+            ("date of birth, dd-MM-yyyy", "01-02-1970"),
+            ("date of birth, dd.MM.yyyy", "dob 01.02.1970"),
+            ("date of birth, yyyy/MM/dd", "1970/02/01"),
+            ("date of birth, MM/dd/yyyy", "02/01/1970 00:00:00"),
+            ("date of birth, d/M/yyyy", "1/2/1970"),
+            ("date of birth, M/d/yyyy", "2/1/1970 12:00:00 AM"),
+            ("date of birth, yyyyMMdd", "dob=19700201;"),
+            ("date of birth, ddMMyyyy", "\"01021970\""),
+            ("date of birth, d MMM yyyy", "1 Feb 1970"),
+            ("date of birth, dd-MMM-yyyy upper", "01-FEB-1970"),
+            ("date of birth, MMMM d, yyyy", "February 1, 1970"),
+            ("date of birth, hex", Convert.ToHexString(Encoding.UTF8.GetBytes("01/02/1970"))),
+            ("date of birth, Base64 of ISO", Convert.ToBase64String(Encoding.UTF8.GetBytes("1970-02-01"))),
+            ("STUDY_ID, lower case", "als12345678"),
+            ("STUDY_ID, hex", Convert.ToHexString(Encoding.UTF8.GetBytes(StudyId))),
+            ("STUDY_ID, SHA-256", Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(StudyId))).ToLowerInvariant()),
+            ("NHS Digital study number", "nhsd123456"),
+            ("second NHS number, dashes", "401-023-2137"),
+            ("second date of birth, ISO", "1991-11-15"),
+        ];
     }
 
     [Theory]

@@ -98,7 +98,12 @@ internal static class LeakScan
     public static void ScanLogs(IdentifierScan scan, CapturingLoggerProvider logs, LeakScanReport report)
     {
         var lines = logs.Lines.ToArray();
-        report.Findings.AddRange(scan.Find(string.Join('\n', lines), "the captured logs"));
+        for (int i = 0; i < lines.Length; i++)
+        {
+            report.Findings.AddRange(scan.Find(lines[i], $"log line {i + 1}"));
+            report.Add("characters", lines[i].Length);
+        }
+
         report.Places.Add("logs");
         report.Add("log lines", lines.Length);
     }

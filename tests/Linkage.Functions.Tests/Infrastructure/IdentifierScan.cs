@@ -60,38 +60,37 @@ internal sealed class IdentifierScan
 
     private readonly List<IdentifierVariant> _variants;
     private readonly string[] _folded;
+    private readonly int[] _next; // the next variant with the same prefix hash (-1: none): chains instead of a list per hash
     private readonly Bucket[] _buckets;
 
     public IdentifierScan(IEnumerable<IdentifierVariant> variants)
     {
-        var unique = new Dictionary<(string, bool), IdentifierVariant>();
+        var caseless = new HashSet<string>(StringComparer.Ordinal);
+        var exact = new HashSet<string>(StringComparer.Ordinal);
+        _variants = [];
+        var folded = new List<string>();
         foreach (var v in variants)
         {
-            if (v.Text.Length >= PrefixLengths[0])
+            if (v.Text.Length < PrefixLengths[0])
             {
-                unique.TryAdd((v.CaseSensitive ? v.Text : v.Text.ToLowerInvariant(), v.CaseSensitive), v);
+                continue;
+            }
+
+            string f = v.Text.ToLowerInvariant();
+            if (v.CaseSensitive ? exact.Add(v.Text) : caseless.Add(f))
+            {
+                _variants.Add(v);
+                folded.Add(f);
             }
         }
 
-        _variants = [.. unique.Values];
-        _folded = _variants.Select(v => v.Text.ToLowerInvariant()).ToArray();
+        _folded = [.. folded];
+        _next = new int[_folded.Length];
         _buckets = PrefixLengths.Select(k => new Bucket(k)).ToArray();
-        var lists = _buckets.Select(_ => new Dictionary<ulong, List<int>>()).ToArray();
-        for (int i = 0; i < _variants.Count; i++)
+        for (int i = 0; i < _folded.Length; i++)
         {
             int b = Array.FindLastIndex(PrefixLengths, k => k <= _folded[i].Length);
-            ulong h = Hash(_folded[i].AsSpan(0, PrefixLengths[b]));
-            if (!lists[b].TryGetValue(h, out var list))
-            {
-                lists[b][h] = list = [];
-            }
-
-            list.Add(i);
-        }
-
-        for (int b = 0; b < _buckets.Length; b++)
-        {
-            _buckets[b].Fill(lists[b]);
+            _next[i] = _buckets[b].Add(Hash(_folded[i].AsSpan(0, PrefixLengths[b])), i);
         }
     }
 
@@ -250,10 +249,10 @@ internal sealed class IdentifierScan
                     h -= folded[i - k] * bucket.TopPower;
                 }
 
-                if (i >= k - 1 && bucket.MayContain(h) && bucket.Candidates(h) is { } candidates)
+                if (i >= k - 1 && bucket.MayContain(h) && bucket.First(h) is int first)
                 {
                     int start = i - k + 1;
-                    foreach (int c in candidates)
+                    for (int c = first; c >= 0; c = _next[c])
                     {
                         if (Matches(c, text, folded, start))
                         {
@@ -426,26 +425,26 @@ internal sealed class IdentifierScan
         return IdentifierVariants.Text(t, IdentifierField.Name);
     }
 
-    /// <summary>The variants whose first <see cref="Length"/> folded characters hash to a value: a bit filter, then a table.</summary>
+    /// <summary>The variants whose first <see cref="Length"/> folded characters hash to a value: a bit filter, then the chain's first.</summary>
     private sealed class Bucket(int length)
     {
         private readonly ulong[] _filter = new ulong[(1 << FilterBits) / 64];
-        private Dictionary<ulong, int[]> _table = [];
+        private readonly Dictionary<ulong, int> _first = [];
 
         public int Length { get; } = length;
 
         public ulong TopPower { get; } = Power(length);
 
-        public bool IsEmpty => _table.Count == 0;
+        public bool IsEmpty => _first.Count == 0;
 
-        public void Fill(Dictionary<ulong, List<int>> lists)
+        /// <summary>Makes <paramref name="index"/> the first of its hash's chain; returns the previous first (-1: none).</summary>
+        public int Add(ulong h, int index)
         {
-            _table = lists.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
-            foreach (ulong h in _table.Keys)
-            {
-                int bit = Slot(h);
-                _filter[bit >> 6] |= 1UL << (bit & 63);
-            }
+            int previous = _first.TryGetValue(h, out int p) ? p : -1;
+            _first[h] = index;
+            int bit = Slot(h);
+            _filter[bit >> 6] |= 1UL << (bit & 63);
+            return previous;
         }
 
         public bool MayContain(ulong h)
@@ -454,7 +453,7 @@ internal sealed class IdentifierScan
             return (_filter[bit >> 6] & (1UL << (bit & 63))) != 0;
         }
 
-        public int[]? Candidates(ulong h) => _table.TryGetValue(h, out var c) ? c : null;
+        public int? First(ulong h) => _first.TryGetValue(h, out int c) ? c : null;
 
         private static int Slot(ulong h) => (int)((h * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits));
 

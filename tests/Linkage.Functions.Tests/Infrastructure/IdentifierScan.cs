@@ -47,7 +47,8 @@ internal sealed record LeakFinding(string Where, string What, int Offset)
 /// possible birth dates would otherwise match most 8-digit runs of hex.</item>
 /// <item>Base64 is matched case-sensitively (its case is part of the value); cores inside a longer Base64 text shorter
 /// than <see cref="IdentifierVariants.MinimumEmbeddedBase64"/> characters are not searched (the whole standalone
-/// encoding still is).</item>
+/// encoding still is). Address lines and full names are Base64-searched as a whole only, not at the three offsets inside
+/// a longer Base64 text (they are the most numerous values; their single names and the other fields are).</item>
 /// </list>
 /// Matching is linear in the text: a rolling hash of the first 5, 8 or 16 characters (folded to lower case) at each
 /// position, looked up in a bit filter and then a table of the variants starting that way, each candidate verified in full.

@@ -12,9 +12,9 @@ namespace Linkage.Functions.Tests.Infrastructure;
 /// <summary>
 /// The leak scan itself: every spelling it claims to catch is caught when planted (built here with the BCL, not with the
 /// scan's own generator), its rules against chance matches do what its documentation says, a failure never prints the
-/// identifier, and it stays fast on a large cohort.
+/// identifier. (<see cref="IdentifierScanScaleTests"/>: it stays fast on a large cohort.)
 /// </summary>
-public class IdentifierScanTests(ITestOutputHelper output)
+public class IdentifierScanTests
 {
     private const string Nhs = "9434765919";
     private const string StudyId = "ALS12345678";
@@ -171,6 +171,31 @@ public class IdentifierScanTests(ITestOutputHelper output)
         Assert.Contains(File1Schema.NhsDigitalStudyNumber, File1Schema.IdentifierFields);
     }
 
+    private static IEnumerable<IdentifierVariant> Row(string studyId, string nhs, string surname, string forename, string middle, string address1, string address3, string address4, string postcode, string dob, string nhsdStudyNumber)
+    {
+        var f = Enumerable.Repeat("", File1Schema.FieldCount).ToArray();
+        f[File1Schema.StudyId] = studyId;
+        f[File1Schema.RowStatus] = "C";
+        f[File1Schema.NhsNumber] = nhs;
+        f[File1Schema.Surname] = surname;
+        f[File1Schema.Forename] = forename;
+        f[File1Schema.MiddleNames] = middle;
+        f[File1Schema.Address1] = address1;
+        f[File1Schema.Address1 + 2] = address3;
+        f[File1Schema.Address1 + 3] = address4;
+        f[File1Schema.Postcode] = postcode;
+        f[File1Schema.DateOfBirth] = dob;
+        f[File1Schema.NhsDigitalStudyNumber] = nhsdStudyNumber;
+        f[File1Schema.NhsSStudyNumber] = "9";
+        f[File1Schema.NhsNiStudyNumber] = "9";
+        return IdentifierVariants.ForRow(f);
+    }
+}
+
+/// <summary>The scan at scale. Runs alone (it uses both cores and ~1 GB for half a minute), not beside the timing-sensitive host tests.</summary>
+[Collection(ScaleCollection.Name)]
+public class IdentifierScanScaleTests(ITestOutputHelper output)
+{
     /// <summary>
     /// 30,000 participants (10,000 in each of three studies): build the scan from their File 1s, then search 8 MB of text
     /// shaped like what the app writes (Base64url tokens, hex, JSON, timestamps, counts) with one planted SHA-256 in it.
@@ -222,24 +247,10 @@ public class IdentifierScanTests(ITestOutputHelper output)
             Directory.Delete(dir, recursive: true);
         }
     }
+}
 
-    private static IEnumerable<IdentifierVariant> Row(string studyId, string nhs, string surname, string forename, string middle, string address1, string address3, string address4, string postcode, string dob, string nhsdStudyNumber)
-    {
-        var f = Enumerable.Repeat("", File1Schema.FieldCount).ToArray();
-        f[File1Schema.StudyId] = studyId;
-        f[File1Schema.RowStatus] = "C";
-        f[File1Schema.NhsNumber] = nhs;
-        f[File1Schema.Surname] = surname;
-        f[File1Schema.Forename] = forename;
-        f[File1Schema.MiddleNames] = middle;
-        f[File1Schema.Address1] = address1;
-        f[File1Schema.Address1 + 2] = address3;
-        f[File1Schema.Address1 + 3] = address4;
-        f[File1Schema.Postcode] = postcode;
-        f[File1Schema.DateOfBirth] = dob;
-        f[File1Schema.NhsDigitalStudyNumber] = nhsdStudyNumber;
-        f[File1Schema.NhsSStudyNumber] = "9";
-        f[File1Schema.NhsNiStudyNumber] = "9";
-        return IdentifierVariants.ForRow(f);
-    }
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ScaleCollection
+{
+    public const string Name = "Scale";
 }

@@ -121,17 +121,21 @@ public sealed class IdentifierLeakPathTests(IsolatedStackFixture stack, ITestOut
             Assert.Contains("NHS_NUMBER", reportText, StringComparison.Ordinal);
             Assert.False((bool)System.Text.Json.Nodes.JsonNode.Parse(reportText)!["accepted"]!);
 
-            // A File 2 with a tenth of its rows malformed is rejected whole, with its report in the processor's quarantine.
-            var rows = new List<string> { "cohortkey_e,record_date,lsoa11cd_e,origin,avail_from_dt" };
-            for (int i = 0; i < 200; i++)
-            {
-                rows.Add(i % 10 == 0 ? "not,a,valid,row,at,all,x" : $"AAAAAAAAAAAAAAAAAAAA{i % 10:D2},2020-01-01,E01000001,1,2020-02-01");
-            }
-
-            string file2Name = $"{Dataset}/{Dataset}_20260101.csv";
-            await stack.CreateBlobServiceClient().PutTextAsync(ProcessorStorage.File2Inbox, file2Name, string.Join('\n', rows) + "\n");
+            // A File 2 without one of its dataset's columns is rejected whole, with its report in the processor's quarantine.
+            string[] rows = [.. Enumerable.Range(0, 200).Select(i => $"AAAAAAAAAAAAAAAAAAAA{i % 10:D2},2020-01-01,E01000001,1,2020-02-01")];
+            string badHeader = $"{Dataset}/{Dataset}_20260101.csv";
+            await blobs.PutTextAsync(ProcessorStorage.File2Inbox, badHeader, "cohortkey_e,record_date,lsoa11cd_e,origin\n" + string.Join('\n', rows) + "\n");
             var quarantine = blobs.GetBlobContainerClient(ProcessorStorage.File2Quarantine);
-            await Wait.ForAsync(async () => await quarantine.GetBlobClient(file2Name + ".report.json").ExistsAsync() ? "rejected" : null, logs: app.Logs);
+            await Wait.ForAsync(async () => await quarantine.GetBlobClient(badHeader + ".report.json").ExistsAsync() ? "rejected" : null, logs: app.Logs);
+
+            // One with a tenth of its rows malformed (and its ids unknown): rejected, or held, but never curated.
+            string badRows = $"{Dataset}/{Dataset}_20260102.csv";
+            var (blob, etag) = await blobs.PutTextAsync(ProcessorStorage.File2Inbox, badRows,
+                "cohortkey_e,record_date,lsoa11cd_e,origin,avail_from_dt\n" + string.Join('\n', rows.Select((r, i) => i % 10 == 0 ? "not,a,valid,row,at,all,x" : r)) + "\n");
+            var store = app.Services.GetRequiredService<DeliveryStore>();
+            string id = new DeliveryRef(ProcessorStorage.File2Inbox, blob.Name, etag.ToString()).Id;
+            var done = await Wait.ForAsync(async () => await store.GetAsync(id, CancellationToken.None) is { State: DeliveryState.Completed or DeliveryState.Held } r ? r : null, seconds: 240, logs: app.Logs);
+            Assert.NotEqual("Curated", done.Outcome);
         }
         finally
         {

@@ -3,12 +3,19 @@ using Microsoft.Extensions.Logging;
 
 namespace Linkage.Functions.Tests.Infrastructure;
 
-/// <summary>Keeps every log line the app writes (message, exception text, scope-free) so tests can search them.</summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider
+/// <summary>
+/// Keeps every log line the app writes (message, exception text, structured values, and the values of the scopes it was
+/// written in) so tests can search them. Structured values and scopes are indented lines after their message.
+/// </summary>
+internal sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalScope
 {
+    private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
+
     public ConcurrentQueue<string> Lines { get; } = new();
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
 
     public void Dispose()
     {
@@ -17,7 +24,7 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
     private sealed class Logger(CapturingLoggerProvider owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
+            where TState : notnull => owner._scopes.Push(state);
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
@@ -31,6 +38,23 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
                     owner.Lines.Enqueue($"  {k}={v}");
                 }
             }
+
+            owner._scopes.ForEachScope(
+                static (scope, lines) =>
+                {
+                    if (scope is IEnumerable<KeyValuePair<string, object?>> pairs)
+                    {
+                        foreach (var (k, v) in pairs)
+                        {
+                            lines.Enqueue($"  scope {k}={v}");
+                        }
+                    }
+                    else if (scope is not null)
+                    {
+                        lines.Enqueue($"  scope {scope}");
+                    }
+                },
+                owner.Lines);
         }
     }
 }

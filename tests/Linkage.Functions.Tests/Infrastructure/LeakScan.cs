@@ -67,7 +67,7 @@ internal sealed class LeakScanReport
 internal static class LeakScan
 {
     public static IReadOnlyList<string> TtpCosmosContainers { get; } =
-        [File1VersionStore.ContainerId, ParticipantRegistry.ContainerId, File1IntakeService.LinksContainerId];
+        [File1VersionStore.ContainerId, ParticipantRegistry.ContainerId, CrossStudyLinker.LinksContainerId];
 
     /// <summary>The Cosmos containers that must never hold an identifier (the scan covers all containers but the TTP's; this names the known ones).</summary>
     public static IReadOnlyList<string> NonTtpCosmosContainers { get; } =

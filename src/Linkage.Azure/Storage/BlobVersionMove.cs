@@ -73,6 +73,35 @@ public static class BlobVersionMove
         return copied;
     }
 
+    /// <summary>
+    /// The name <see cref="MoveToAsync"/> would give this version in <paramref name="target"/>: its existing copy's, the
+    /// plain name if free, else its unique name. Lets a caller name files that accompany the copy (a report) before the
+    /// move, which comes last; null when the version is gone from the source and has no copy.
+    /// </summary>
+    public static async Task<string?> PlannedNameAsync(this BlobClient blob, ETag etag, BlobContainerClient target, CancellationToken cancellationToken)
+    {
+        await target.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        if (await FindCopyAsync(target, blob.Name, etag.ToString(), cancellationToken) is { } copied)
+        {
+            return copied;
+        }
+
+        if (!(await target.GetBlobClient(blob.Name).ExistsAsync(cancellationToken)).Value)
+        {
+            return blob.Name;
+        }
+
+        try
+        {
+            var source = await blob.GetPropertiesAsync(new BlobRequestConditions { IfMatch = etag }, cancellationToken);
+            return UniqueName(blob.Name, source.Value.LastModified, etag.ToString());
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            return null;
+        }
+    }
+
     /// <summary><c>dir/X.csv</c> → <c>dir/X.20250807093000-1a2b3c4d.csv</c>: still a .csv, ordered by time, unique per version.</summary>
     public static string UniqueName(string name, DateTimeOffset lastModified, string sourceETag)
     {

@@ -86,7 +86,7 @@ public sealed class File1IntakeService(
             // Finished by this run's recovery (an earlier attempt committed it): this run is the one that accepted it.
             bool finishedNow = finished.Contains(done.Id);
             logger.LogInformation("File 1 {Blob} ({ETag}) was already {State}{Now}", blob.Name, etag, done.State, finishedNow ? " (its publishing finished now)" : "; nothing to do");
-            await MoveAsync(delivery, done.IsCommitted ? TtpStorage.File1Archive : TtpStorage.File1Quarantine, ct);
+            done = await MoveAsync(done, delivery, ct);
             return new File1IntakeResult(finishedNow ? "Accepted" : "AlreadyProcessed", done, null);
         }
 
@@ -130,7 +130,7 @@ public sealed class File1IntakeService(
 
         // Publish
         record = await PublishAsync(record, previous, ct);
-        await MoveAsync(delivery, TtpStorage.File1Archive, ct);
+        record = await MoveAsync(record, delivery, ct);
         logger.LogInformation(
             "Accepted File 1 {Study} v{Version}: {Rows} rows, {Participants} participants, {NhsRows} NHS Output rows, {DeltaRows} delta rows",
             record.Study, record.Version, record.Rows, record.Participants, record.Counts["nhsOutputRows"], record.Counts["deltaRows"]);
@@ -164,9 +164,9 @@ public sealed class File1IntakeService(
             if (record.State == File1VersionState.Committed)
             {
                 logger.LogWarning("File 1 {Study} v{Version} was committed but not fully published (an interrupted run); publishing it now", record.Study, record.Version);
-                all.Add(await PublishAsync(record, all.LastOrDefault(), cancellationToken));
+                var published = await PublishAsync(record, all.LastOrDefault(), cancellationToken);
+                all.Add(await MoveAsync(published, File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(BlobName(record.SourceBlob)), new ETag(record.SourceETag)), cancellationToken));
                 finished.Add(record.Id);
-                await MoveAsync(File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(BlobName(record.SourceBlob)), new ETag(record.SourceETag)), TtpStorage.File1Archive, cancellationToken);
             }
             else
             {
@@ -255,11 +255,14 @@ public sealed class File1IntakeService(
 
     private async Task<File1VersionRecord> RejectAsync(File1Delivery d, File1CheckReport report, CancellationToken cancellationToken)
     {
+        // The report is named after the delivery's quarantined copy, so a later rejected delivery of the same name
+        // gets its own report beside it instead of replacing this one.
         string reportJson = File1CheckReportJson.ToJson(report);
         var quarantine = await ContainerAsync(TtpStorage.File1Quarantine, cancellationToken);
-        await quarantine.GetBlobClient(d.Blob.Name + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
+        string quarantined = await d.Blob.PlannedNameAsync(d.ETag, quarantine, cancellationToken) ?? d.Blob.Name;
+        await quarantine.GetBlobClient(quarantined + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
         var reports = await ContainerAsync(TtpStorage.ProviderReports, cancellationToken);
-        await reports.GetBlobClient(d.Blob.Name + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
+        await reports.GetBlobClient(quarantined + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
 
         var record = await versions.UpsertAsync(new File1VersionRecord
         {
@@ -277,12 +280,12 @@ public sealed class File1IntakeService(
             Warnings = report.WarningCount,
             Outputs = new Dictionary<string, string>
             {
-                ["quarantined"] = $"{TtpStorage.File1Quarantine}/{d.Blob.Name}",
-                ["report"] = $"{TtpStorage.ProviderReports}/{d.Blob.Name}.report.json",
+                [QuarantinedKey] = $"{TtpStorage.File1Quarantine}/{quarantined}",
+                ["report"] = $"{TtpStorage.ProviderReports}/{quarantined}.report.json",
             },
             ProcessedAt = time.GetUtcNow(),
         }, cancellationToken);
-        await MoveAsync(d, TtpStorage.File1Quarantine, cancellationToken);
+        record = await MoveAsync(record, d, cancellationToken);
         logger.LogWarning("Rejected File 1 {Blob}: {Errors} errors, {Warnings} warnings; quarantined with its report", d.Blob.Name, report.ErrorCount, report.WarningCount);
         return record;
     }
@@ -328,8 +331,24 @@ public sealed class File1IntakeService(
         return c;
     }
 
-    private Task MoveAsync(File1Delivery d, string targetContainer, CancellationToken cancellationToken) =>
-        d.Blob.MoveToAsync(d.ETag, blobs.GetBlobContainerClient(targetContainer), cancellationToken);
+    private const string ArchivedKey = "archived";
+    private const string QuarantinedKey = "quarantined";
+
+    /// <summary>
+    /// Moves the delivery to the archive (committed) or quarantine (rejected), which never overwrites an earlier
+    /// delivery of the same name, and records where its copy went.
+    /// </summary>
+    private async Task<File1VersionRecord> MoveAsync(File1VersionRecord record, File1Delivery d, CancellationToken cancellationToken)
+    {
+        var (container, key) = record.IsCommitted ? (TtpStorage.File1Archive, ArchivedKey) : (TtpStorage.File1Quarantine, QuarantinedKey);
+        if (await d.Blob.MoveToAsync(d.ETag, blobs.GetBlobContainerClient(container), cancellationToken) is not { } name
+            || record.Outputs.GetValueOrDefault(key) == $"{container}/{name}")
+        {
+            return record;
+        }
+
+        return await versions.UpsertAsync(record with { Outputs = new Dictionary<string, string>(record.Outputs) { [key] = $"{container}/{name}" } }, cancellationToken);
+    }
 }
 
 /// <summary>

@@ -116,7 +116,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         await blobs.UploadFileAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, optOutList);
 
         await inbox.GetBlobClient(name).UploadAsync(file, overwrite: true);
-        var first = await Wait.ForAsync(async () => await versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None) is { State: File1VersionState.Accepted } r ? r : null);
+        var first = await Wait.ForAsync(async () => await versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None) is { State: File1VersionState.Accepted } r && r.Outputs.ContainsKey("archived") ? r : null);
         var registry = app.Services.GetRequiredService<ParticipantRegistry>();
         string registryBefore = await RegistryJson(registry);
         var outputsBefore = await ReadOutputs(blobs, first);
@@ -126,7 +126,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         var second = await Wait.ForAsync(async () =>
         {
             var r = await versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None);
-            return r is { State: File1VersionState.Accepted } && r.SourceETag != first.SourceETag ? r : null;
+            return r is { State: File1VersionState.Accepted } && r.Outputs.ContainsKey("archived") && r.SourceETag != first.SourceETag ? r : null;
         });
 
         Assert.Equal(File1VersionState.Accepted, second.State);

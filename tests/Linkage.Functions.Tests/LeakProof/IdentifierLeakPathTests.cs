@@ -1,6 +1,7 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
 using Linkage.Functions.Deliveries;
+using Linkage.Functions.Hosting;
 using Linkage.Functions.Processor;
 using Linkage.Functions.Tests.Infrastructure;
 using Linkage.Functions.Ttp;
@@ -149,30 +150,19 @@ public sealed class IdentifierLeakPathTests(IsolatedStackFixture stack, ITestOut
     }
 
     [Fact]
-    public async Task A_file1_intake_failing_half_way_through_its_writes_until_held_leaves_no_identifier_outside_the_ttp_zone()
+    public async Task A_file1_intake_stopped_after_staging_its_outputs_leaves_no_identifier_outside_the_ttp_zone()
     {
         var options = new SynthOptions { Seed = 23, Participants = 120, File2Rows = 10, Quarters = 1, InvalidNhsShare = 0, Studies = ["MCS", "TEDS"], S251Study = "TEDS" };
         string synth = Generate("failing", options);
-        var app = new FunctionAppFactory(stack.Stack, "Local");
+        // The intake stops right after staging its outputs (fault injection), before its commit: what it staged for the
+        // processor is in place, not in force, and is scanned as it lies.
+        var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["Faults:At"] = File1Steps.Staged });
         try
         {
-            _ = app.Services;
             var blobs = stack.CreateBlobServiceClient();
-
-            // The NHS Output's blob is leased by someone else: the intake writes the ID mapping and permission snapshot for
-            // the processor, then fails (412) on every attempt until the delivery is held.
-            var outbox = blobs.GetBlobContainerClient(TtpStorage.NhseOutbox);
-            await outbox.CreateIfNotExistsAsync();
-            var blocked = outbox.GetBlobClient(TtpStorage.NhsOutput("MCS", 1, options.FileDate(1)));
-            await blocked.UploadAsync(BinaryData.FromString("placeholder"), overwrite: true);
-            await blocked.GetBlobLeaseClient().AcquireAsync(TimeSpan.FromSeconds(-1));
-
             string file1 = File1Of(synth, "MCS", 1);
             var (blob, etag) = await blobs.PutTextAsync(TtpStorage.File1Inbox, $"MCS/{Path.GetFileName(file1)}", await File.ReadAllTextAsync(file1));
-            var store = app.Services.GetRequiredService<DeliveryStore>();
-            var id = new DeliveryRef(TtpStorage.File1Inbox, blob.Name, etag.ToString()).Id;
-            var held = await Wait.ForAsync(async () => await store.GetAsync(id, CancellationToken.None) is { State: DeliveryState.Held } r ? r : null, seconds: 240, logs: app.Logs);
-            Assert.True(held.Attempts > 1);
+            await Assert.ThrowsAsync<InjectedFaultException>(() => app.Services.GetRequiredService<File1IntakeService>().ProcessAsync(blob, etag, CancellationToken.None));
             Assert.Contains(await blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).ListNamesAsync(), n => n.StartsWith("id-mapping/MCS/", StringComparison.Ordinal));
         }
         finally

@@ -107,7 +107,7 @@ internal sealed class File2Run
         _lanes = Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => new Lane(n)).ToArray();
     }
 
-    public async Task<File2Result> ExecuteAsync(Stream input, Func<CancellationToken, ValueTask<Stream>> openOutput, CancellationToken cancellationToken)
+    public async Task<File2Result> ExecuteAsync(Stream input, Stream output, CancellationToken cancellationToken)
     {
         string tempDirectory = _options.TempDirectory ?? Path.GetTempPath();
         Directory.CreateDirectory(tempDirectory);
@@ -193,7 +193,6 @@ internal sealed class File2Run
         clock.Restart();
         _dropped[(int)DropReason.Duplicate] = store.FindDuplicates(cancellationToken);
         _dedupSeconds = clock.Elapsed.TotalSeconds;
-        var output = await openOutput(cancellationToken);
         clock.Restart();
         long written = await WriteOutputAsync(store, output, cancellationToken);
         _writeSeconds = clock.Elapsed.TotalSeconds;
@@ -854,7 +853,8 @@ internal sealed class File2Run
 
                     break;
                 case ColumnRule.Generalise:
-                    at += CsvField.Write(rows.Generalised(row, _generalisedIndex[c]), b.Bytes.AsSpan(at));
+                    // A band label such as "-10--1" would be run as a formula: labels are text cells.
+                    at += CsvField.WriteText(rows.Generalised(row, _generalisedIndex[c]), b.Bytes.AsSpan(at));
                     break;
                 default:
                     switch (_outputKind[c])
@@ -871,6 +871,9 @@ internal sealed class File2Run
                             break;
                         case OutputKind.Ascii when Ascii.FromUtf16(value, b.Bytes.AsSpan(at), out int narrowed) == System.Buffers.OperationStatus.Done:
                             at += narrowed;
+                            break;
+                        case OutputKind.Text:
+                            at += CsvField.WriteText(value, b.Bytes.AsSpan(at));
                             break;
                         default:
                             at += CsvField.Write(value, b.Bytes.AsSpan(at));
@@ -912,13 +915,17 @@ internal sealed class File2Run
         { Type: ColumnType.Code } => OutputKind.Code,
         { Type: ColumnType.Integer } => OutputKind.Ascii,
         { Type: ColumnType.Date } when column.DateFormat!.Pattern.All(ch => char.IsAscii(ch) && ch is not (',' or '"' or '\r' or '\n')) => OutputKind.Ascii,
+        { Type: ColumnType.String } => OutputKind.Text,
         _ => OutputKind.Csv,
     };
 
     private enum OutputKind
     {
-        /// <summary>Any value: <see cref="CsvField.Write"/>.</summary>
+        /// <summary>Any value: <see cref="CsvField.Write"/> (checked decimals: a leading '-' is a number's sign, kept).</summary>
         Csv,
+
+        /// <summary>Free text: <see cref="CsvField.WriteText"/>, which neutralises a cell a spreadsheet would run as a formula.</summary>
+        Text,
 
         /// <summary>A checked value that is ASCII with no character CSV quotes (integers, dates of an ASCII pattern).</summary>
         Ascii,

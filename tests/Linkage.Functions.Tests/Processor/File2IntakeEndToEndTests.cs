@@ -93,7 +93,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         var version = (await catalogue.VersionsAsync(Dataset, CancellationToken.None)).Single();
 
         // The version is catalogued with its counts, and the counts reconcile.
-        Assert.Equal("Curated", version.State);
+        Assert.Equal(DatasetVersionState.Curated, version.State);
         Assert.Equal(1, version.Version);
         Assert.EndsWith("-01", version.CitationId, StringComparison.Ordinal);
         Assert.Equal(inputRows.Count, version.RowsIn);
@@ -139,7 +139,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
     }
 
     [Fact]
-    public async Task A_bad_file2_is_quarantined_with_a_report_and_takes_no_version()
+    public async Task A_bad_file2_is_quarantined_with_a_report_and_no_version_exists_for_readers()
     {
         await using var app = new FunctionAppFactory(stack.Stack, "Local");
         _ = app.Services;
@@ -163,7 +163,11 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
                 ? (await quarantine.GetBlobClient("no_such_dataset/x.csv.report.json").DownloadContentAsync()).Value.Content.ToString()
                 : null, logs: app.Logs);
         Assert.Contains("No dataset spec has id 'no_such_dataset'", unknown, StringComparison.Ordinal);
-        Assert.Null(await app.Services.GetRequiredService<CurationCatalogue>().GetDatasetAsync("nhse_hes_apc", CancellationToken.None));
+        // Its number was reserved before curation (decision 0603) and stays unused: no version exists for readers.
+        var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
+        Assert.Empty(await catalogue.VersionsAsync("nhse_hes_apc", CancellationToken.None));
+        Assert.Null((await catalogue.GetDatasetAsync("nhse_hes_apc", CancellationToken.None))?.CurrentVersion);
+        Assert.All(await catalogue.ReservationsAsync("nhse_hes_apc", CancellationToken.None), r => Assert.Equal(DatasetVersionState.Rejected, r.State));
     }
 
     private static async Task AssertNowhereOnTreSide(BlobServiceClient blobs, IReadOnlyCollection<string> values, string what)

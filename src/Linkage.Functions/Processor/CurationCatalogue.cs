@@ -16,6 +16,9 @@ public sealed class CurationCatalogue(CosmosDatabase database, TimeProvider time
 {
     public const string ContainerId = "tre-catalogue";
 
+    /// <summary>How long a run waits for the run that created a reservation to number it before numbering it itself.</summary>
+    private static readonly TimeSpan NumberWait = TimeSpan.FromSeconds(5);
+
     public static string VersionId(int version) => $"v{version:D4}";
 
     /// <summary>The reservation document's id: a hash of the delivery (dataset, source blob, ETag), so it is the same for every run of it.</summary>
@@ -27,53 +30,67 @@ public sealed class CurationCatalogue(CosmosDatabase database, TimeProvider time
         await ReadAsync<VersionReservationDocument>(await ContainerAsync(cancellationToken), ReservationId(datasetId, sourceBlob, sourceETag), datasetId, cancellationToken);
 
     /// <summary>
-    /// The version number of this delivery: its existing reservation, or a new one. The number comes from the dataset
-    /// document (optimistic update); the reservation is then created, and a 409 means another run of the same delivery
-    /// created it first: its number is used, and ours is handed back when nothing was numbered after it.
+    /// The version number of this delivery: its existing reservation's, or a new one. The reservation is created first
+    /// (a 409 means another run of the same delivery created it: one delivery, one reservation); only its creator then
+    /// takes the next number from the dataset document and writes it in. A run that finds a reservation without a number
+    /// waits for it, and takes one itself only if the creator seems to have died (the loser of that rare race hands its
+    /// number back when nothing was numbered after it).
     /// </summary>
     public async Task<VersionReservationDocument> ReserveAsync(DatasetSpec spec, string sourceBlob, string sourceETag, DateOnly date, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken);
         var pk = new PartitionKey(spec.DatasetId);
         string id = ReservationId(spec.DatasetId, sourceBlob, sourceETag);
-        if (await ReadAsync<VersionReservationDocument>(container, id, spec.DatasetId, cancellationToken) is { } existing)
+        var reservation = await ReadAsync<VersionReservationDocument>(container, id, spec.DatasetId, cancellationToken);
+        bool created = false;
+        if (reservation is null)
         {
-            return existing;
-        }
-
-        // A version recorded before reservations existed (decision 0602) keeps its number.
-        int version = (await FindLegacyRecordAsync(container, spec.DatasetId, sourceBlob, sourceETag, cancellationToken))?.Version ?? 0;
-        bool allocated = version == 0;
-        if (allocated)
-        {
-            await container.UpdateAsync<DatasetDocument>("dataset", pk, d =>
+            // A version recorded before reservations existed (decision 0602) keeps its number.
+            int legacy = (await FindLegacyRecordAsync(container, spec.DatasetId, sourceBlob, sourceETag, cancellationToken))?.Version ?? 0;
+            reservation = new VersionReservationDocument
             {
-                var current = d ?? new DatasetDocument { DatasetId = spec.DatasetId, Title = spec.Title, Owner = spec.Owner, Source = spec.Source };
-                version = current.LatestVersion + 1;
-                return current with { LatestVersion = version, Title = spec.Title, Owner = spec.Owner, Source = spec.Source };
-            }, cancellationToken);
-        }
-
-        var reservation = new VersionReservationDocument
-        {
-            Id = id, DatasetId = spec.DatasetId, SourceBlob = sourceBlob, SourceETag = sourceETag, Version = version, VersionDate = date, ReservedAt = time.GetUtcNow(),
-        };
-        try
-        {
-            return (await container.CreateItemAsync(reservation, pk, cancellationToken: cancellationToken)).Resource;
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.Conflict)
-        {
-            // Another run of this delivery reserved first: one delivery, one version.
-            if (allocated)
+                Id = id, DatasetId = spec.DatasetId, SourceBlob = sourceBlob, SourceETag = sourceETag, Version = legacy, VersionDate = date, ReservedAt = time.GetUtcNow(),
+            };
+            try
             {
-                int mine = version;
-                await container.UpdateAsync<DatasetDocument>("dataset", pk, d => d is { LatestVersion: var latest } && latest == mine ? d with { LatestVersion = mine - 1 } : null, cancellationToken);
+                reservation = (await container.CreateItemAsync(reservation, pk, cancellationToken: cancellationToken)).Resource;
+                created = true;
             }
-
-            return await ReadAsync<VersionReservationDocument>(container, id, spec.DatasetId, cancellationToken)
-                ?? throw new InvalidOperationException($"The reservation {id} of {sourceBlob} conflicted but cannot be read.");
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.Conflict)
+            {
+                reservation = null;
+            }
         }
+
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); !created && waited.Elapsed < NumberWait; await Task.Delay(50, cancellationToken))
+        {
+            reservation = await ReadAsync<VersionReservationDocument>(container, id, spec.DatasetId, cancellationToken);
+            if (reservation is { Version: > 0 })
+            {
+                return reservation;
+            }
+        }
+
+        if (reservation is { Version: > 0 })
+        {
+            return reservation;
+        }
+
+        int number = 0;
+        await container.UpdateAsync<DatasetDocument>("dataset", pk, d =>
+        {
+            var current = d ?? new DatasetDocument { DatasetId = spec.DatasetId, Title = spec.Title, Owner = spec.Owner, Source = spec.Source };
+            number = current.LatestVersion + 1;
+            return current with { LatestVersion = number, Title = spec.Title, Owner = spec.Owner, Source = spec.Source };
+        }, cancellationToken);
+        if (!await container.UpdateAsync<VersionReservationDocument>(id, pk, r => r is { Version: 0 } ? r with { Version = number } : null, cancellationToken))
+        {
+            await container.UpdateAsync<DatasetDocument>("dataset", pk, d => d is { LatestVersion: var latest } && latest == number ? d with { LatestVersion = number - 1 } : null, cancellationToken);
+        }
+
+        return await ReadAsync<VersionReservationDocument>(container, id, spec.DatasetId, cancellationToken) is { Version: > 0 } numbered
+            ? numbered
+            : throw new InvalidOperationException($"The reservation {id} of {sourceBlob} has no version number.");
     }
 
     /// <summary>The committed record of a version, or null when the version does not exist for readers (no record, or not Curated).</summary>

@@ -160,8 +160,11 @@ public sealed class File2IntakeService(
         double bound = options.Value.MaxUnknownParticipantShare;
         if (share > bound)
         {
+            logger.LogWarning("File 2 {Blob} held: {Unknown} of {Rows} rows are about people in no permission snapshot (bound {Bound})", blobName, unknown, result.Counts.RowsIn, bound);
+
+            // Short enough for the operator's one-line view of a held delivery (FailureClassifier.Describe keeps 300 characters).
             throw new UnknownParticipantShareException(string.Create(CultureInfo.InvariantCulture,
-                $"File 2 {blobName} for dataset {spec.DatasetId} is held: {share:P1} of its rows ({unknown} of {result.Counts.RowsIn}) are about people in no permission snapshot, above the bound of {bound:P1}. Nothing was published. Check that the TTP has accepted the latest File 1 of every study in it, then re-drive; or raise File2:MaxUnknownParticipantShare."));
+                $"File 2 of dataset {spec.DatasetId} held: {share * 100:0.0}% of rows ({unknown} of {result.Counts.RowsIn}) are about people in no permission snapshot (bound {bound * 100:0.0}%). Nothing published. Re-drive once the TTP has their File 1s, or raise File2:MaxUnknownParticipantShare."));
         }
     }
 

@@ -66,9 +66,9 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
     }
 
     /// <summary>Writes the one study's permission snapshot the processor reads (fixed creation time, so runs compare).</summary>
-    public async Task SeedSnapshotAsync(IEnumerable<string> permitted, IEnumerable<string> withdrawn, int file1Version = 1, string keyVersion = TokenKeyVersion)
+    public async Task SeedSnapshotAsync(IEnumerable<string> permitted, IEnumerable<string> withdrawn, int file1Version = 1, string keyVersion = TokenKeyVersion, string study = "ALSPAC")
     {
-        var writer = new PermissionSnapshotWriter(new PermissionSnapshotHeader("ALSPAC", file1Version, keyVersion, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+        var writer = new PermissionSnapshotWriter(new PermissionSnapshotHeader(study, file1Version, keyVersion, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)));
         var all = PermissionFlags.Active | PermissionFlags.NhsE | PermissionFlags.SmallArea;
         foreach (var t in permitted)
         {
@@ -84,7 +84,7 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
         await writer.WriteAsync(buffer, CancellationToken.None);
         var container = Blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox);
         await container.CreateIfNotExistsAsync();
-        await container.GetBlobClient($"permissions/ALSPAC/ALSPAC_PERMS_v{file1Version}_20260101.snapshot").UploadAsync(new BinaryData(buffer.ToArray()), overwrite: true);
+        await container.GetBlobClient($"permissions/{study}/{study}_PERMS_v{file1Version}_20260101.snapshot").UploadAsync(new BinaryData(buffer.ToArray()), overwrite: true);
     }
 
     /// <summary>Drops the File 2 into the inbox; returns the blob and its ETag, as a trigger hands them over.</summary>

@@ -195,7 +195,10 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
         var held = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: DeliveryState.Held } r ? r : null, logs: app.Logs);
         Assert.Equal(FailureClass.TriggerFailed, held.LastErrorClass);
         Assert.Equal($"{Linkage.Functions.Processor.ProcessorStorage.ProviderReports}/nhse_hes_apc/hes_2026.csv.held.txt", held.ProviderNote);
-        Assert.Contains("hes_2026.csv", await blobs.DownloadTextAsync(held.ProviderNote!), StringComparison.Ordinal);
+        // The record is held first and the note written after it, so the note may trail the state by a moment.
+        var note = await Wait.ForAsync(async () => (await blobs.GetBlobContainerClient(Linkage.Functions.Processor.ProcessorStorage.ProviderReports).GetBlobClient("nhse_hes_apc/hes_2026.csv.held.txt").ExistsAsync()).Value
+            ? await blobs.DownloadTextAsync(held.ProviderNote!) : null, seconds: 30);
+        Assert.Contains("hes_2026.csv", note, StringComparison.Ordinal);
     }
 
     [Fact]

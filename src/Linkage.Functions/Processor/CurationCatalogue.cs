@@ -105,6 +105,10 @@ public sealed class CurationCatalogue(CosmosDatabase database, TimeProvider time
         await SetReservationStateAsync(container, reservation, DatasetVersionState.Curated, cancellationToken);
     }
 
+    /// <summary>Notes on the reservation that its version is committed (repairs a crash between the record and this note).</summary>
+    public async Task MarkCuratedAsync(VersionReservationDocument reservation, CancellationToken cancellationToken) =>
+        await SetReservationStateAsync(await ContainerAsync(cancellationToken), reservation, DatasetVersionState.Curated, cancellationToken);
+
     /// <summary>
     /// Marks the reservation of a rejected delivery Rejected, unless its version was committed meanwhile (a committed
     /// version's state belongs to its record). The number stays unused.

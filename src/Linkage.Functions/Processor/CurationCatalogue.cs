@@ -45,11 +45,11 @@ public sealed class CurationCatalogue(CosmosDatabase database, TimeProvider time
         bool created = false;
         if (reservation is null)
         {
-            // A version recorded before reservations existed (decision 0602) keeps its number.
-            int legacy = (await FindLegacyRecordAsync(container, spec.DatasetId, sourceBlob, sourceETag, cancellationToken))?.Version ?? 0;
+            // A version recorded before reservations existed (decision 0602) keeps its number and date.
+            var legacy = await FindLegacyRecordAsync(container, spec.DatasetId, sourceBlob, sourceETag, cancellationToken);
             reservation = new VersionReservationDocument
             {
-                Id = id, DatasetId = spec.DatasetId, SourceBlob = sourceBlob, SourceETag = sourceETag, Version = legacy, VersionDate = date, ReservedAt = time.GetUtcNow(),
+                Id = id, DatasetId = spec.DatasetId, SourceBlob = sourceBlob, SourceETag = sourceETag, Version = legacy?.Version ?? 0, VersionDate = legacy?.VersionDate ?? date, ReservedAt = time.GetUtcNow(),
             };
             try
             {
@@ -92,6 +92,10 @@ public sealed class CurationCatalogue(CosmosDatabase database, TimeProvider time
             ? numbered
             : throw new InvalidOperationException($"The reservation {id} of {sourceBlob} has no version number.");
     }
+
+    /// <summary>A Curated record of this delivery written before reservations existed (decision 0602), if any.</summary>
+    public async Task<DatasetVersionDocument?> FindLegacyCuratedAsync(string datasetId, string sourceBlob, string sourceETag, CancellationToken cancellationToken) =>
+        await FindLegacyRecordAsync(await ContainerAsync(cancellationToken), datasetId, sourceBlob, sourceETag, cancellationToken) is { State: DatasetVersionState.Curated } v ? v : null;
 
     /// <summary>The committed record of a version, or null when the version does not exist for readers (no record, or not Curated).</summary>
     public async Task<DatasetVersionDocument?> GetVersionAsync(string datasetId, int version, CancellationToken cancellationToken) =>

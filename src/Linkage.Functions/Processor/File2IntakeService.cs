@@ -59,10 +59,14 @@ public sealed class File2IntakeService(
         // Check. A delivery whose version is committed only has its publication finished (a crash may have come before it).
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var seconds = new Dictionary<string, double>();
-        if (await CommittedVersionAsync(spec, sourceBlob, etag, cancellationToken) is ({ } reserved, { } done))
+        if (await CommittedVersionAsync(spec, sourceBlob, etag, cancellationToken) is (var reserved, { } done))
         {
             logger.LogInformation("File 2 {Blob} ({ETag}) is already {Dataset} v{Version}; publishing only", blob.Name, etag, spec.DatasetId, done.Version);
-            await catalogue.MarkCuratedAsync(reserved, cancellationToken);
+            if (reserved is not null)
+            {
+                await catalogue.MarkCuratedAsync(reserved, cancellationToken);
+            }
+
             await PublishAsync(spec, blob, etag, cancellationToken);
             return new File2IntakeResult("AlreadyCurated", done, null, []);
         }
@@ -107,12 +111,21 @@ public sealed class File2IntakeService(
         return new File2IntakeResult("Curated", record, result, []) { Seconds = seconds };
     }
 
-    /// <summary>This delivery's reservation and the committed record of its version, if that version was committed for it.</summary>
-    private async Task<(VersionReservationDocument? Reservation, DatasetVersionDocument? Record)> CommittedVersionAsync(DatasetSpec spec, string sourceBlob, ETag etag, CancellationToken cancellationToken) =>
-        await catalogue.FindReservationAsync(spec.DatasetId, sourceBlob, etag.ToString(), cancellationToken) is { } r
-        && await catalogue.GetVersionAsync(spec.DatasetId, r.Version, cancellationToken) is { } v && v.SourceBlob == sourceBlob && v.SourceETag == etag.ToString()
+    /// <summary>
+    /// This delivery's reservation and the committed record of its version, if that version was committed for it; for a
+    /// delivery curated before reservations existed (decision 0602), its Curated record alone.
+    /// </summary>
+    private async Task<(VersionReservationDocument? Reservation, DatasetVersionDocument? Record)> CommittedVersionAsync(DatasetSpec spec, string sourceBlob, ETag etag, CancellationToken cancellationToken)
+    {
+        if (await catalogue.FindReservationAsync(spec.DatasetId, sourceBlob, etag.ToString(), cancellationToken) is not { } r)
+        {
+            return (null, await catalogue.FindLegacyCuratedAsync(spec.DatasetId, sourceBlob, etag.ToString(), cancellationToken));
+        }
+
+        return await catalogue.GetVersionAsync(spec.DatasetId, r.Version, cancellationToken) is { } v && v.SourceBlob == sourceBlob && v.SourceETag == etag.ToString()
             ? (r, v)
-            : (null, null);
+            : (r, null);
+    }
 
     /// <summary>
     /// The snapshots must all be under one TTP key version, and under the one the delivery states (blob metadata

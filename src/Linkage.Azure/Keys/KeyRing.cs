@@ -86,6 +86,21 @@ public sealed class KeyRing(
         }
     }
 
+    /// <summary>The TTP's manifest signer under the active version of the <c>ttp-manifest</c> key.</summary>
+    public async Task<Linkage.Ttp.ManifestSigner> GetManifestSignerAsync(CancellationToken cancellationToken)
+    {
+        var v = await GetActiveVersionAsync(Linkage.Ttp.ManifestSigner.KeyPurpose, cancellationToken);
+        var key = await GetKeyAsync(Linkage.Ttp.ManifestSigner.KeyPurpose, v, cancellationToken);
+        try
+        {
+            return new Linkage.Ttp.ManifestSigner(key, KeyPurposes.VersionLabel(Linkage.Ttp.ManifestSigner.KeyPurpose, v));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
     /// <summary>The active version number, creating version 1 on first use. Throws <see cref="KeyDestroyedException"/> once destroyed.</summary>
     public async Task<int> GetActiveVersionAsync(string purpose, CancellationToken cancellationToken)
     {

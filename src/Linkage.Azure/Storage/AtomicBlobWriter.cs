@@ -17,8 +17,11 @@ namespace Linkage.Azure.Storage;
 /// Memory is at most <paramref name="parallelStages"/> + 1 block buffers. A failed stage surfaces on a later write or on
 /// the commit, so the blob is never committed without it.
 /// </remarks>
-public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1024 * 1024, int parallelStages = 4) : Stream
+/// <param name="computeSha256">Hash the content as it is staged, for <see cref="Sha256"/> (manifests name files by hash).</param>
+public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1024 * 1024, int parallelStages = 4, bool computeSha256 = false) : Stream
 {
+    private readonly IncrementalHash? _sha256 = computeSha256 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+    private string? _sha256Hex;
     private readonly List<string> _blockIds = [];
     private readonly Queue<Task> _staging = new();
     private readonly string _prefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
@@ -38,6 +41,9 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
     public override long Length => _length;
 
     public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+    /// <summary>Lower-case hex SHA-256 of the committed content (only when constructed with <c>computeSha256</c>).</summary>
+    public string Sha256 => _sha256Hex ?? throw new InvalidOperationException("The SHA-256 is known once the blob is committed, and only when computeSha256 was set.");
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
 
@@ -85,6 +91,11 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
 
         var result = await blob.CommitBlockListAsync(_blockIds, new CommitBlockListOptions { HttpHeaders = headers, Metadata = metadata }, cancellationToken);
         _committed = true;
+        if (_sha256 is not null)
+        {
+            _sha256Hex = Convert.ToHexStringLower(_sha256.GetHashAndReset());
+        }
+
         return result.Value;
     }
 
@@ -114,6 +125,7 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
             _buffer = null;
         }
 
+        _sha256?.Dispose();
         GC.SuppressFinalize(this);
     }
 
@@ -137,6 +149,7 @@ public sealed class AtomicBlobWriter(BlockBlobClient blob, int blockSize = 4 * 1
     {
         string id = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{_prefix}-{_blockIds.Count:D8}"));
         _blockIds.Add(id);
+        _sha256?.AppendData(_buffer!, 0, _used); // blocks are staged in order, so this is the content's hash
         _staging.Enqueue(StageBlockAsync(id, _buffer!, _used, cancellationToken));
         _buffer = null;
         _used = 0;

@@ -26,6 +26,9 @@ public sealed class LinkIndex
 
     public int Count => _keys.Length;
 
+    /// <summary>Whether someone of this study has <paramref name="key"/>.</summary>
+    public bool Contains(UInt128 key) => Array.BinarySearch(_keys, key) >= 0;
+
     public static LinkIndex From(string study, IEnumerable<Participant> participants)
     {
         var pairs = participants.Where(p => p.LinkKey is not null).Select(p => (Key: p.LinkKey!.Value, p.Token)).OrderBy(x => x.Key).ThenBy(x => x.Token).ToArray();

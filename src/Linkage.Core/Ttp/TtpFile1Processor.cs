@@ -167,15 +167,17 @@ public sealed class TtpFile1Processor(StudyIdTokenizer tokenizer, NationalOptOut
                 continue;
             }
 
-            line.Add(lastTokenText).Add(row[File1Schema.RowStatus]).Add(row[File1Schema.NhsNumber])
+            // Every provider-typed field is neutralised against spreadsheet formulas, not only names: a field the checker
+            // only warns about (an invalid NHS number, a malformed postcode) may still start with '=' or '+'.
+            line.Add(lastTokenText).Add(row[File1Schema.RowStatus]).AddText(row[File1Schema.NhsNumber])
                 .AddText(row[File1Schema.Surname]).AddText(row[File1Schema.Forename]).AddText(row[File1Schema.MiddleNames]);
             for (int f = File1Schema.Address1; f <= File1Schema.Address5; f++)
             {
                 line.AddText(row[f]);
             }
 
-            line.Add(row[File1Schema.Postcode]).Add(row[File1Schema.DateOfBirth]).Add(row[File1Schema.GenderCd])
-                .Add(row[File1Schema.NhsDigitalStudyNumber]).Add(tokenizer.KeyVersion).WriteTo(output);
+            line.AddText(row[File1Schema.Postcode]).AddText(row[File1Schema.DateOfBirth]).AddText(row[File1Schema.GenderCd])
+                .AddText(row[File1Schema.NhsDigitalStudyNumber]).Add(tokenizer.KeyVersion).WriteTo(output);
             rows++;
         }
 

@@ -22,7 +22,7 @@ public static class FailureClassifier
         HttpRequestException h => h.StatusCode is { } code ? Status((int)code) : FailureClass.Transient,
         // A cancellation the host did not ask for (the activity filters those out) is a lost lease or a timed-out call.
         SocketException or IOException or TimeoutException or OperationCanceledException => FailureClass.Transient,
-        UnauthorizedAccessException => FailureClass.Configuration,
+        UnauthorizedAccessException or Processor.ManifestKeyMissingException or Linkage.Ttp.ManifestRejectedException => FailureClass.Configuration,
         _ when e.InnerException is { } inner && Classify(inner) is not FailureClass.Unexpected and var c => c,
         _ => FailureClass.Unexpected,
     };

@@ -65,6 +65,19 @@ public sealed class DeliveryHolder(BlobServiceClient blobs, DeliveryStore store,
             }
         }
 
+        if (handlers.Find(record.Inbox) is { } handler)
+        {
+            try
+            {
+                await handler.WithdrawUncommittedAsync(record.BlobName, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The next run of the same study or dataset withdraws them too; holding must not fail for this.
+                logger.LogWarning("Outputs staged by held delivery {Delivery} could not be withdrawn now ({Reason}); the next run of its study will", deliveryId, FailureClassifier.Describe(e));
+            }
+        }
+
         return held;
     }
 

@@ -19,6 +19,12 @@ public interface IInboxHandler
 
     /// <summary>The provider's own area for a note about <paramref name="blobName"/>: container and blob name.</summary>
     (string Container, string Name) NoteFor(string blobName);
+
+    /// <summary>
+    /// Called once a delivery is held: withdraws whatever its attempts staged and never committed, so nothing of a file
+    /// that will not be processed unattended lingers beside the committed outputs.
+    /// </summary>
+    Task WithdrawUncommittedAsync(string blobName, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>The handlers of the zones this app runs, by inbox.</summary>
@@ -27,6 +33,10 @@ public sealed class InboxHandlers(IEnumerable<IInboxHandler> handlers, IOptions<
     /// <summary>Where a note about a delivery to <paramref name="inbox"/> goes, whichever app holds it; null for an unknown inbox.</summary>
     public (string Container, string Name)? NoteFor(string inbox, string blobName) =>
         handlers.FirstOrDefault(h => h.Inbox == inbox)?.NoteFor(blobName);
+
+    /// <summary>The handler of <paramref name="inbox"/> if this app runs its zone; otherwise null.</summary>
+    public IInboxHandler? Find(string inbox) =>
+        handlers.FirstOrDefault(h => h.Inbox == inbox && zones.Value.EnabledZones.Contains(h.Zone));
 
     /// <summary>The zone of the intake behind <paramref name="inbox"/>, or null for an unknown inbox.</summary>
     public FunctionZone? ZoneOf(string inbox) => handlers.FirstOrDefault(h => h.Inbox == inbox)?.Zone;

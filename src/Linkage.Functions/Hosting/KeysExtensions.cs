@@ -55,9 +55,16 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
         return await (await GetAsync(cancellationToken)).GetStudyIdTokenizerAsync(cancellationToken);
     }
 
+    /// <summary>The TTP's manifest signer (TTP zone only).</summary>
+    public async Task<ManifestSigner> GetManifestSignerAsync(CancellationToken cancellationToken)
+    {
+        EnsureAllowed(ManifestSigner.KeyPurpose);
+        return await (await GetAsync(cancellationToken)).GetManifestSignerAsync(cancellationToken);
+    }
+
     /// <summary>Purposes a zone may use. Project purposes (project-id:…, project-geo:…) belong to provisioning.</summary>
     public static bool IsAllowed(string purpose, IReadOnlySet<FunctionZone> zones) =>
-        (zones.Contains(FunctionZone.Ttp) && purpose is KeyPurposes.TtpPerson or TtpFile1Processor.LinkKeyPurpose)
+        (zones.Contains(FunctionZone.Ttp) && purpose is KeyPurposes.TtpPerson or TtpFile1Processor.LinkKeyPurpose or ManifestSigner.KeyPurpose)
         || (zones.Contains(FunctionZone.Processor) && purpose is KeyPurposes.ProcessorId or KeyPurposes.TreGeography)
         || (zones.Contains(FunctionZone.Provisioning) && (purpose is KeyPurposes.ProcessorId or KeyPurposes.TreGeography || PurposeKekNames.IsProjectPurpose(purpose)));
 

@@ -84,14 +84,14 @@ public sealed class InjectedFaultException(string step) : Exception($"Injected f
 public static class StepFaultsExtensions
 {
     /// <summary>
-    /// Registers <see cref="NoStepFaults"/>, or, in Development with <c>Faults:At</c> set, <see cref="ConfiguredStepFaults"/>.
-    /// Outside Development the settings are ignored, so a stray setting cannot break a production intake.
+    /// Registers <see cref="ConfiguredStepFaults"/> in Development (it does nothing while <c>Faults:At</c> is empty), and
+    /// <see cref="NoStepFaults"/> elsewhere: outside Development the settings are ignored, so a stray setting cannot
+    /// break a production intake.
     /// </summary>
     public static IHostApplicationBuilder AddStepFaults(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StepFaultOptions>().BindConfiguration(StepFaultOptions.SectionName);
-        bool enabled = builder.Environment.IsDevelopment() && !string.IsNullOrWhiteSpace(builder.Configuration[$"{StepFaultOptions.SectionName}:At"]);
-        if (enabled)
+        if (builder.Environment.IsDevelopment())
         {
             builder.Services.AddSingleton<IStepFaults, ConfiguredStepFaults>();
         }

@@ -34,4 +34,6 @@ public sealed class File1InboxHandler(File1IntakeService intake) : IInboxHandler
         (await intake.ProcessAsync(blob, etag, cancellationToken)).Outcome;
 
     public (string Container, string Name) NoteFor(string blobName) => (TtpStorage.ProviderReports, blobName + ".held.txt");
+
+    public Task WithdrawUncommittedAsync(string blobName, CancellationToken cancellationToken) => intake.RecoverStudyAsync(blobName, cancellationToken);
 }

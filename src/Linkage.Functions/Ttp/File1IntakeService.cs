@@ -2,16 +2,11 @@ using System.Security.Cryptography;
 using System.Text;
 using Azure;
 using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Blobs.Specialized;
-using Linkage.Azure.Cosmos;
 using Linkage.Azure.Storage;
 using Linkage.File1;
 using Linkage.Functions.Hosting;
-using Linkage.Keys;
 using Linkage.Permissions;
 using Linkage.Ttp;
-using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Options;
 
 namespace Linkage.Functions.Ttp;
@@ -30,6 +25,9 @@ public sealed class File1IntakeOptions
     /// <summary>Lease on a study's lock, 15–60 s, renewed while a file is processed: how long a crashed run blocks the study.</summary>
     public int StudyLockLeaseSeconds { get; set; } = 30;
 
+    /// <summary>An older national opt-out list is not used (NHS England publishes it monthly): s251 studies wait for a current one.</summary>
+    public double NationalOptOutMaxAgeDays { get; set; } = 45;
+
     public IReadOnlyCollection<string> KnownStudyCodes =>
         KnownStudies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
@@ -37,443 +35,291 @@ public sealed class File1IntakeOptions
 /// <summary>What one run of File 1 intake did.</summary>
 public sealed record File1IntakeResult(string Outcome, File1VersionRecord Record, File1CheckReport? Report);
 
+/// <summary>The named steps of File 1 intake, where fault injection can stop it (<see cref="IStepFaults"/>).</summary>
+public static class File1Steps
+{
+    public const string Recovered = "File1.Recovered";
+    public const string Checked = "File1.Checked";
+    public const string Staged = "File1.Staged";
+    public const string Committed = "File1.Committed";
+    public const string RegistryApplied = "File1.RegistryApplied";
+    public const string Linked = "File1.Linked";
+    public const string ManifestsPublished = "File1.ManifestsPublished";
+    public const string Published = "File1.Published";
+
+    public static IReadOnlyList<string> All { get; } = [Recovered, Checked, Staged, Committed, RegistryApplied, Linked, ManifestsPublished, Published];
+}
+
 /// <summary>
-/// The TTP's File 1 intake: check the file, and either quarantine it with its report, or tokenise the participants,
-/// update the registry, link across studies and write the ID mapping file, permission snapshot, NHS Output and delta file.
-/// Idempotent: outputs have deterministic names and are overwritten atomically; the registry skips versions it has
-/// applied; a redelivered blob version that was completed is recognised and does nothing.
+/// The TTP's File 1 intake, as a commit protocol (docs/decisions/0603): under the study's lock, <b>recover</b> (finish
+/// publishing any committed file, withdraw what no committed file names), <b>check</b> the file, <b>stage</b> its outputs,
+/// <b>commit</b> its version record, then <b>publish</b> (registry, cross-study links, manifests, archive). Nothing is in
+/// force before the commit, and everything after it rolls forward: a crash at any step is finished or undone by the
+/// next run of the study, never left half-visible.
 /// </summary>
 public sealed class File1IntakeService(
     BlobServiceClient blobs,
-    CosmosDatabase cosmos,
     File1VersionStore versions,
     ParticipantRegistry registry,
+    File1OutputWriter outputs,
+    CrossStudyLinker linker,
+    StudyManifestPublisher manifests,
+    NationalOptOutSource optOutSource,
     KeyRingProvider keys,
+    IStepFaults faults,
     IOptions<File1IntakeOptions> options,
     TimeProvider time,
     ILogger<File1IntakeService> logger)
 {
-    public const string LinksContainerId = "ttp-links";
-
     public async Task<File1IntakeResult> ProcessAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
     {
-        string[] folder = blob.Name.Split('/', 2);
+        var delivery = File1Delivery.Of(blob, etag);
         await using var studyLock = await StudyLock.AcquireAsync(
-            blobs, folder.Length == 2 ? folder[0] : "_unknown", TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
-        return await ProcessLockedAsync(blob, etag, studyLock.Token);
-    }
+            blobs, delivery.Partition, TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
+        var ct = studyLock.Token;
 
-    private async Task<File1IntakeResult> ProcessLockedAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
-    {
-        // Blob name: <STUDY>/<file name>. The folder is the provider's own area: its study code must match the file name's.
-        string[] parts = blob.Name.Split('/', 2);
-        string folderStudy = parts.Length == 2 ? parts[0] : "";
-        string fileName = parts.Length == 2 ? parts[1] : blob.Name;
-        bool nameParsed = File1FileName.TryParse(fileName, out string study, out int version, out DateOnly fileDate);
-        string partition = folderStudy.Length > 0 ? folderStudy : "_unknown";
+        var (committed, finished) = await RecoverAsync(delivery.Partition, ct);
+        await faults.ReachedAsync(File1Steps.Recovered, ct);
 
-        // An accepted file is recorded under its study and version; a rejected delivery under its own id, so that
-        // rejecting a stale or broken copy of a version never overwrites that version's accepted record (the history
-        // that decides "first file" and "superseded" for every later file).
-        string recordId = nameParsed && study == folderStudy ? File1VersionStore.IdFor(study, version) : "";
-        string rejectionId = "rejected-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(blob.Name + "|" + etag)))[..16].ToLowerInvariant();
-        var existing = recordId.Length > 0 ? await versions.GetAsync(partition, recordId, cancellationToken) : null;
-        if (existing is null || existing.SourceETag != etag.ToString())
+        if (await FindDoneAsync(delivery, ct) is { } done)
         {
-            existing = await versions.GetAsync(partition, rejectionId, cancellationToken);
+            // Finished by this run's recovery (an earlier attempt committed it): this run is the one that accepted it.
+            bool finishedNow = finished.Contains(done.Id);
+            logger.LogInformation("File 1 {Blob} ({ETag}) was already {State}{Now}", blob.Name, etag, done.State, finishedNow ? " (its publishing finished now)" : "; nothing to do");
+            await MoveAsync(delivery, done.IsCommitted ? TtpStorage.File1Archive : TtpStorage.File1Quarantine, ct);
+            return new File1IntakeResult(finishedNow ? "Accepted" : "AlreadyProcessed", done, null);
         }
 
-        if (existing is not null && existing.SourceETag == etag.ToString())
-        {
-            logger.LogInformation("File 1 {Blob} ({ETag}) was already processed ({State}); nothing to do", blob.Name, etag, existing.State);
-            await MoveAsync(blob, etag, existing.State == "Accepted" ? TtpStorage.File1Archive : TtpStorage.File1Quarantine, cancellationToken);
-            return new File1IntakeResult("AlreadyProcessed", existing, null);
-        }
-
-        var accepted = nameParsed && study == folderStudy ? await versions.AcceptedAsync(study, cancellationToken) : [];
-        var previous = accepted.Where(r => r.Version < version).LastOrDefault();
-        var checkOptions = new File1CheckOptions
-        {
-            FileName = fileName,
-            KnownStudyCodes = options.Value.KnownStudyCodes,
-            ExpectedStudyCode = folderStudy, // "" for a file outside any study folder: never matches, so it is rejected
-            IsFirstFile = nameParsed && previous is null,
-            LatestAcceptedVersion = accepted.Count > 0 ? accepted.Max(r => r.Version) : null,
-            AcceptedNameOfThisVersion = accepted.FirstOrDefault(r => r.Version == version)?.FileName,
-            TimeProvider = time,
-        };
-
-        using var tokenizer = await keys.GetStudyIdTokenizerAsync(cancellationToken);
-        using var linkCipher = await keys.GetCipherAsync(TtpFile1Processor.LinkKeyPurpose, cancellationToken);
-        var optOut = await LoadOptOutListAsync(cancellationToken);
-        var processor = new TtpFile1Processor(tokenizer, optOut ?? NationalOptOutList.Empty, linkCipher);
-
+        // Check
+        var previous = committed.Where(r => r.Version < delivery.Version).LastOrDefault();
+        var optOut = await optOutSource.LoadAsync(ct);
+        using var tokenizer = await keys.GetStudyIdTokenizerAsync(ct);
+        using var linkCipher = await keys.GetCipherAsync(TtpFile1Processor.LinkKeyPurpose, ct);
+        var processor = new TtpFile1Processor(tokenizer, optOut.List ?? NationalOptOutList.Empty, linkCipher);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         TtpFile1Processor.Collected collected;
-        await using (var read = await OpenVersionAsync(blob, etag, cancellationToken))
+        await using (var read = await PrefetchingBlobReadStream.OpenAsync(blob, etag, cancellationToken: ct))
         {
-            collected = await processor.CheckAndCollectAsync(read, checkOptions, nameParsed ? study : folderStudy, cancellationToken);
+            collected = await processor.CheckAndCollectAsync(read, CheckOptions(delivery, committed, previous), delivery.Study, ct);
         }
 
-        var report = collected.Report;
-        if (!report.Accepted)
+        var seconds = new Dictionary<string, double> { ["checkAndCollect"] = Math.Round(clock.Elapsed.TotalSeconds, 2) };
+        await faults.ReachedAsync(File1Steps.Checked, ct);
+        if (!collected.Report.Accepted)
         {
-            if (recordId.Length > 0 && accepted.All(r => r.Version != version))
-            {
-                // An earlier, interrupted attempt at this never-accepted version may have written outputs: withdraw them.
-                await WithdrawOutputsAsync(study, version, fileDate, cancellationToken);
-            }
-
-            var rejected = await RejectAsync(blob, etag, partition, rejectionId, fileName, report, cancellationToken);
-            return new File1IntakeResult("Rejected", rejected, report);
+            var rejected = await RejectAsync(delivery, collected.Report, ct);
+            return new File1IntakeResult("Rejected", rejected, collected.Report);
         }
 
-        if (optOut is null && collected.Participants.Any(p => p.S251))
+        if (optOut.List is null && collected.Participants.Any(p => p.S251))
         {
-            // Without the list, opted-out people of an s251 study would go to NHS England. Nothing has been written;
-            // the delivery stays in the inbox and is retried (then poisoned, for an operator to re-run once the list is there).
-            throw new NationalOptOutListMissingException(
-                $"{blob.Name} has participants on an s251 basis, but there is no national opt-out list at {TtpStorage.Config}/{TtpStorage.NationalOptOutBlob}. " +
-                "Upload the current list (an empty file if there are no opt-outs) and the file will be processed on its next attempt.");
+            // Without a usable list, opted-out people of an s251 study would go to NHS England. Nothing is written; the
+            // delivery stays in the inbox and is retried, then held for an operator once the list is fixed.
+            throw new NationalOptOutListMissingException($"{blob.Name} has participants on an s251 basis, but {optOut.Unusable}. The file will be processed on its next attempt once that is fixed.");
         }
 
-        var record = await AcceptAsync(blob, etag, study, version, fileDate, fileName, recordId, previous, collected, processor, tokenizer.KeyVersion, clock.Elapsed, cancellationToken);
-        return new File1IntakeResult("Accepted", record, report);
+        // Stage
+        clock.Restart();
+        var staged = await outputs.StageAsync(new File1StageRequest(blob, etag, delivery.Study, delivery.Version, delivery.FileDate, tokenizer.KeyVersion, collected.Participants, processor, previous), ct);
+        seconds["stage"] = Math.Round(clock.Elapsed.TotalSeconds, 2);
+        await faults.ReachedAsync(File1Steps.Staged, ct);
+
+        // Commit
+        var record = await versions.UpsertAsync(CommittedRecord(delivery, collected, staged, tokenizer.KeyVersion, seconds), ct);
+        await faults.ReachedAsync(File1Steps.Committed, ct);
+
+        // Publish
+        record = await PublishAsync(record, previous, ct);
+        await MoveAsync(delivery, TtpStorage.File1Archive, ct);
+        logger.LogInformation(
+            "Accepted File 1 {Study} v{Version}: {Rows} rows, {Participants} participants, {NhsRows} NHS Output rows, {DeltaRows} delta rows",
+            record.Study, record.Version, record.Rows, record.Participants, record.Counts["nhsOutputRows"], record.Counts["deltaRows"]);
+        return new File1IntakeResult("Accepted", record, collected.Report);
     }
 
-    private async Task<File1VersionRecord> AcceptAsync(
-        BlobClient blob, ETag etag, string study, int version, DateOnly fileDate, string fileName, string recordId,
-        File1VersionRecord? previous, TtpFile1Processor.Collected collected, TtpFile1Processor processor, string keyVersion,
-        TimeSpan checkTime, CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes the study of a held delivery consistent (under its lock): finishes publishing what was committed and
+    /// withdraws what was staged and never committed.
+    /// </summary>
+    public async Task RecoverStudyAsync(string blobName, CancellationToken cancellationToken)
     {
-        var participants = collected.Participants;
-        var outputs = new Dictionary<string, string>();
-        var seconds = new Dictionary<string, double> { ["checkAndCollect"] = Math.Round(checkTime.TotalSeconds, 2) };
-        var phase = System.Diagnostics.Stopwatch.StartNew();
-        void Lap(string name)
+        var delivery = File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(blobName), default);
+        await using var studyLock = await StudyLock.AcquireAsync(
+            blobs, delivery.Partition, TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
+        await RecoverAsync(delivery.Partition, studyLock.Token);
+    }
+
+    /// <summary>
+    /// Makes the study consistent before anything new is decided: publishes committed files whose publishing a crash cut
+    /// short (in version order, so each is published against its predecessor), and withdraws outputs that no committed
+    /// file names. Returns the study's committed files and the ids of those this run finished.
+    /// </summary>
+    private async Task<(IReadOnlyList<File1VersionRecord> Committed, IReadOnlySet<string> Finished)> RecoverAsync(string study, CancellationToken cancellationToken)
+    {
+        var committed = await versions.AcceptedAsync(study, cancellationToken);
+        var all = new List<File1VersionRecord>(committed.Count);
+        var finished = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var record in committed)
         {
-            seconds[name] = Math.Round(phase.Elapsed.TotalSeconds, 2);
-            phase.Restart();
+            if (record.State == File1VersionState.Committed)
+            {
+                logger.LogWarning("File 1 {Study} v{Version} was committed but not fully published (an interrupted run); publishing it now", record.Study, record.Version);
+                all.Add(await PublishAsync(record, all.LastOrDefault(), cancellationToken));
+                finished.Add(record.Id);
+                await MoveAsync(File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(BlobName(record.SourceBlob)), new ETag(record.SourceETag)), TtpStorage.File1Archive, cancellationToken);
+            }
+            else
+            {
+                all.Add(record);
+            }
         }
 
-        var counts = new Dictionary<string, long>
+        foreach (string path in await outputs.WithdrawUncommittedAsync(study, all, cancellationToken))
+        {
+            logger.LogWarning("Withdrew {Output}, written by an attempt at a {Study} File 1 that never committed", path, study);
+        }
+
+        return (all, finished);
+    }
+
+    /// <summary>
+    /// The publish steps of a committed record, each idempotent and each counting what it did from data, not from its own
+    /// side effects, so that a re-run reports what the first run would have; the record becomes Accepted when all are done.
+    /// </summary>
+    private async Task<File1VersionRecord> PublishAsync(File1VersionRecord record, File1VersionRecord? previous, CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, long>(record.Counts);
+        var seconds = new Dictionary<string, double>(record.Seconds);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var baseline = record.Files[File1OutputWriter.Keys.Baseline];
+        PermissionSnapshot snapshot;
+        await using (var s = await blobs.GetBlobContainerClient(TtpStorage.Registry).GetBlobClient(File1OutputWriter.BlobName(baseline.Name)).OpenReadAsync(cancellationToken: cancellationToken))
+        {
+            snapshot = await PermissionSnapshot.ReadAsync(s, cancellationToken);
+        }
+
+        counts["registryChanges"] = await registry.ApplyAsync(record.Study, record.Version!.Value, record.SourceETag, record.FileDate!.Value, snapshot.Entries(), cancellationToken);
+        seconds["registry"] = Lap(clock);
+        await faults.ReachedAsync(File1Steps.RegistryApplied, cancellationToken);
+
+        (counts["crossStudyLinks"], counts["crossStudyLinksRemoved"]) = await linker.PublishAsync(
+            record.Study, StagedIndex(record), previous is null ? null : StagedIndex(previous), cancellationToken);
+        seconds["crossStudyLinks"] = Lap(clock);
+        await faults.ReachedAsync(File1Steps.Linked, cancellationToken);
+
+        if (!await manifests.PublishAsync(record, cancellationToken))
+        {
+            logger.LogWarning("File 1 {Study} v{Version} was published after a newer version; the manifests keep naming the newer one", record.Study, record.Version);
+        }
+
+        seconds["manifests"] = Lap(clock);
+        await faults.ReachedAsync(File1Steps.ManifestsPublished, cancellationToken);
+
+        var accepted = await versions.UpsertAsync(record with { State = File1VersionState.Accepted, Counts = counts, Seconds = seconds, PublishedAt = time.GetUtcNow() }, cancellationToken);
+        await faults.ReachedAsync(File1Steps.Published, cancellationToken);
+        return accepted;
+    }
+
+    private File1VersionRecord CommittedRecord(File1Delivery d, TtpFile1Processor.Collected collected, File1StagedOutputs staged, string keyVersion, Dictionary<string, double> seconds)
+    {
+        var participants = collected.Participants;
+        var counts = new Dictionary<string, long>(staged.Counts)
         {
             ["participants"] = participants.Count,
             ["nhsOutputParticipants"] = participants.Count(p => p.InNhsOutput),
             ["withdrawn"] = participants.Count(p => !p.Flags.HasFlag(PermissionFlags.Active)),
             ["nationalOptOutApplied"] = participants.Count(p => p.Flags.HasFlag(PermissionFlags.NationalOptOutApplies)),
         };
-
-        // To the processor: no identifiers.
-        var processorInbox = await ContainerAsync(TtpStorage.ProcessorInbox, cancellationToken);
-        string idMapping = TtpStorage.IdMapping(study, version, fileDate);
-        await WriteTextAtomicallyAsync(processorInbox, idMapping, w => { TtpOutputFormats.WriteIdMapping(participants, study, version, keyVersion, w); return Task.CompletedTask; }, cancellationToken);
-        outputs["idMapping"] = $"{TtpStorage.ProcessorInbox}/{idMapping}";
-
-        string snapshotName = TtpStorage.PermissionSnapshot(study, version, fileDate);
-        var snapshot = TtpOutputFormats.SnapshotOf(participants, new PermissionSnapshotHeader(study, version, keyVersion, time.GetUtcNow()));
-        await using (var w = new AtomicBlobWriter(processorInbox.GetBlockBlobClient(snapshotName)))
+        return new File1VersionRecord
         {
-            await snapshot.WriteAsync(w, cancellationToken);
-            await w.CommitAsync(cancellationToken: cancellationToken);
-        }
-
-        outputs["permissionSnapshot"] = $"{TtpStorage.ProcessorInbox}/{snapshotName}";
-        Lap("idMappingAndSnapshot");
-
-        // To NHS England: identifiers, TTP zone only.
-        var nhse = await ContainerAsync(TtpStorage.NhseOutbox, cancellationToken);
-        string nhsOutput = TtpStorage.NhsOutput(study, version, fileDate);
-        long nhsRows = 0;
-        await WriteTextAtomicallyAsync(nhse, nhsOutput, async w =>
-        {
-            await using var read = await OpenVersionAsync(blob, etag, cancellationToken);
-            nhsRows = await processor.WriteNhsOutputAsync(read, study, participants, w, cancellationToken);
-        }, cancellationToken);
-        outputs["nhsOutput"] = $"{TtpStorage.NhseOutbox}/{nhsOutput}";
-        counts["nhsOutputRows"] = nhsRows;
-        Lap("nhsOutput");
-
-        PermissionSnapshot? previousSnapshot = null;
-        if (previous?.Outputs.TryGetValue("permissionSnapshot", out var prevPath) == true)
-        {
-            var prevBlob = processorInbox.GetBlobClient(prevPath[(TtpStorage.ProcessorInbox.Length + 1)..]);
-            await using var s = await prevBlob.OpenReadAsync(cancellationToken: cancellationToken);
-            previousSnapshot = await PermissionSnapshot.ReadAsync(s, cancellationToken);
-        }
-
-        string delta = TtpStorage.Delta(study, version, fileDate);
-        long deltaRows = 0;
-        await WriteTextAtomicallyAsync(nhse, delta, w =>
-        {
-            deltaRows = TtpOutputFormats.WriteDelta(participants, previousSnapshot, study, version, fileDate, keyVersion, w);
-            return Task.CompletedTask;
-        }, cancellationToken);
-        outputs["delta"] = $"{TtpStorage.NhseOutbox}/{delta}";
-        counts["deltaRows"] = deltaRows;
-        Lap("delta");
-
-        counts["registryChanges"] = await registry.ApplyAsync(study, version, etag.ToString(), fileDate, participants, cancellationToken);
-        Lap("registry");
-        (counts["crossStudyLinks"], counts["crossStudyLinksRemoved"]) = await LinkAcrossStudiesAsync(study, participants, cancellationToken);
-        Lap("crossStudyLinks");
-
-        var record = new File1VersionRecord
-        {
-            Id = recordId,
-            Study = study,
-            Version = version,
-            FileName = fileName,
-            FileDate = fileDate,
-            SourceBlob = $"{TtpStorage.File1Inbox}/{blob.Name}",
-            SourceETag = etag.ToString(),
-            State = "Accepted",
+            Id = File1VersionStore.IdFor(d.Study, d.Version),
+            Study = d.Study,
+            Version = d.Version,
+            FileName = d.FileName,
+            FileDate = d.FileDate,
+            SourceBlob = $"{TtpStorage.File1Inbox}/{d.Blob.Name}",
+            SourceETag = d.ETag.ToString(),
+            State = File1VersionState.Committed,
             Rows = collected.Report.Rows,
             Participants = collected.Report.Participants,
             Errors = collected.Report.ErrorCount,
             Warnings = collected.Report.WarningCount,
             TokenKeyVersion = keyVersion,
-            Outputs = outputs,
+            Outputs = staged.Files.ToDictionary(f => f.Key, f => f.Value.Name),
+            Files = staged.Files,
             Counts = counts,
             Seconds = seconds,
             ProcessedAt = time.GetUtcNow(),
         };
-        await versions.UpsertAsync(record, cancellationToken);
-        await MoveAsync(blob, etag, TtpStorage.File1Archive, cancellationToken);
-        logger.LogInformation(
-            "Accepted File 1 {Study} v{Version}: {Rows} rows, {Participants} participants, {NhsRows} NHS Output rows, {DeltaRows} delta rows",
-            study, version, record.Rows, record.Participants, nhsRows, deltaRows);
-        return record;
     }
 
-    private async Task<File1VersionRecord> RejectAsync(BlobClient blob, ETag etag, string partition, string recordId, string fileName, File1CheckReport report, CancellationToken cancellationToken)
+    private async Task<File1VersionRecord> RejectAsync(File1Delivery d, File1CheckReport report, CancellationToken cancellationToken)
     {
         string reportJson = File1CheckReportJson.ToJson(report);
         var quarantine = await ContainerAsync(TtpStorage.File1Quarantine, cancellationToken);
-        await quarantine.GetBlobClient(blob.Name + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
+        await quarantine.GetBlobClient(d.Blob.Name + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
         var reports = await ContainerAsync(TtpStorage.ProviderReports, cancellationToken);
-        await reports.GetBlobClient(blob.Name + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
+        await reports.GetBlobClient(d.Blob.Name + ".report.json").UploadAsync(BinaryData.FromString(reportJson), overwrite: true, cancellationToken);
 
-        var record = new File1VersionRecord
+        var record = await versions.UpsertAsync(new File1VersionRecord
         {
-            Id = recordId,
-            Study = partition,
+            Id = d.RejectionId,
+            Study = d.Partition,
             Version = report.Version,
-            FileName = fileName,
+            FileName = d.FileName,
             FileDate = report.FileDate,
-            SourceBlob = $"{TtpStorage.File1Inbox}/{blob.Name}",
-            SourceETag = etag.ToString(),
-            State = "Rejected",
+            SourceBlob = $"{TtpStorage.File1Inbox}/{d.Blob.Name}",
+            SourceETag = d.ETag.ToString(),
+            State = File1VersionState.Rejected,
             Rows = report.Rows,
             Participants = report.Participants,
             Errors = report.ErrorCount,
             Warnings = report.WarningCount,
             Outputs = new Dictionary<string, string>
             {
-                ["quarantined"] = $"{TtpStorage.File1Quarantine}/{blob.Name}",
-                ["report"] = $"{TtpStorage.ProviderReports}/{blob.Name}.report.json",
+                ["quarantined"] = $"{TtpStorage.File1Quarantine}/{d.Blob.Name}",
+                ["report"] = $"{TtpStorage.ProviderReports}/{d.Blob.Name}.report.json",
             },
             ProcessedAt = time.GetUtcNow(),
-        };
-        await versions.UpsertAsync(record, cancellationToken);
-        await MoveAsync(blob, etag, TtpStorage.File1Quarantine, cancellationToken);
-        logger.LogWarning("Rejected File 1 {Blob}: {Errors} errors, {Warnings} warnings; quarantined with its report", blob.Name, report.ErrorCount, report.WarningCount);
+        }, cancellationToken);
+        await MoveAsync(d, TtpStorage.File1Quarantine, cancellationToken);
+        logger.LogWarning("Rejected File 1 {Blob}: {Errors} errors, {Warnings} warnings; quarantined with its report", d.Blob.Name, report.ErrorCount, report.WarningCount);
         return record;
     }
 
-    /// <summary>
-    /// Records, in the TTP zone only, the same person found in two studies (same link key), as documents in
-    /// <c>ttp-links</c> keyed by the link key's hex form, and removes the links its previous file supported and this one
-    /// does not. Writes this study's link index for later files. Returns the links found and removed.
-    /// </summary>
-    private async Task<(long Found, long Removed)> LinkAcrossStudiesAsync(string study, IReadOnlyList<Participant> participants, CancellationToken cancellationToken)
+    /// <summary>This blob version's record, if it was decided already (accepted under its version, or rejected under its own id).</summary>
+    private async Task<File1VersionRecord?> FindDoneAsync(File1Delivery d, CancellationToken cancellationToken)
     {
-        var registryContainer = await ContainerAsync(TtpStorage.Registry, cancellationToken);
-        var index = LinkIndex.From(study, participants);
-        var links = await cosmos.ContainerAsync(LinksContainerId, "/id", cancellationToken);
-
-        // A link holds only while both studies' current rows support it. Pairs of the study's previous index that the
-        // new one lacks (the person left, or their NHS number or date of birth was corrected) are unlinked first, before
-        // the new index replaces the previous one, so a retry after a crash here still sees what to unlink.
-        long removed = 0;
-        var indexBlob = registryContainer.GetBlobClient(TtpStorage.LinkIndex(study));
-        if (await TryReadLinkIndexAsync(indexBlob, study, cancellationToken) is { } previous)
+        string etag = d.ETag.ToString();
+        if (d.RecordId.Length > 0 && await versions.GetAsync(d.Partition, d.RecordId, cancellationToken) is { } accepted && accepted.SourceETag == etag)
         {
-            foreach (var (linkKey, token) in previous.Except(index))
-            {
-                removed += await UnlinkAsync(links, linkKey, study, token.ToString(), cancellationToken) ? 1 : 0;
-            }
+            return accepted;
         }
 
-        await using (var w = new AtomicBlobWriter(registryContainer.GetBlockBlobClient(TtpStorage.LinkIndex(study))))
-        {
-            await index.WriteAsync(w, cancellationToken);
-            await w.CommitAsync(cancellationToken: cancellationToken);
-        }
-
-        long found = 0;
-        await foreach (var item in registryContainer.GetBlobsAsync(BlobTraits.None, BlobStates.None, "links/", cancellationToken))
-        {
-            string other = Path.GetFileNameWithoutExtension(item.Name);
-            if (other == study)
-            {
-                continue;
-            }
-
-            var otherIndex = await ReadLinkIndexAsync(registryContainer.GetBlobClient(item.Name), other, cancellationToken);
-
-            foreach (var (linkKey, mine, theirs) in index.Join(otherIndex))
-            {
-                await UpsertLinkAsync(links, linkKey, (study, mine.ToString()), (other, theirs.ToString()), cancellationToken);
-                found++;
-            }
-        }
-
-        return (found, removed);
+        return await versions.GetAsync(d.Partition, d.RejectionId, cancellationToken) is { } rejected && rejected.SourceETag == etag ? rejected : null;
     }
 
-    private static async Task<LinkIndex?> TryReadLinkIndexAsync(BlobClient blob, string study, CancellationToken cancellationToken)
+    private File1CheckOptions CheckOptions(File1Delivery d, IReadOnlyList<File1VersionRecord> committed, File1VersionRecord? previous) => new()
     {
-        try
-        {
-            return await ReadLinkIndexAsync(blob, study, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return null; // the study's first accepted file
-        }
+        FileName = d.FileName,
+        KnownStudyCodes = options.Value.KnownStudyCodes,
+        ExpectedStudyCode = d.FolderStudy, // "" for a file outside any study folder: never matches, so it is rejected
+        IsFirstFile = d.NameParsed && previous is null,
+        LatestAcceptedVersion = committed.Count > 0 ? committed.Max(r => r.Version) : null,
+        AcceptedNameOfThisVersion = committed.FirstOrDefault(r => r.Version == d.Version)?.FileName,
+        TimeProvider = time,
+    };
+
+    private static double Lap(System.Diagnostics.Stopwatch clock)
+    {
+        double s = Math.Round(clock.Elapsed.TotalSeconds, 2);
+        clock.Restart();
+        return s;
     }
 
-    /// <summary>Takes the study's member out of a link; a link left with fewer than two studies is deleted. True if it changed.</summary>
-    private static async Task<bool> UnlinkAsync(Container links, UInt128 linkKey, string study, string token, CancellationToken cancellationToken)
-    {
-        string id = linkKey.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
-        var pk = new PartitionKey(id);
-        for (int attempt = 1; ; attempt++)
-        {
-            ItemResponse<CrossStudyLink> read;
-            try
-            {
-                read = await links.ReadItemAsync<CrossStudyLink>(id, pk, cancellationToken: cancellationToken);
-            }
-            catch (CosmosException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
-            {
-                return false;
-            }
+    private static string BlobName(string path) => File1OutputWriter.BlobName(path);
 
-            var link = read.Resource;
-            if (link.Members.RemoveAll(m => m.Study == study && m.Token == token) == 0)
-            {
-                return false; // a newer token of this study already replaced it
-            }
-
-            try
-            {
-                var conditions = new ItemRequestOptions { IfMatchEtag = read.ETag };
-                if (link.Members.Count < 2)
-                {
-                    await links.DeleteItemAsync<CrossStudyLink>(id, pk, conditions, cancellationToken);
-                }
-                else
-                {
-                    await links.ReplaceItemAsync(link, id, pk, conditions, cancellationToken);
-                }
-
-                return true;
-            }
-            catch (CosmosException e) when (e.StatusCode is System.Net.HttpStatusCode.PreconditionFailed or System.Net.HttpStatusCode.NotFound && attempt < 10)
-            {
-                // Another study's intake changed the link meanwhile: read it again.
-            }
-        }
-    }
-
-    /// <summary>
-    /// Reads another study's link index. That study's own intake may replace it while it is read (the read stream is
-    /// pinned to the version it opened, so it then fails with 412); read the new version instead of failing this file.
-    /// </summary>
-    private static async Task<LinkIndex> ReadLinkIndexAsync(BlobClient blob, string study, CancellationToken cancellationToken)
-    {
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await using var s = await blob.OpenReadAsync(cancellationToken: cancellationToken);
-                return await LinkIndex.ReadAsync(study, s, cancellationToken);
-            }
-            catch (RequestFailedException e) when (e.Status == 412 && attempt < 5)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken);
-            }
-        }
-    }
-
-    private static Task UpsertLinkAsync(Container links, UInt128 linkKey, (string Study, string Token) a, (string Study, string Token) b, CancellationToken cancellationToken)
-    {
-        string id = linkKey.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
-        return links.UpdateAsync<CrossStudyLink>(id, new PartitionKey(id), link =>
-        {
-            link ??= new CrossStudyLink { Id = id };
-            bool changed = false;
-            foreach (var (s, t) in new[] { a, b })
-            {
-                if (!link.Members.Any(m => m.Study == s && m.Token == t))
-                {
-                    link.Members.RemoveAll(m => m.Study == s); // a study's newer token for the person replaces the old
-                    link.Members.Add(new CrossStudyLink.Member(s, t));
-                    changed = true;
-                }
-            }
-
-            return changed ? link : null;
-        }, cancellationToken);
-    }
-
-    /// <summary>Deletes whatever outputs an interrupted attempt at a file wrote (their names are fixed by study, version and date).</summary>
-    private async Task WithdrawOutputsAsync(string study, int version, DateOnly fileDate, CancellationToken cancellationToken)
-    {
-        var processorInbox = await ContainerAsync(TtpStorage.ProcessorInbox, cancellationToken);
-        var nhse = await ContainerAsync(TtpStorage.NhseOutbox, cancellationToken);
-        foreach (var (container, name) in new[]
-        {
-            (processorInbox, TtpStorage.IdMapping(study, version, fileDate)),
-            (processorInbox, TtpStorage.PermissionSnapshot(study, version, fileDate)),
-            (nhse, TtpStorage.NhsOutput(study, version, fileDate)),
-            (nhse, TtpStorage.Delta(study, version, fileDate)),
-        })
-        {
-            if ((await container.GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: cancellationToken)).Value)
-            {
-                logger.LogWarning("Withdrew {Container}/{Blob}, written by an interrupted attempt at a file that is now refused", container.Name, name);
-            }
-        }
-    }
-
-    /// <summary>The national opt-out list, or null when none has been uploaded (only files with no s251 participant may then proceed).</summary>
-    private async Task<NationalOptOutList?> LoadOptOutListAsync(CancellationToken cancellationToken)
-    {
-        var config = await ContainerAsync(TtpStorage.Config, cancellationToken);
-        var blob = config.GetBlobClient(TtpStorage.NationalOptOutBlob);
-        try
-        {
-            await using var s = await blob.OpenReadAsync(cancellationToken: cancellationToken);
-            var list = await NationalOptOutList.ReadAsync(s, cancellationToken);
-            if (list.InvalidLines > 0)
-            {
-                logger.LogWarning("The national opt-out list has {Invalid} lines that are not valid NHS numbers; they were not applied", list.InvalidLines);
-            }
-
-            return list;
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            logger.LogWarning("No national opt-out list at {Container}/{Blob}; files with s251 participants are held until it is uploaded", TtpStorage.Config, TtpStorage.NationalOptOutBlob);
-            return null;
-        }
-    }
-
-    private static async Task<Stream> OpenVersionAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken) =>
-        await PrefetchingBlobReadStream.OpenAsync(blob, etag, cancellationToken: cancellationToken);
+    private static string StagedIndex(File1VersionRecord record) => File1OutputWriter.BlobName(record.Files[File1OutputWriter.Keys.LinkIndex].Name);
 
     private async Task<BlobContainerClient> ContainerAsync(string name, CancellationToken cancellationToken)
     {
@@ -482,30 +328,36 @@ public sealed class File1IntakeService(
         return c;
     }
 
-    private static async Task WriteTextAtomicallyAsync(BlobContainerClient container, string name, Func<TextWriter, Task> write, CancellationToken cancellationToken)
-    {
-        await using var blobStream = new AtomicBlobWriter(container.GetBlockBlobClient(name));
-        await using (var writer = new StreamWriter(blobStream, new UTF8Encoding(false), 64 * 1024, leaveOpen: true))
-        {
-            await write(writer);
-        }
-
-        await blobStream.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, cancellationToken: cancellationToken);
-    }
-
-    private Task MoveAsync(BlobClient blob, ETag etag, string targetContainer, CancellationToken cancellationToken) =>
-        blob.MoveToAsync(etag, blobs.GetBlobContainerClient(targetContainer), cancellationToken);
+    private Task MoveAsync(File1Delivery d, string targetContainer, CancellationToken cancellationToken) =>
+        d.Blob.MoveToAsync(d.ETag, blobs.GetBlobContainerClient(targetContainer), cancellationToken);
 }
 
-/// <summary>The same person found in several studies (TTP zone only): link key (keyed hash) → study tokens.</summary>
-public sealed record CrossStudyLink
+/// <summary>
+/// A delivered File 1 blob version and what its name says. Blob name: <c>&lt;STUDY&gt;/&lt;file name&gt;</c>; the folder is
+/// the provider's own area, and its study code must match the file name's.
+/// </summary>
+internal sealed record File1Delivery(BlobClient Blob, ETag ETag, string FolderStudy, string FileName, bool NameParsed, string Study, int Version, DateOnly FileDate)
 {
-    public required string Id { get; init; }
+    /// <summary>The Cosmos partition of its records: the folder's study (or <c>_unknown</c>).</summary>
+    public string Partition => FolderStudy.Length > 0 ? FolderStudy : "_unknown";
 
-    public List<Member> Members { get; init; } = [];
+    /// <summary>
+    /// An accepted file is recorded under its study and version; a rejected delivery under its own id, so that rejecting
+    /// a stale or broken copy of a version never overwrites that version's accepted record.
+    /// </summary>
+    public string RecordId => NameParsed && Study == FolderStudy ? File1VersionStore.IdFor(Study, Version) : "";
 
-    public sealed record Member(string Study, string Token);
+    public string RejectionId => "rejected-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Blob.Name + "|" + ETag)))[..16].ToLowerInvariant();
+
+    public static File1Delivery Of(BlobClient blob, ETag etag)
+    {
+        string[] parts = blob.Name.Split('/', 2);
+        string folder = parts.Length == 2 ? parts[0] : "";
+        string fileName = parts.Length == 2 ? parts[1] : blob.Name;
+        bool parsed = File1FileName.TryParse(fileName, out string study, out int version, out DateOnly date);
+        return new File1Delivery(blob, etag, folder, fileName, parsed, parsed ? study : folder, version, date);
+    }
 }
 
-/// <summary>A File 1 with s251 participants arrived before any national opt-out list was uploaded; it is retried, never processed without one.</summary>
+/// <summary>A File 1 with s251 participants arrived while no usable national opt-out list is there; it is retried, never processed without one.</summary>
 public sealed class NationalOptOutListMissingException(string message) : InvalidOperationException(message);

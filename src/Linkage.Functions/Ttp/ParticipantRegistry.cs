@@ -36,12 +36,19 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
         /// <summary>"v&lt;version&gt;:&lt;source ETag&gt;" of each file applied: a corrected file re-sent under the same version still applies.</summary>
         public List<string> AppliedFiles { get; init; } = [];
 
+        /// <summary>How many participants each applied file changed on this page, so a re-run reports the same count.</summary>
+        public Dictionary<string, long> ChangesByFile { get; init; } = [];
+
         /// <summary>The highest File 1 version applied to the page (from <see cref="AppliedFiles"/>).</summary>
         public int HighestVersion() => AppliedFiles.Select(f => int.TryParse(f.AsSpan(1, Math.Max(0, f.IndexOf(':') - 1)), out int v) ? v : 0).DefaultIfEmpty(0).Max();
     }
 
-    /// <summary>Applies one accepted File 1 to the registry; returns the number of participants whose permissions changed.</summary>
-    public async Task<long> ApplyAsync(string study, int version, string sourceETag, DateOnly date, IReadOnlyList<Participant> participants, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies one committed File 1 (its participants' tokens and flags, read from the TTP's baseline snapshot) to the
+    /// registry; returns the number of participants whose permissions changed. A participant of the study absent from
+    /// this file is no longer active: the file is the study's whole current cohort.
+    /// </summary>
+    public async Task<long> ApplyAsync(string study, int version, string sourceETag, DateOnly date, IEnumerable<(TokenBytes Token, PermissionFlags Flags)> participants, CancellationToken cancellationToken)
     {
         var container = await database.ContainerAsync(ContainerId, "/study", cancellationToken);
         var byPage = participants.GroupBy(p => (int)(p.Token.High >> 56)).ToDictionary(g => g.Key, g => g.ToList());
@@ -69,7 +76,8 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
 
     public static string PageId(string study, int page) => $"{study}-{page:x2}";
 
-    private static async Task<long> ApplyPageAsync(Container container, string study, int pageNo, int version, string fileKey, DateOnly date, List<Participant> members, CancellationToken ct)
+
+    private static async Task<long> ApplyPageAsync(Container container, string study, int pageNo, int version, string fileKey, DateOnly date, List<(TokenBytes Token, PermissionFlags Flags)> members, CancellationToken ct)
     {
         long changed = 0;
         await container.UpdateAsync<Page>(PageId(study, pageNo), new PartitionKey(study), page =>
@@ -83,19 +91,21 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
             page ??= new Page { Id = PageId(study, pageNo), Study = study };
             if (page.AppliedFiles.Contains(fileKey))
             {
-                return null; // this file was applied already
+                changed = page.ChangesByFile.GetValueOrDefault(fileKey); // applied already (a re-run): report what that run changed
+                return null;
             }
 
             if (page.HighestVersion() > version)
             {
-                // A newer version is already here (its intake was interrupted before its record was written, so the
-                // intake's own superseded check could not see it): an older file must never roll permissions back.
+                // A newer version is already here: an older file must never roll permissions back.
                 return null;
             }
 
+            var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var p in members)
             {
                 string token = p.Token.ToString();
+                present.Add(token);
                 int flags = (int)p.Flags;
                 if (!page.Participants.TryGetValue(token, out var current))
                 {
@@ -111,7 +121,20 @@ public sealed class ParticipantRegistry(CosmosDatabase database)
                 }
             }
 
+            foreach (var (token, current) in page.Participants.ToList())
+            {
+                int inactive = current.Flags & ~(int)PermissionFlags.Active;
+                if (!present.Contains(token) && current.Flags != inactive)
+                {
+                    // Left out of the study's latest file: not active until a later file lists them again.
+                    page.Participants[token] = current with { Flags = inactive };
+                    page.History.Add(new Change(token, version, date, current.Flags, inactive));
+                    changed++;
+                }
+            }
+
             page.AppliedFiles.Add(fileKey);
+            page.ChangesByFile[fileKey] = changed;
             return page;
         }, ct);
         return changed;

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Linkage.Ttp;
 
 namespace Linkage.Functions.Ttp;
 
@@ -16,7 +16,7 @@ public static class TtpStorage
     public const string NhseOutbox = "ttp-outbox-nhse";
     public const string Registry = "ttp-registry";
     public const string Config = "ttp-config";
-    public const string ProcessorInbox = "processor-from-ttp";
+    public const string ProcessorInbox = TtpProcessorContract.Container;
 
     /// <summary>One lease blob per study (no data): one File 1 of a study is processed at a time (<see cref="StudyLock"/>).</summary>
     public const string Locks = "ttp-locks";
@@ -25,17 +25,24 @@ public static class TtpStorage
 
     public static IReadOnlyList<string> TtpContainers { get; } = [File1Inbox, File1Quarantine, File1Archive, ProviderReports, NhseOutbox, Registry, Config, Locks];
 
-    /// <summary><c>&lt;STUDY&gt;_&lt;KIND&gt;_v&lt;N&gt;_&lt;YYYYMMDD&gt;</c>, the File 1's own naming with its kind replaced.</summary>
-    public static string Stem(string study, string kind, int version, DateOnly date) =>
-        string.Create(CultureInfo.InvariantCulture, $"{study}_{kind}_v{version}_{date:yyyyMMdd}");
+    /// <summary>In <see cref="ProcessorInbox"/>; the name is part of the TTP→processor contract.</summary>
+    public static string IdMapping(string study, int version, DateOnly date) => TtpProcessorContract.IdMapping(study, version, date);
 
-    public static string IdMapping(string study, int version, DateOnly date) => $"id-mapping/{study}/{Stem(study, "IDMAP", version, date)}.csv";
+    /// <summary>In <see cref="ProcessorInbox"/>; the name is part of the TTP→processor contract.</summary>
+    public static string PermissionSnapshot(string study, int version, DateOnly date) => TtpProcessorContract.PermissionSnapshot(study, version, date);
 
-    public static string PermissionSnapshot(string study, int version, DateOnly date) => $"permissions/{study}/{Stem(study, "PERMS", version, date)}.snapshot";
+    /// <summary>In <see cref="Registry"/>: the TTP's own copy of the snapshot, the baseline of the next delta (never read back from the processor's side).</summary>
+    public static string Baseline(string study, int version, DateOnly date) => $"baselines/{study}/{TtpProcessorContract.Stem(study, "PERMS", version, date)}.snapshot";
 
-    public static string NhsOutput(string study, int version, DateOnly date) => $"nhs-output/{study}/{Stem(study, "NHSOUT", version, date)}.csv";
+    public static string NhsOutput(string study, int version, DateOnly date) => $"nhs-output/{study}/{TtpProcessorContract.Stem(study, "NHSOUT", version, date)}.csv";
 
-    public static string Delta(string study, int version, DateOnly date) => $"delta/{study}/{Stem(study, "DELTA", version, date)}.csv";
+    public static string Delta(string study, int version, DateOnly date) => $"delta/{study}/{TtpProcessorContract.Stem(study, "DELTA", version, date)}.csv";
+
+    /// <summary>In <see cref="NhseOutbox"/>: what of the study is committed for NHS England (the NHS Output and delta in force).</summary>
+    public static string NhseManifest(string study) => $"manifests/{study}.manifest.json";
 
     public static string LinkIndex(string study) => $"links/{study}.links";
+
+    /// <summary>In <see cref="Registry"/>: a File 1's link index, staged until its publish step makes it the study's <see cref="LinkIndex"/>.</summary>
+    public static string StagedLinkIndex(string study, int version, DateOnly date) => $"links-staged/{study}/{TtpProcessorContract.Stem(study, "LINKS", version, date)}.links";
 }

@@ -10,6 +10,10 @@ public static class TtpZoneExtensions
         builder.Services.AddOptions<File1IntakeOptions>().BindConfiguration(File1IntakeOptions.SectionName);
         builder.Services.AddSingleton<File1VersionStore>();
         builder.Services.AddSingleton<ParticipantRegistry>();
+        builder.Services.AddSingleton<File1OutputWriter>();
+        builder.Services.AddSingleton<CrossStudyLinker>();
+        builder.Services.AddSingleton<StudyManifestPublisher>();
+        builder.Services.AddSingleton<NationalOptOutSource>();
         builder.Services.AddSingleton<File1IntakeService>();
         builder.Services.AddSingleton<IInboxHandler, File1InboxHandler>();
         return builder;

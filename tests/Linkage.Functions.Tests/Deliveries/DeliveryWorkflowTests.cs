@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Linkage.File1;
 using Linkage.Functions.Api;
 using Linkage.Functions.Deliveries;
+using Linkage.Functions.Hosting;
 using Linkage.Functions.Tests.Infrastructure;
 using Linkage.Functions.Ttp;
 using Microsoft.DurableTask.Client;
@@ -48,7 +49,7 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
         Assert.Equal(2, held.Attempts);
         Assert.Contains(nameof(NationalOptOutListMissingException), held.LastError, StringComparison.Ordinal);
         Assert.True((await blob.ExistsAsync()).Value, "a held delivery stays in the inbox");
-        string note = await blobs.DownloadTextAsync(held.ProviderNote!);
+        string note = await Wait.ForAsync(() => blobs.TryDownloadTextAsync(held.ProviderNote!)); // written just after the state
         Assert.Equal($"{TtpStorage.ProviderReports}/NCDS58/NCDS58_FILE1_v1_20250101.csv.held.txt", held.ProviderNote);
         Assert.Contains("NCDS58_FILE1_v1_20250101.csv", note, StringComparison.Ordinal);
         Assert.Contains("Nothing is lost", note, StringComparison.Ordinal);
@@ -107,6 +108,28 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
         scan.AssertFree(auditJson + status + note, "the API's answers and the note");
         Assert.True(await scan.ScanTablesAsync(stack.Stack.StorageConnectionString) > 0);
         scan.AssertFree(string.Join('\n', app.Logs.Lines), "the logs");
+    }
+
+    [Fact]
+    public async Task A_delivery_held_after_failing_past_its_staging_leaves_no_staged_output_behind()
+    {
+        var settings = new Dictionary<string, string?>(TwoQuickAttempts) { ["Faults:At"] = File1Steps.Staged, ["Faults:Times"] = "0" };
+        await using var app = new FunctionAppFactory(stack.Stack, "Local", settings: settings);
+        var blobs = stack.CreateBlobServiceClient();
+        var (blob, etag) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "TWINSUK/TWINSUK_FILE1_v1_20250101.csv", S251File("TWI").Replace(",1,0,0,0\n", ",0,0,0,0\n", StringComparison.Ordinal));
+        var store = app.Services.GetRequiredService<DeliveryStore>();
+        var delivery = new DeliveryRef(TtpStorage.File1Inbox, blob.Name, etag.ToString());
+
+        var held = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: DeliveryState.Held } r ? r : null, logs: app.Logs);
+        Assert.Equal(FailureClass.Unexpected, held.LastErrorClass);
+
+        // Every attempt staged outputs and failed before its commit; holding withdrew them.
+        Assert.Contains(app.Logs.Lines, m => m.Contains("Withdrew", StringComparison.Ordinal) && m.Contains("TWINSUK", StringComparison.Ordinal));
+        foreach (var (container, prefix) in File1OutputWriter.StudyPrefixes("TWINSUK"))
+        {
+            var c = blobs.GetBlobContainerClient(container);
+            Assert.DoesNotContain(await c.ListNamesAsync(), n => n.StartsWith(prefix, StringComparison.Ordinal));
+        }
     }
 
     [Fact]
@@ -195,10 +218,7 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
         var held = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: DeliveryState.Held } r ? r : null, logs: app.Logs);
         Assert.Equal(FailureClass.TriggerFailed, held.LastErrorClass);
         Assert.Equal($"{Linkage.Functions.Processor.ProcessorStorage.ProviderReports}/nhse_hes_apc/hes_2026.csv.held.txt", held.ProviderNote);
-        // The record is held first and the note written after it, so the note may trail the state by a moment.
-        var note = await Wait.ForAsync(async () => (await blobs.GetBlobContainerClient(Linkage.Functions.Processor.ProcessorStorage.ProviderReports).GetBlobClient("nhse_hes_apc/hes_2026.csv.held.txt").ExistsAsync()).Value
-            ? await blobs.DownloadTextAsync(held.ProviderNote!) : null, seconds: 30);
-        Assert.Contains("hes_2026.csv", note, StringComparison.Ordinal);
+        Assert.Contains("hes_2026.csv", await Wait.ForAsync(() => blobs.TryDownloadTextAsync(held.ProviderNote!)), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,11 +8,14 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Linkage.Azure.Cosmos;
 using Linkage.DevStack;
+using Linkage.Functions.Hosting;
 using Linkage.Functions.Processor;
 using Linkage.Functions.Tests.Infrastructure;
 using Linkage.Functions.Ttp;
 using Linkage.Keys;
 using Linkage.Permissions;
+using Linkage.Ttp;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Azure.Cosmos;
 
 namespace Linkage.Functions.Tests.FaultInjection;
@@ -84,7 +87,21 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
         await writer.WriteAsync(buffer, CancellationToken.None);
         var container = Blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox);
         await container.CreateIfNotExistsAsync();
-        await container.GetBlobClient($"permissions/{study}/{study}_PERMS_v{file1Version}_20260101.snapshot").UploadAsync(new BinaryData(buffer.ToArray()), overwrite: true);
+        string name = TtpProcessorContract.PermissionSnapshot(study, file1Version, new DateOnly(2026, 1, 1));
+        await container.GetBlobClient(name).UploadAsync(new BinaryData(buffer.ToArray()), overwrite: true);
+
+        // The processor reads only what the TTP's signed manifest names (decision 0604): sign one as the TTP would.
+        await using var ttp = new FunctionAppFactory(stack, "ServicesOnly");
+        using var signer = await ttp.Services.GetRequiredService<KeyRingProvider>().GetManifestSignerAsync(CancellationToken.None);
+        var snapshot = new ManifestFile(name, buffer.Length, Convert.ToHexStringLower(SHA256.HashData(buffer.ToArray())));
+        var manifest = new StudyManifest
+        {
+            Study = study, Version = file1Version, FileDate = new DateOnly(2026, 1, 1), SourceETag = "\"0x0\"", TokenKeyVersion = keyVersion,
+            CommittedAt = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), PermissionSnapshot = snapshot,
+            IdMapping = new ManifestFile(TtpProcessorContract.IdMapping(study, file1Version, new DateOnly(2026, 1, 1)), 0, ""), // the File 2 intake reads none
+        };
+        await container.GetBlobClient(TtpProcessorContract.SigningKeyBlob).UploadAsync(BinaryData.FromString(signer.PublicKeyPem), overwrite: true);
+        await container.GetBlobClient(TtpProcessorContract.Manifest(study)).UploadAsync(BinaryData.FromObjectAsJson(signer.Sign(manifest)), overwrite: true);
     }
 
     /// <summary>Drops the File 2 into the inbox; returns the blob and its ETag, as a trigger hands them over.</summary>
@@ -131,7 +148,8 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
         var state = new SortedDictionary<string, string>(StringComparer.Ordinal);
         await foreach (var c in Blobs.GetBlobContainersAsync())
         {
-            if (!IsCompared(c.Name))
+            // processor-from-ttp holds the test's own seed (a signed manifest, whose ECDSA signature differs every time).
+            if (!IsCompared(c.Name) || c.Name == TtpStorage.ProcessorInbox)
             {
                 continue;
             }

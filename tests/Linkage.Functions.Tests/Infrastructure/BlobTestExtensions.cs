@@ -32,6 +32,19 @@ internal static class BlobTestExtensions
         await c.GetBlobClient(name).UploadAsync(path, overwrite: true);
     }
 
+    /// <summary>The text of a blob named <c>container/blob name</c>, or null while it does not exist (e.g. a note that trails a state change).</summary>
+    public static async Task<string?> TryDownloadTextAsync(this BlobServiceClient blobs, string path)
+    {
+        try
+        {
+            return await blobs.DownloadTextAsync(path);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The text of a blob named as the intakes record outputs: <c>container/blob name</c>.</summary>
     public static async Task<string> DownloadTextAsync(this BlobServiceClient blobs, string path)
     {

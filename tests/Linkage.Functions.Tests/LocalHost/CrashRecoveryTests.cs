@@ -4,9 +4,11 @@ using Azure.Storage.Blobs;
 using Linkage.Azure.Cosmos;
 using Linkage.Functions.Api;
 using Linkage.Functions.Deliveries;
+using Linkage.Functions.Processor;
 using Linkage.Functions.Tests.Infrastructure;
 using Linkage.Functions.Ttp;
 using Linkage.Synth;
+using Linkage.Ttp;
 using Microsoft.Azure.Cosmos;
 
 namespace Linkage.Functions.Tests.LocalHost;
@@ -35,13 +37,13 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
             host = LocalHostProcess.Start(stack.Stack, settings, _output);
 
             // The second attempt is killed once it has visibly applied part of its work: registry pages carry the file,
-            // the version is not recorded yet. The third must finish without applying anything twice.
+            // the version is committed but not yet published. The third must finish without applying anything twice.
             await WaitForRunningAttemptAsync(store, delivery, 2);
             int applied = await WaitForAppliedPagesAsync("ALSPAC", $"v1:{delivery.ETag}");
             using (var check = CosmosClientFactory.Create(new Uri(stack.Stack.CosmosEndpoint), stack.Stack.CosmosKey))
             {
                 host.Kill();
-                Assert.True(await new File1VersionStore(new CosmosDatabase(check, "linkage")).GetAsync("ALSPAC", File1VersionStore.IdFor("ALSPAC", 1), CancellationToken.None) is null, "The second attempt finished before it could be killed mid-run.");
+                Assert.True(await new File1VersionStore(new CosmosDatabase(check, "linkage")).GetAsync("ALSPAC", File1VersionStore.IdFor("ALSPAC", 1), CancellationToken.None) is { State: File1VersionState.Committed }, "The second attempt finished before it could be killed mid-run.");
             }
 
             Assert.True(applied > 0);
@@ -62,7 +64,7 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
             using var cosmos = CosmosClientFactory.Create(new Uri(stack.Stack.CosmosEndpoint), stack.Stack.CosmosKey);
             var versions = new File1VersionStore(new CosmosDatabase(cosmos, "linkage"));
             var record = (await versions.GetAsync("ALSPAC", File1VersionStore.IdFor("ALSPAC", 1), CancellationToken.None))!;
-            Assert.Equal("Accepted", record.State);
+            Assert.Equal(File1VersionState.Accepted, record.State);
             var registry = new ParticipantRegistry(new CosmosDatabase(cosmos, "linkage"));
             long participants = 0;
             for (int page = 0; page < 256; page++)
@@ -82,6 +84,42 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
         {
             host.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task A_host_killed_after_staging_and_again_after_committing_leaves_one_published_version_and_no_strays()
+    {
+        var (settings, blobs, store) = await PrepareAsync("BIB", maxAttempts: 5);
+        var delivery = await DeliverAsync(blobs, "BIB");
+        foreach (string step in new[] { File1Steps.Staged, File1Steps.Committed })
+        {
+            // The process kills itself at the step (SIGKILL: no finally block, no disposal), as a dying machine would.
+            using var dying = LocalHostProcess.Start(stack.Stack, new Dictionary<string, string>(settings) { ["Faults:At"] = step, ["Faults:Action"] = "Kill" }, _output);
+            await Wait.ForAsync(() => Task.FromResult<object?>(dying.HasExited ? new object() : null), seconds: 180);
+        }
+
+        using var cosmos = CosmosClientFactory.Create(new Uri(stack.Stack.CosmosEndpoint), stack.Stack.CosmosKey);
+        var versions = new File1VersionStore(new CosmosDatabase(cosmos, "linkage"));
+        Assert.Equal(File1VersionState.Committed, (await versions.GetAsync("BIB", File1VersionStore.IdFor("BIB", 1), CancellationToken.None))!.State);
+        Assert.False((await blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).GetBlobClient(TtpProcessorContract.Manifest("BIB")).ExistsAsync()).Value, "committed but not yet published: no manifest");
+
+        using var host = LocalHostProcess.Start(stack.Stack, settings, _output);
+        var done = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: DeliveryState.Completed } r ? r : null, seconds: 240);
+        Assert.Equal("Accepted", done.Outcome);
+        var record = (await versions.GetAsync("BIB", File1VersionStore.IdFor("BIB", 1), CancellationToken.None))!;
+        Assert.Equal(File1VersionState.Accepted, record.State);
+
+        // Exactly the committed outputs exist, each once, and the manifest names them.
+        var named = record.Files.Values.Select(f => f.Name).Order(StringComparer.Ordinal).ToList();
+        var present = new List<string>();
+        foreach (var (container, prefix) in File1OutputWriter.StudyPrefixes("BIB"))
+        {
+            present.AddRange((await blobs.GetBlobContainerClient(container).ListNamesAsync()).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Select(n => $"{container}/{n}"));
+        }
+
+        Assert.Equal(named, present.Order(StringComparer.Ordinal).ToList());
+        var source = new PermissionSnapshotSource(blobs, Microsoft.Extensions.Options.Options.Create(new TtpManifestOptions()), new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = "Development" });
+        Assert.Equal(1, (await source.GetManifestAsync("BIB", CancellationToken.None))!.Version);
     }
 
     [Fact]
@@ -105,25 +143,13 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
             // so the engine may begin that try twice after a restart: 3 or 4).
             Assert.InRange(held.Attempts, 3, 4);
             // The record is held first and the note written after it, so the note may trail the state by a moment.
-            var note = await Wait.ForAsync(async () => await TryDownloadAsync(blobs, held.ProviderNote!), seconds: 30);
+            var note = await Wait.ForAsync(() => blobs.TryDownloadTextAsync(held.ProviderNote!), seconds: 30);
             Assert.Contains("UKHLS_FILE1_v1_", note, StringComparison.Ordinal);
             Assert.True((await blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(delivery.BlobName).ExistsAsync()).Value, "a held file stays in the inbox");
         }
         finally
         {
             host.Dispose();
-        }
-    }
-
-    private static async Task<string?> TryDownloadAsync(BlobServiceClient blobs, string path)
-    {
-        try
-        {
-            return await blobs.DownloadTextAsync(path);
-        }
-        catch (global::Azure.RequestFailedException e) when (e.Status == 404)
-        {
-            return null;
         }
     }
 

@@ -54,7 +54,7 @@ public sealed class File1CrossStudyLinkTests(IsolatedStackFixture stack) : IClas
 
     private static async Task<List<CrossStudyLink>> LinksAsync(FunctionAppFactory app)
     {
-        var container = await app.Services.GetRequiredService<CosmosDatabase>().ContainerAsync(File1IntakeService.LinksContainerId, "/id", CancellationToken.None);
+        var container = await app.Services.GetRequiredService<CosmosDatabase>().ContainerAsync(CrossStudyLinker.LinksContainerId, "/id", CancellationToken.None);
         var all = new List<CrossStudyLink>();
         using var query = container.GetItemQueryIterator<CrossStudyLink>("SELECT * FROM c");
         while (query.HasMoreResults)

@@ -42,8 +42,8 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
 
             foreach (var study in options.Studies)
             {
-                var record = await Wait.ForAsync(() => versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None), logs: app.Logs);
-                Assert.Equal("Accepted", record.State);
+                var record = await Wait.ForAsync(async () => await versions.GetAsync(study, File1VersionStore.IdFor(study, quarter), CancellationToken.None) is { State: not File1VersionState.Committed } r ? r : null, logs: app.Logs);
+                Assert.Equal(File1VersionState.Accepted, record.State);
             }
         }
 

@@ -49,25 +49,22 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     [Fact]
     public async Task A_stale_file_after_an_interrupted_newer_one_does_not_roll_a_withdrawal_back()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
+        // v2 withdraws P1; its run stops after the commit, once the registry has it (fault injected once).
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["Faults:At"] = File1Steps.RegistryApplied });
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
         string v1 = File("TED", "01/01/2025", "1", "1");
-        Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "TEDS/TEDS_FILE1_v1_20250101.csv", v1)).Outcome);
-
-        // v2 withdraws P1 and is interrupted after the registry step (an unreadable link index of another study makes
-        // cross-study linking fail), so no record says v2 was accepted.
-        var registryBlobs = blobs.GetBlobContainerClient(TtpStorage.Registry);
-        await registryBlobs.GetBlobClient("links/ZZBROKEN.links").UploadAsync(BinaryData.FromString("not a link index"), overwrite: true);
+        var (b1, e1) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "TEDS/TEDS_FILE1_v1_20250101.csv", v1);
+        await Assert.ThrowsAsync<InjectedFaultException>(() => intake.ProcessAsync(b1, e1, CancellationToken.None));
+        Assert.Equal("Accepted", (await intake.ProcessAsync(b1, e1, CancellationToken.None)).Outcome); // rolled forward by its retry
         var (b2, e2) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "TEDS/TEDS_FILE1_v2_20250401.csv", File("TED", "01/04/2025", "0", "1"));
-        await Assert.ThrowsAnyAsync<Exception>(() => intake.ProcessAsync(b2, e2, CancellationToken.None));
-        await registryBlobs.GetBlobClient("links/ZZBROKEN.links").DeleteAsync();
+        var versions = app.Services.GetRequiredService<File1VersionStore>();
+        Assert.Equal("Accepted", (await intake.ProcessAsync(b2, e2, CancellationToken.None)).Outcome);
 
-        // Quarter 1's file arrives again before v2's retry; then v2 is retried.
-        await intake.DeliverAsync(blobs, "TEDS/TEDS_FILE1_v1_20250101.csv", v1);
-        var retry = await intake.ProcessAsync(b2, e2, CancellationToken.None);
-
-        Assert.Equal("Accepted", retry.Outcome);
+        // Quarter 1's file arrives again (a new blob version): it is refused as superseded, and v2's withdrawal stands.
+        var stale = await intake.DeliverAsync(blobs, "TEDS/TEDS_FILE1_v1_20250101.csv", v1 + "\n");
+        Assert.Equal("Rejected", stale.Outcome);
+        Assert.Equal(File1VersionState.Accepted, (await versions.GetAsync("TEDS", File1VersionStore.IdFor("TEDS", 2), CancellationToken.None))!.State);
         string p1 = await TokenAsync(app, "TEDS", "TED0001");
         var registry = app.Services.GetRequiredService<ParticipantRegistry>();
         var page = await registry.GetPageAsync("TEDS", (int)(TokenBytes.Parse(p1).High >> 56), CancellationToken.None);
@@ -75,29 +72,55 @@ public sealed class File1IntakeOrderingTests(IsolatedStackFixture stack) : IClas
     }
 
     [Fact]
-    public async Task An_interrupted_version_refused_on_its_retry_leaves_no_outputs_behind()
+    public async Task A_committed_version_interrupted_while_publishing_is_finished_by_the_next_run_of_its_study()
     {
-        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["Faults:At"] = File1Steps.Committed });
         var intake = app.Services.GetRequiredService<File1IntakeService>();
         var blobs = stack.CreateBlobServiceClient();
+        var (b1, e1) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "FENLAND/FENLAND_FILE1_v1_20250101.csv", File("FEN", "01/01/2025", "1", "1"));
+        await Assert.ThrowsAsync<InjectedFaultException>(() => intake.ProcessAsync(b1, e1, CancellationToken.None));
+
+        // Committed, not yet published: the processor sees nothing of it yet.
+        var versions = app.Services.GetRequiredService<File1VersionStore>();
+        Assert.Equal(File1VersionState.Committed, (await versions.GetAsync("FENLAND", File1VersionStore.IdFor("FENLAND", 1), CancellationToken.None))!.State);
+        Assert.Null(await app.Services.GetRequiredService<PermissionSnapshotSource>().GetManifestAsync("FENLAND", CancellationToken.None));
+
+        // v2 arrives before v1's retry: its run finishes v1 first, so v2's delta is against v1.
+        var v2 = await intake.DeliverAsync(blobs, "FENLAND/FENLAND_FILE1_v2_20250401.csv", File("FEN", "01/04/2025", "0", "1"));
+        Assert.Equal("Accepted", v2.Outcome);
+        Assert.Equal(File1VersionState.Accepted, (await versions.GetAsync("FENLAND", File1VersionStore.IdFor("FENLAND", 1), CancellationToken.None))!.State);
+        Assert.Contains("withdrawn", await blobs.DownloadTextAsync(v2.Record.Outputs["delta"]), StringComparison.Ordinal);
+        Assert.Equal(2, (await app.Services.GetRequiredService<PermissionSnapshotSource>().GetManifestAsync("FENLAND", CancellationToken.None))!.Version);
+        Assert.Equal("AlreadyProcessed", (await intake.ProcessAsync(b1, e1, CancellationToken.None)).Outcome);
+        Assert.False((await b1.ExistsAsync()).Value, "v1 was archived by the run that finished it");
+    }
+
+    [Fact]
+    public async Task An_interrupted_version_refused_on_its_retry_leaves_no_outputs_behind()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["Faults:At"] = File1Steps.Staged });
+        var intake = app.Services.GetRequiredService<File1IntakeService>();
+        var blobs = stack.CreateBlobServiceClient();
+        await Assert.ThrowsAsync<InjectedFaultException>(() => intake.DeliverAsync(blobs, "GLAD/GLAD_FILE1_v1_20250101.csv", File("GLA", "01/01/2025", "1", "0")));
         Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "GLAD/GLAD_FILE1_v1_20250101.csv", File("GLA", "01/01/2025", "1", "0"))).Outcome);
 
-        // v2 turns P1's NHS England permission on and is interrupted after writing its outputs.
-        var registryBlobs = blobs.GetBlobContainerClient(TtpStorage.Registry);
-        await registryBlobs.GetBlobClient("links/ZZBROKEN2.links").UploadAsync(BinaryData.FromString("not a link index"), overwrite: true);
+        // v2 turns P1's NHS England permission on and stops after staging its outputs, before its commit.
+        using var fault = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["Faults:At"] = File1Steps.Staged });
         var (b2, e2) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "GLAD/GLAD_FILE1_v2_20250401.csv", File("GLA", "01/04/2025", "1", "1"));
-        await Assert.ThrowsAnyAsync<Exception>(() => intake.ProcessAsync(b2, e2, CancellationToken.None));
-        await registryBlobs.GetBlobClient("links/ZZBROKEN2.links").DeleteAsync();
+        await Assert.ThrowsAsync<InjectedFaultException>(() => fault.Services.GetRequiredService<File1IntakeService>().ProcessAsync(b2, e2, CancellationToken.None));
         var outbox = blobs.GetBlobContainerClient(TtpStorage.NhseOutbox);
         Assert.Contains(await outbox.ListNamesAsync(), n => n.Contains("GLAD_NHSOUT_v2_", StringComparison.Ordinal));
+        Assert.Equal(1, (await app.Services.GetRequiredService<PermissionSnapshotSource>().GetManifestAsync("GLAD", CancellationToken.None))!.Version);
 
-        // v3 is accepted before v2 is retried; the retry is refused as superseded and withdraws what v2 wrote.
+        // v3 is accepted before v2 is retried: its run withdraws what v2 staged; the retry is refused as superseded.
         Assert.Equal("Accepted", (await intake.DeliverAsync(blobs, "GLAD/GLAD_FILE1_v3_20250701.csv", File("GLA", "01/07/2025", "1", "0"))).Outcome);
+        Assert.DoesNotContain(await outbox.ListNamesAsync(), n => n.Contains("_v2_", StringComparison.Ordinal) && n.Contains("GLAD", StringComparison.Ordinal));
         var retry = await intake.ProcessAsync(b2, e2, CancellationToken.None);
 
         Assert.Equal("Rejected", retry.Outcome);
         Assert.DoesNotContain(await outbox.ListNamesAsync(), n => n.Contains("_v2_", StringComparison.Ordinal) && n.Contains("GLAD", StringComparison.Ordinal));
         Assert.DoesNotContain(await blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).ListNamesAsync(), n => n.Contains("GLAD_", StringComparison.Ordinal) && n.Contains("_v2_", StringComparison.Ordinal));
+        Assert.DoesNotContain(await blobs.GetBlobContainerClient(TtpStorage.Registry).ListNamesAsync(), n => n.Contains("GLAD", StringComparison.Ordinal) && n.Contains("_v2_", StringComparison.Ordinal));
         Assert.Contains(await outbox.ListNamesAsync(), n => n.Contains("GLAD_NHSOUT_v3_", StringComparison.Ordinal));
     }
 

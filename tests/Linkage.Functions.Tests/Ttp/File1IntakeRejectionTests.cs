@@ -39,7 +39,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
 
         var record = await Wait.ForAsync(async () =>
             (await versions.AcceptedAsync("ELSA", CancellationToken.None)).Count > 0 ? null : await FindRejected(app, "ELSA"), logs: app.Logs);
-        Assert.Equal("Rejected", record.State);
+        Assert.Equal(File1VersionState.Rejected, record.State);
         Assert.Equal(2, record.Errors);
 
         // The file is kept, byte for byte, in quarantine, with the report beside it and a copy in the provider's area.
@@ -77,7 +77,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         await inbox.GetBlobClient("TEDS/MCS_FILE1_v1_20260301.csv").UploadAsync(BinaryData.FromString(Header + "\n" + row + "\n"));
 
         var record = await Wait.ForAsync(() => FindRejected(app, "TEDS"), logs: app.Logs);
-        Assert.Equal("Rejected", record.State);
+        Assert.Equal(File1VersionState.Rejected, record.State);
         var report = JsonNode.Parse((await blobs.GetBlobContainerClient(TtpStorage.ProviderReports).GetBlobClient("TEDS/MCS_FILE1_v1_20260301.csv.report.json").DownloadContentAsync()).Value.Content.ToString())!;
         Assert.Contains(report["findings"]!.AsArray(), f => (string?)f!["code"] == "file-name-study-mismatch");
         Assert.DoesNotContain(await blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).ListNamesAsync(), n => n.Contains("TEDS", StringComparison.Ordinal) || n.Contains("MCS", StringComparison.Ordinal));
@@ -116,7 +116,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         await blobs.UploadFileAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, optOutList);
 
         await inbox.GetBlobClient(name).UploadAsync(file, overwrite: true);
-        var first = await Wait.ForAsync(() => versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None));
+        var first = await Wait.ForAsync(async () => await versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None) is { State: File1VersionState.Accepted } r ? r : null);
         var registry = app.Services.GetRequiredService<ParticipantRegistry>();
         string registryBefore = await RegistryJson(registry);
         var outputsBefore = await ReadOutputs(blobs, first);
@@ -126,10 +126,10 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         var second = await Wait.ForAsync(async () =>
         {
             var r = await versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None);
-            return r is not null && r.SourceETag != first.SourceETag ? r : null;
+            return r is { State: File1VersionState.Accepted } && r.SourceETag != first.SourceETag ? r : null;
         });
 
-        Assert.Equal("Accepted", second.State);
+        Assert.Equal(File1VersionState.Accepted, second.State);
         Assert.Equal(0, second.Counts["registryChanges"]);
         Assert.Equal(registryBefore, await RegistryJson(registry));
         var outputsAfter = await ReadOutputs(blobs, second);
@@ -158,13 +158,13 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
             return await Wait.ForAsync(async () =>
             {
                 var r = await versions.GetAsync("BCS70", File1VersionStore.IdFor("BCS70", version), CancellationToken.None);
-                return r is not null && r.SourceETag != notETag ? r : null;
+                return r is { State: not File1VersionState.Committed } && r.SourceETag != notETag ? r : null;
             }, logs: app.Logs);
         }
 
         var v1 = await DeliverAsync(files[0], 1);
         var v2 = await DeliverAsync(files[1], 2);
-        Assert.Equal(("Accepted", "Accepted"), (v1.State, v2.State));
+        Assert.Equal((File1VersionState.Accepted, File1VersionState.Accepted), (v1.State, v2.State));
 
         // Quarter 1's file arrives again after quarter 2's: it would roll permissions back, so it is refused...
         await inbox.GetBlobClient($"BCS70/{Path.GetFileName(files[0])}").UploadAsync(files[0], overwrite: true);
@@ -177,7 +177,7 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
 
         // So quarter 2's file delivered again is still checked as a later file, and accepted.
         var again = await DeliverAsync(files[1], 2, notETag: v2.SourceETag);
-        Assert.Equal("Accepted", again.State);
+        Assert.Equal(File1VersionState.Accepted, again.State);
         Assert.Equal(0, again.Counts["registryChanges"]);
     }
 

@@ -365,7 +365,7 @@ internal sealed class File1CheckRun
         foreach (int f in File1FieldRules.FormulaCheckedFields)
         {
             var value = row[f];
-            if (!value.IsEmpty && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+            if (Linkage.Text.SpreadsheetFormula.StartsFormula(value))
             {
                 _findings.Add(File1Rules.FormulaInjection, Names[f], line);
             }

@@ -1,4 +1,5 @@
 using System.Text;
+using Linkage.Text;
 
 namespace Linkage.File2;
 
@@ -6,6 +7,30 @@ namespace Linkage.File2;
 internal static class CsvField
 {
     private static readonly System.Buffers.SearchValues<char> NeedsQuotes = System.Buffers.SearchValues.Create(",\"\r\n");
+
+    /// <summary>
+    /// As <see cref="Write"/>, for a free-text cell: one a spreadsheet would run as a formula gets the shared
+    /// neutralising apostrophe first (inside the quotes when quoted), so a curated file is safe to open.
+    /// </summary>
+    public static int WriteText(ReadOnlySpan<char> value, Span<byte> destination)
+    {
+        if (!SpreadsheetFormula.StartsFormula(value))
+        {
+            return Write(value, destination);
+        }
+
+        if (value.IndexOfAny(NeedsQuotes) < 0)
+        {
+            destination[0] = (byte)SpreadsheetFormula.Neutraliser;
+            return 1 + Write(value, destination[1..]);
+        }
+
+        // Quoted: write it, then open a gap after the opening quote for the apostrophe.
+        int written = Write(value, destination[1..]);
+        destination[0] = (byte)'"';
+        destination[1] = (byte)SpreadsheetFormula.Neutraliser;
+        return written + 1;
+    }
 
     /// <summary>Returns the bytes written; the destination must hold 3 bytes per char, doubled, plus 2.</summary>
     public static int Write(ReadOnlySpan<char> value, Span<byte> destination)

@@ -20,17 +20,14 @@ public sealed class File2Pipeline(
 
     public DatasetSpec Spec => spec;
 
-    public Task<File2Result> RunAsync(Stream input, Stream output, CancellationToken cancellationToken) =>
-        RunAsync(input, _ => ValueTask.FromResult(output), cancellationToken);
-
     /// <summary>
-    /// As <see cref="RunAsync(Stream, Stream, CancellationToken)"/>, but the output is opened only once the file has
-    /// passed every check and its duplicates are known, just before the curated rows are written: a rejected file never
-    /// opens one (so, for instance, never reserves a version number). The caller owns and disposes the stream.
+    /// Curates <paramref name="input"/> into <paramref name="output"/>, which the caller opens up front (for the intake:
+    /// staged, uncommitted blocks of the version's blob). Nothing is written to it unless the file passed every check
+    /// and its duplicates are known; the caller commits it only when <see cref="File2Result.Succeeded"/>.
     /// </summary>
-    public async Task<File2Result> RunAsync(Stream input, Func<CancellationToken, ValueTask<Stream>> openOutput, CancellationToken cancellationToken)
+    public async Task<File2Result> RunAsync(Stream input, Stream output, CancellationToken cancellationToken)
     {
         var run = new File2Run(spec, permissions, idCipher, geographyCipher, _options);
-        return await run.ExecuteAsync(input, openOutput, cancellationToken);
+        return await run.ExecuteAsync(input, output, cancellationToken);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Linkage.Text;
 
 namespace Linkage.Ttp;
 
@@ -25,7 +26,7 @@ public sealed class CsvLine
         }
 
         _first = false;
-        bool formula = neutraliseFormula && !value.IsEmpty && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r';
+        bool formula = neutraliseFormula && SpreadsheetFormula.StartsFormula(value);
         bool quote = value.IndexOfAny(",\"\r\n") >= 0;
         if (quote)
         {
@@ -34,7 +35,7 @@ public sealed class CsvLine
 
         if (formula)
         {
-            _line.Append('\'');
+            _line.Append(SpreadsheetFormula.Neutraliser);
         }
 
         foreach (char c in value)

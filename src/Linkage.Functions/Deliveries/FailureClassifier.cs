@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Azure;
 using Linkage.Azure.Keys;
+using Linkage.Functions.Processor;
 using Linkage.Functions.Ttp;
 using Microsoft.Azure.Cosmos;
 
@@ -12,7 +13,9 @@ public static class FailureClassifier
     public static FailureClass Classify(Exception e) => e switch
     {
         AggregateException { InnerExceptions.Count: 1 } a => Classify(a.InnerExceptions[0]),
-        NationalOptOutListMissingException or StudyLockBusyException => FailureClass.Waiting,
+        // Each waits for something another party sends: the opt-out list, a study's lock, the snapshots (or File 1s) that
+        // name a File 2's people or re-issue them under the File 2's TTP key version.
+        NationalOptOutListMissingException or StudyLockBusyException or UnknownParticipantShareException or TokenKeyVersionMismatchException => FailureClass.Waiting,
         RequestFailedException r => Status(r.Status),
         CosmosException c => Status((int)c.StatusCode),
         KeyVaultException k => Status(k.Status),

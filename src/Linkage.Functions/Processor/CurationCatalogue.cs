@@ -1,235 +1,190 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using Linkage.Azure.Cosmos;
 using Linkage.File2;
 using Microsoft.Azure.Cosmos;
 
 namespace Linkage.Functions.Processor;
 
-/// <summary>A dataset in the catalogue (document id <c>dataset</c> in its partition).</summary>
-public sealed record DatasetDocument
-{
-    public string Id { get; init; } = "dataset";
-
-    public required string DatasetId { get; init; }
-
-    public required string Title { get; init; }
-
-    public required string Owner { get; init; }
-
-    public required string Source { get; init; }
-
-    /// <summary>Highest version number handed out (some may still be processing).</summary>
-    public int LatestVersion { get; init; }
-
-    /// <summary>The newest curated version researchers get.</summary>
-    public int? CurrentVersion { get; init; }
-}
-
-/// <summary>One version of a dataset (document id <c>v0001</c>…): what came in, what was kept, and why rows were dropped.</summary>
-public sealed record DatasetVersionDocument
-{
-    public required string Id { get; init; }
-
-    public required string DatasetId { get; init; }
-
-    public required int Version { get; init; }
-
-    /// <summary>Processing, Curated.</summary>
-    public required string State { get; init; }
-
-    public required DateOnly VersionDate { get; init; }
-
-    public required string SourceBlob { get; init; }
-
-    public required string SourceETag { get; init; }
-
-    public required string CitationId { get; init; }
-
-    public int VariableCount { get; init; }
-
-    public long ObservationCount { get; init; }
-
-    public long RowsIn { get; init; }
-
-    public long RowsRejected { get; init; }
-
-    public IReadOnlyDictionary<string, long> RowsDropped { get; init; } = new Dictionary<string, long>();
-
-    public long RowsWithGeographyBlanked { get; init; }
-
-    public IReadOnlyList<CuratedVariable> Variables { get; init; } = [];
-
-    public string? DataFile { get; init; }
-
-    public string? RiskReport { get; init; }
-
-    public bool RiskNeedsReview { get; init; }
-
-    public string? IdKeyVersion { get; init; }
-
-    public string? GeographyKeyVersion { get; init; }
-
-    public IReadOnlyList<string> PermissionSnapshots { get; init; } = [];
-
-    public string? SpecSha256 { get; init; }
-
-    public DateTimeOffset? CuratedAt { get; init; }
-}
-
 /// <summary>
-/// The curated-dataset catalogue in Cosmos (container <c>tre-catalogue</c>, partition <c>/datasetId</c>). Version numbers
-/// are handed out with optimistic concurrency on the dataset document, keyed by the source blob version, so a
-/// redelivered File 2 gets the version it already had, never a second one.
+/// The curated-dataset catalogue in Cosmos (container <c>tre-catalogue</c>, partition <c>/datasetId</c>): a dataset
+/// document, one reservation per delivery and one record per committed version (decision 0603). Readers see a version
+/// only through its record, and only in state Curated.
 /// </summary>
-public sealed class CurationCatalogue(CosmosDatabase database)
+public sealed class CurationCatalogue(CosmosDatabase database, TimeProvider time)
 {
     public const string ContainerId = "tre-catalogue";
 
+    /// <summary>How long a run waits for the run that created a reservation to number it before numbering it itself.</summary>
+    private static readonly TimeSpan NumberWait = TimeSpan.FromSeconds(5);
+
     public static string VersionId(int version) => $"v{version:D4}";
 
-    /// <summary>The version for this source blob version: the existing one, or the next number, reserved.</summary>
-    public async Task<DatasetVersionDocument> ReserveVersionAsync(DatasetSpec spec, string sourceBlob, string sourceETag, DateOnly date, CancellationToken cancellationToken)
+    /// <summary>The reservation document's id: a hash of the delivery (dataset, source blob, ETag), so it is the same for every run of it.</summary>
+    public static string ReservationId(string datasetId, string sourceBlob, string sourceETag) =>
+        "r-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{datasetId}\n{sourceBlob}\n{sourceETag}")))[..40];
+
+    /// <summary>This delivery's reservation, if one was made.</summary>
+    public async Task<VersionReservationDocument?> FindReservationAsync(string datasetId, string sourceBlob, string sourceETag, CancellationToken cancellationToken) =>
+        await ReadAsync<VersionReservationDocument>(await ContainerAsync(cancellationToken), ReservationId(datasetId, sourceBlob, sourceETag), datasetId, cancellationToken);
+
+    /// <summary>
+    /// The version number of this delivery: its existing reservation's, or a new one. The reservation is created first
+    /// (a 409 means another run of the same delivery created it: one delivery, one reservation); only its creator then
+    /// takes the next number from the dataset document and writes it in. A run that finds a reservation without a number
+    /// waits for it, and takes one itself only if the creator seems to have died (the loser of that rare race hands its
+    /// number back when nothing was numbered after it).
+    /// </summary>
+    public async Task<VersionReservationDocument> ReserveAsync(DatasetSpec spec, string sourceBlob, string sourceETag, DateOnly date, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken);
         var pk = new PartitionKey(spec.DatasetId);
-        for (int attempt = 0; ; attempt++)
+        string id = ReservationId(spec.DatasetId, sourceBlob, sourceETag);
+        var reservation = await ReadAsync<VersionReservationDocument>(container, id, spec.DatasetId, cancellationToken);
+        bool created = false;
+        if (reservation is null)
         {
-            var existing = await FindBySourceAsync(container, spec.DatasetId, sourceBlob, sourceETag, cancellationToken);
-            if (existing is not null)
+            // A version recorded before reservations existed (decision 0602) keeps its number and date.
+            var legacy = await FindLegacyRecordAsync(container, spec.DatasetId, sourceBlob, sourceETag, cancellationToken);
+            reservation = new VersionReservationDocument
             {
-                return existing;
-            }
-
-            DatasetDocument dataset;
-            string? etag = null;
-            try
-            {
-                var read = await container.ReadItemAsync<DatasetDocument>("dataset", pk, cancellationToken: cancellationToken);
-                dataset = read.Resource;
-                etag = read.ETag;
-            }
-            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
-            {
-                dataset = new DatasetDocument { DatasetId = spec.DatasetId, Title = spec.Title, Owner = spec.Owner, Source = spec.Source };
-            }
-
-            int version = dataset.LatestVersion + 1;
-            var reserved = dataset with { LatestVersion = version, Title = spec.Title, Owner = spec.Owner, Source = spec.Source };
-            try
-            {
-                if (etag is null)
-                {
-                    await container.CreateItemAsync(reserved, pk, cancellationToken: cancellationToken);
-                }
-                else
-                {
-                    await container.ReplaceItemAsync(reserved, "dataset", pk, new ItemRequestOptions { IfMatchEtag = etag }, cancellationToken);
-                }
-            }
-            catch (CosmosException e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict && attempt < 10)
-            {
-                continue; // another delivery took that number: try the next
-            }
-
-            var doc = new DatasetVersionDocument
-            {
-                Id = VersionId(version),
-                DatasetId = spec.DatasetId,
-                Version = version,
-                State = "Processing",
-                VersionDate = date,
-                SourceBlob = sourceBlob,
-                SourceETag = sourceETag,
-                CitationId = $"{spec.CitationPrefix}-{version:D2}",
+                Id = id, DatasetId = spec.DatasetId, SourceBlob = sourceBlob, SourceETag = sourceETag, Version = legacy?.Version ?? 0, VersionDate = legacy?.VersionDate ?? date, ReservedAt = time.GetUtcNow(),
             };
-            await container.UpsertItemAsync(doc, pk, cancellationToken: cancellationToken);
-            return doc;
+            try
+            {
+                reservation = (await container.CreateItemAsync(reservation, pk, cancellationToken: cancellationToken)).Resource;
+                created = true;
+            }
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.Conflict)
+            {
+                reservation = null;
+            }
         }
+
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); !created && waited.Elapsed < NumberWait; await Task.Delay(50, cancellationToken))
+        {
+            reservation = await ReadAsync<VersionReservationDocument>(container, id, spec.DatasetId, cancellationToken);
+            if (reservation is { Version: > 0 })
+            {
+                return reservation;
+            }
+        }
+
+        if (reservation is { Version: > 0 })
+        {
+            return reservation;
+        }
+
+        int number = 0;
+        await container.UpdateAsync<DatasetDocument>("dataset", pk, d =>
+        {
+            var current = d ?? new DatasetDocument { DatasetId = spec.DatasetId, Title = spec.Title, Owner = spec.Owner, Source = spec.Source };
+            number = current.LatestVersion + 1;
+            return current with { LatestVersion = number, Title = spec.Title, Owner = spec.Owner, Source = spec.Source };
+        }, cancellationToken);
+        if (!await container.UpdateAsync<VersionReservationDocument>(id, pk, r => r is { Version: 0 } ? r with { Version = number } : null, cancellationToken))
+        {
+            await container.UpdateAsync<DatasetDocument>("dataset", pk, d => d is { LatestVersion: var latest } && latest == number ? d with { LatestVersion = number - 1 } : null, cancellationToken);
+        }
+
+        return await ReadAsync<VersionReservationDocument>(container, id, spec.DatasetId, cancellationToken) is { Version: > 0 } numbered
+            ? numbered
+            : throw new InvalidOperationException($"The reservation {id} of {sourceBlob} has no version number.");
     }
 
-    public async Task CompleteAsync(DatasetVersionDocument version, CancellationToken cancellationToken)
+    /// <summary>A Curated record of this delivery written before reservations existed (decision 0602), if any.</summary>
+    public async Task<DatasetVersionDocument?> FindLegacyCuratedAsync(string datasetId, string sourceBlob, string sourceETag, CancellationToken cancellationToken) =>
+        await FindLegacyRecordAsync(await ContainerAsync(cancellationToken), datasetId, sourceBlob, sourceETag, cancellationToken) is { State: DatasetVersionState.Curated } v ? v : null;
+
+    /// <summary>The committed record of a version, or null when the version does not exist for readers (no record, or not Curated).</summary>
+    public async Task<DatasetVersionDocument?> GetVersionAsync(string datasetId, int version, CancellationToken cancellationToken) =>
+        await ReadAsync<DatasetVersionDocument>(await ContainerAsync(cancellationToken), VersionId(version), datasetId, cancellationToken) is { State: DatasetVersionState.Curated } v ? v : null;
+
+    /// <summary>The commit step: writes the version's record (state Curated), then notes it on the reservation.</summary>
+    public async Task CommitAsync(DatasetVersionDocument record, VersionReservationDocument reservation, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken);
-        var pk = new PartitionKey(version.DatasetId);
-        await container.UpsertItemAsync(version, pk, cancellationToken: cancellationToken);
-        for (int attempt = 0; attempt < 10; attempt++)
-        {
-            var read = await container.ReadItemAsync<DatasetDocument>("dataset", pk, cancellationToken: cancellationToken);
-            if (read.Resource.CurrentVersion >= version.Version)
-            {
-                return;
-            }
-
-            try
-            {
-                await container.ReplaceItemAsync(read.Resource with { CurrentVersion = version.Version }, "dataset", pk, new ItemRequestOptions { IfMatchEtag = read.ETag }, cancellationToken);
-                return;
-            }
-            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
-            {
-            }
-        }
+        await container.UpsertItemAsync(record with { State = DatasetVersionState.Curated }, new PartitionKey(record.DatasetId), cancellationToken: cancellationToken);
+        await SetReservationStateAsync(container, reservation, DatasetVersionState.Curated, cancellationToken);
     }
+
+    /// <summary>Notes on the reservation that its version is committed (repairs a crash between the record and this note).</summary>
+    public async Task MarkCuratedAsync(VersionReservationDocument reservation, CancellationToken cancellationToken) =>
+        await SetReservationStateAsync(await ContainerAsync(cancellationToken), reservation, DatasetVersionState.Curated, cancellationToken);
 
     /// <summary>
-    /// Marks a version an earlier attempt reserved (state Processing) as Rejected, when a retry of the same delivery was
-    /// rejected: the number stays used, but nobody mistakes it for a curation under way. A redelivery that then succeeds
-    /// takes the number back (its reservation finds this document by source).
+    /// Marks the reservation of a rejected delivery Rejected, unless its version was committed meanwhile (a committed
+    /// version's state belongs to its record). The number stays unused.
     /// </summary>
-    public async Task MarkRejectedAsync(DatasetVersionDocument reserved, CancellationToken cancellationToken)
+    public async Task MarkRejectedAsync(VersionReservationDocument reservation, CancellationToken cancellationToken) =>
+        await SetReservationStateAsync(await ContainerAsync(cancellationToken), reservation, DatasetVersionState.Rejected, cancellationToken);
+
+    /// <summary>Sets <see cref="DatasetDocument.CurrentVersion"/> to the highest Curated version; returns it.</summary>
+    public async Task<int?> RepairCurrentVersionAsync(DatasetSpec spec, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken);
-
-        // Only while it is still Processing: an attempt that finished meanwhile owns the version's state.
-        await container.UpdateAsync<DatasetVersionDocument>(
-            reserved.Id, new PartitionKey(reserved.DatasetId), v => v is { State: "Processing" } ? v with { State = "Rejected" } : null, cancellationToken);
+        var versions = await VersionsAsync(spec.DatasetId, cancellationToken);
+        int? highest = versions.Count > 0 ? versions[^1].Version : null;
+        await container.UpdateAsync<DatasetDocument>("dataset", new PartitionKey(spec.DatasetId), d =>
+            d is null || d.CurrentVersion == highest ? null : d with { CurrentVersion = highest }, cancellationToken);
+        return highest;
     }
 
-    public async Task<DatasetDocument?> GetDatasetAsync(string datasetId, CancellationToken cancellationToken)
-    {
-        var container = await ContainerAsync(cancellationToken);
-        try
-        {
-            return (await container.ReadItemAsync<DatasetDocument>("dataset", new PartitionKey(datasetId), cancellationToken: cancellationToken)).Resource;
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
+    public async Task<DatasetDocument?> GetDatasetAsync(string datasetId, CancellationToken cancellationToken) =>
+        await ReadAsync<DatasetDocument>(await ContainerAsync(cancellationToken), "dataset", datasetId, cancellationToken);
 
+    /// <summary>The dataset's versions as readers see them: committed records in state Curated, oldest first.</summary>
     public async Task<IReadOnlyList<DatasetVersionDocument>> VersionsAsync(string datasetId, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken);
         var query = new QueryDefinition("SELECT * FROM c WHERE c.datasetId = @d AND STARTSWITH(c.id, 'v')").WithParameter("@d", datasetId);
-        var list = new List<DatasetVersionDocument>();
-        using var it = container.GetItemQueryIterator<DatasetVersionDocument>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(datasetId) });
+        var list = await QueryAsync<DatasetVersionDocument>(container, query, datasetId, cancellationToken);
+        return list.Where(v => v.State == DatasetVersionState.Curated).OrderBy(v => v.Version).ToList();
+    }
+
+    /// <summary>Every reservation of a dataset (operators and tests: which deliveries took which numbers).</summary>
+    public async Task<IReadOnlyList<VersionReservationDocument>> ReservationsAsync(string datasetId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken);
+        var query = new QueryDefinition("SELECT * FROM c WHERE c.datasetId = @d AND STARTSWITH(c.id, 'r-')").WithParameter("@d", datasetId);
+        return (await QueryAsync<VersionReservationDocument>(container, query, datasetId, cancellationToken)).OrderBy(r => r.Version).ToList();
+    }
+
+    private static async Task SetReservationStateAsync(Container container, VersionReservationDocument reservation, DatasetVersionState state, CancellationToken cancellationToken) =>
+        await container.UpdateAsync<VersionReservationDocument>(reservation.Id, new PartitionKey(reservation.DatasetId), r =>
+            r is null || r.State == state || (state == DatasetVersionState.Rejected && r.State == DatasetVersionState.Curated) ? null : r with { State = state }, cancellationToken);
+
+    private static async Task<DatasetVersionDocument?> FindLegacyRecordAsync(Container container, string datasetId, string sourceBlob, string sourceETag, CancellationToken cancellationToken)
+    {
+        var query = new QueryDefinition("SELECT * FROM c WHERE c.datasetId = @d AND STARTSWITH(c.id, 'v') AND c.sourceBlob = @b AND c.sourceETag = @e")
+            .WithParameter("@d", datasetId).WithParameter("@b", sourceBlob).WithParameter("@e", sourceETag);
+        return (await QueryAsync<DatasetVersionDocument>(container, query, datasetId, cancellationToken)).MinBy(v => v.Version);
+    }
+
+    private static async Task<List<T>> QueryAsync<T>(Container container, QueryDefinition query, string datasetId, CancellationToken cancellationToken)
+    {
+        var list = new List<T>();
+        using var it = container.GetItemQueryIterator<T>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(datasetId) });
         while (it.HasMoreResults)
         {
             list.AddRange(await it.ReadNextAsync(cancellationToken));
         }
 
-        return list.OrderBy(v => v.Version).ToList();
+        return list;
     }
 
-    /// <summary>The version already made from this source blob version, if any.</summary>
-    public async Task<DatasetVersionDocument?> FindBySourceAsync(string datasetId, string sourceBlob, string sourceETag, CancellationToken cancellationToken) =>
-        await FindBySourceAsync(await ContainerAsync(cancellationToken), datasetId, sourceBlob, sourceETag, cancellationToken);
-
-    private static async Task<DatasetVersionDocument?> FindBySourceAsync(Container container, string datasetId, string sourceBlob, string sourceETag, CancellationToken cancellationToken)
+    private static async Task<T?> ReadAsync<T>(Container container, string id, string datasetId, CancellationToken cancellationToken)
+        where T : class
     {
-        var query = new QueryDefinition("SELECT * FROM c WHERE c.datasetId = @d AND c.sourceBlob = @b AND c.sourceETag = @e")
-            .WithParameter("@d", datasetId).WithParameter("@b", sourceBlob).WithParameter("@e", sourceETag);
-        using var it = container.GetItemQueryIterator<DatasetVersionDocument>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(datasetId) });
-        while (it.HasMoreResults)
+        try
         {
-            foreach (var v in await it.ReadNextAsync(cancellationToken))
-            {
-                return v;
-            }
+            return (await container.ReadItemAsync<T>(id, new PartitionKey(datasetId), cancellationToken: cancellationToken)).Resource;
         }
-
-        return null;
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
     }
 
     private Task<Container> ContainerAsync(CancellationToken cancellationToken) => database.ContainerAsync(ContainerId, "/datasetId", cancellationToken);

@@ -14,6 +14,12 @@ public sealed class File2IntakeOptions
     /// <summary>Share of bad rows above which a whole file is rejected.</summary>
     public double MaxRejectShare { get; set; } = 0.01;
 
+    /// <summary>
+    /// Share of rows dropped as unknown participant (key in no permission snapshot) above which the file is held, not
+    /// published: its people's snapshots may not have arrived yet (decision 0603).
+    /// </summary>
+    public double MaxUnknownParticipantShare { get; set; } = 0.05;
+
     /// <summary>Memory the curation of one file may use; deduplication spills to temporary files beyond it.</summary>
     public int MemoryBudgetMb { get; set; } = 512;
 

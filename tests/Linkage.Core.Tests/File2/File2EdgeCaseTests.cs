@@ -106,11 +106,13 @@ public sealed class File2EdgeCaseTests : IDisposable
 
         Assert.True(result.Succeeded, string.Join("; ", result.Problems));
         string tp = _world.TreId(p), tq = _world.TreId(q);
+
+        // A negative band is a text label that a spreadsheet would evaluate ("-5--1" is 4): neutralised (decision 0603).
         Assert.Equal(
             "k,age,big\n" +
-            $"{tp},80-84,-9223372036854775810--9223372036854775806\n" +
+            $"{tp},80-84,'-9223372036854775810--9223372036854775806\n" +
             $"{tp},85+,9223372036854775805-9223372036854775809\n" +
-            $"{tq},80-84,-5--1\n" +
+            $"{tq},80-84,'-5--1\n" +
             $"{tq},70-79,0-4\n",
             output);
     }

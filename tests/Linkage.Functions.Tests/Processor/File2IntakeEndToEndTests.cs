@@ -50,6 +50,13 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
             }
         }
 
+        // The processor uses a version's snapshot once the study's manifest names it, which follows the version record.
+        var snapshots = app.Services.GetRequiredService<PermissionSnapshotSource>();
+        foreach (var study in options.Studies)
+        {
+            await Wait.ForAsync(async () => await snapshots.GetManifestAsync(study, CancellationToken.None) is { Version: 2 } m ? m : null, logs: app.Logs);
+        }
+
         // NHS England sends back records for the people in the NHS Outputs (built here by synth from those files).
         string nhsOutput = Path.Combine(_dir, "nhs_output.csv");
         var withdrawnTtpTokens = new List<string>();
@@ -93,12 +100,12 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         var version = (await catalogue.VersionsAsync(Dataset, CancellationToken.None)).Single();
 
         // The version is catalogued with its counts, and the counts reconcile.
-        Assert.Equal("Curated", version.State);
+        Assert.Equal(DatasetVersionState.Curated, version.State);
         Assert.Equal(1, version.Version);
         Assert.EndsWith("-01", version.CitationId, StringComparison.Ordinal);
         Assert.Equal(inputRows.Count, version.RowsIn);
         Assert.Equal(version.RowsIn, version.ObservationCount + version.RowsRejected + version.RowsDropped.Values.Sum());
-        Assert.True(version.RowsDropped["Withdrawn"] >= withdrawnTtpTokens.Count);
+        Assert.True(version.RowsDropped["Withdrawn"] >= withdrawnTtpTokens.Count, $"{withdrawnTtpTokens.Count} withdrawn rows added; dropped: {string.Join(", ", version.RowsDropped.Select(d => $"{d.Key} {d.Value}"))}");
         Assert.Equal(exactDuplicates, version.RowsDropped["Duplicate"]);
         Assert.Equal(5, version.VariableCount);
         Assert.StartsWith("processor-id/v", version.IdKeyVersion, StringComparison.Ordinal);
@@ -139,7 +146,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
     }
 
     [Fact]
-    public async Task A_bad_file2_is_quarantined_with_a_report_and_takes_no_version()
+    public async Task A_bad_file2_is_quarantined_with_a_report_and_no_version_exists_for_readers()
     {
         await using var app = new FunctionAppFactory(stack.Stack, "Local");
         _ = app.Services;
@@ -163,7 +170,11 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
                 ? (await quarantine.GetBlobClient("no_such_dataset/x.csv.report.json").DownloadContentAsync()).Value.Content.ToString()
                 : null, logs: app.Logs);
         Assert.Contains("No dataset spec has id 'no_such_dataset'", unknown, StringComparison.Ordinal);
-        Assert.Null(await app.Services.GetRequiredService<CurationCatalogue>().GetDatasetAsync("nhse_hes_apc", CancellationToken.None));
+        // Its number was reserved before curation (decision 0603) and stays unused: no version exists for readers.
+        var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
+        Assert.Empty(await catalogue.VersionsAsync("nhse_hes_apc", CancellationToken.None));
+        Assert.Null((await catalogue.GetDatasetAsync("nhse_hes_apc", CancellationToken.None))?.CurrentVersion);
+        Assert.All(await catalogue.ReservationsAsync("nhse_hes_apc", CancellationToken.None), r => Assert.Equal(DatasetVersionState.Rejected, r.State));
     }
 
     private static async Task AssertNowhereOnTreSide(BlobServiceClient blobs, IReadOnlyCollection<string> values, string what)

@@ -283,7 +283,9 @@ public sealed class File2IntakeService(
             rejectsTruncated = result?.RejectsTruncated ?? false,
             rejects = result?.Rejects ?? [],
         };
-        await quarantine.GetBlobClient(blob.Name + ".report.json").UploadAsync(BinaryData.FromObjectAsJson(report, Json), overwrite: true, cancellationToken);
+        // Named after this delivery's quarantined copy, so a later refused delivery of the same name keeps its own report.
+        string quarantined = await blob.PlannedNameAsync(etag, quarantine, cancellationToken) ?? blob.Name;
+        await quarantine.GetBlobClient(quarantined + ".report.json").UploadAsync(BinaryData.FromObjectAsJson(report, Json), overwrite: true, cancellationToken);
         await MoveAsync(blob, etag, ProcessorStorage.File2Quarantine, cancellationToken);
     }
 

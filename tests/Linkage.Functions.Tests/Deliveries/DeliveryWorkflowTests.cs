@@ -123,13 +123,21 @@ public sealed class DeliveryWorkflowTests(IsolatedStackFixture stack) : IClassFi
         var held = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: DeliveryState.Held } r ? r : null, logs: app.Logs);
         Assert.Equal(FailureClass.Unexpected, held.LastErrorClass);
 
-        // Every attempt staged outputs and failed before its commit; holding withdrew them.
-        Assert.Contains(app.Logs.Lines, m => m.Contains("Withdrew", StringComparison.Ordinal) && m.Contains("TWINSUK", StringComparison.Ordinal));
-        foreach (var (container, prefix) in File1OutputWriter.StudyPrefixes("TWINSUK"))
+        // Every attempt staged outputs and failed before its commit; holding withdraws them (just after the held state
+        // and the note, so the test waits for it).
+        async Task<List<string>> StagedAsync()
         {
-            var c = blobs.GetBlobContainerClient(container);
-            Assert.DoesNotContain(await c.ListNamesAsync(), n => n.StartsWith(prefix, StringComparison.Ordinal));
+            var names = new List<string>();
+            foreach (var (container, prefix) in File1OutputWriter.StudyPrefixes("TWINSUK"))
+            {
+                names.AddRange((await blobs.GetBlobContainerClient(container).ListNamesAsync()).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)));
+            }
+
+            return names;
         }
+
+        await Wait.ForAsync(async () => (await StagedAsync()).Count == 0 ? "withdrawn" : null, seconds: 60, logs: app.Logs);
+        Assert.Contains(app.Logs.Lines, m => m.Contains("Withdrew", StringComparison.Ordinal) && m.Contains("TWINSUK", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -78,7 +78,7 @@ public sealed class IdentifierLeakPathTests(IsolatedStackFixture stack, ITestOut
             string file2 = Directory.GetFiles(Path.Combine(Generate("success-file2", options with { File2Rows = 1500, NhsOutputPath = nhsOutput }), "file2", Dataset)).Single();
             await blobs.UploadFileAsync(ProcessorStorage.File2Inbox, $"{Dataset}/{Path.GetFileName(file2)}", file2);
             var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
-            await Wait.ForAsync(async () => (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None)) is { CurrentVersion: 1 } d ? d : null, logs: app.Logs);
+            await Wait.ForAsync(async () => (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None)) is { CurrentVersion: 1 } d ? d : null, seconds: 240, logs: app.Logs);
         }
         finally
         {

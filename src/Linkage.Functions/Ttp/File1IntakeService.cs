@@ -74,8 +74,7 @@ public sealed class File1IntakeService(
     public async Task<File1IntakeResult> ProcessAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
     {
         var delivery = File1Delivery.Of(blob, etag);
-        await using var studyLock = await StudyLock.AcquireAsync(
-            blobs, delivery.Partition, TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
+        await using var studyLock = await LockAsync(delivery.Partition, cancellationToken);
         var ct = studyLock.Token;
 
         var (committed, finished) = await RecoverAsync(delivery.Partition, ct);
@@ -144,8 +143,7 @@ public sealed class File1IntakeService(
     public async Task RecoverStudyAsync(string blobName, CancellationToken cancellationToken)
     {
         var delivery = File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(blobName), default);
-        await using var studyLock = await StudyLock.AcquireAsync(
-            blobs, delivery.Partition, TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
+        await using var studyLock = await LockAsync(delivery.Partition, cancellationToken);
         await RecoverAsync(delivery.Partition, studyLock.Token);
     }
 
@@ -312,6 +310,10 @@ public sealed class File1IntakeService(
         AcceptedNameOfThisVersion = committed.FirstOrDefault(r => r.Version == d.Version)?.FileName,
         TimeProvider = time,
     };
+
+    /// <summary>One File 1 of a study at a time: runs, recoveries and held-delivery withdrawals all take the study's lock.</summary>
+    private Task<StudyLock> LockAsync(string study, CancellationToken cancellationToken) => StudyLock.AcquireAsync(
+        blobs, study, TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
 
     private static double Lap(System.Diagnostics.Stopwatch clock)
     {

@@ -51,7 +51,9 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
 
             var done = await Wait.ForAsync(async () => await store.GetAsync(delivery.Id, CancellationToken.None) is { State: DeliveryState.Completed } r ? r : null, seconds: 240);
             Assert.Equal("Accepted", done.Outcome);
-            Assert.Equal(3, done.Attempts); // two killed, one finished
+            // Two killed, one finished; activities run at least once, so after each kill the engine may begin the
+            // interrupted try again before the retry (as in the crash-loop test below): 3 to 5 counted tries.
+            Assert.InRange(done.Attempts, 3, 5);
 
             // The workflow itself completed, on the host started after the second kill.
             using var http = new HttpClient { BaseAddress = new Uri(host.BaseUrl) };

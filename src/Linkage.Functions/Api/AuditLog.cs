@@ -39,11 +39,30 @@ public sealed class AuditLog(CosmosDatabase database, TimeProvider time)
 {
     public const string ContainerId = "audit";
 
-    public async Task<AuditEntry> WriteAsync(ApiCaller caller, string? role, string action, string target, string outcome, int status, IReadOnlyDictionary<string, string>? details, CancellationToken cancellationToken)
+    public Task<AuditEntry> WriteAsync(ApiCaller caller, string? role, string action, string target, string outcome, int status, IReadOnlyDictionary<string, string>? details, CancellationToken cancellationToken) =>
+        CreateAsync(Guid.NewGuid().ToString("N"), caller, role, action, target, outcome, status, details, cancellationToken);
+
+    /// <summary>
+    /// An entry the system writes for an event that may be recorded again by a re-run step (an automatic release, say):
+    /// its id is fixed by the caller, so the second write finds the first and adds nothing.
+    /// </summary>
+    public async Task WriteOnceAsync(string id, ApiCaller caller, string? role, string action, string target, string outcome, int status, IReadOnlyDictionary<string, string>? details, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await CreateAsync(id, caller, role, action, target, outcome, status, details, cancellationToken);
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Recorded by an earlier run of the same step.
+        }
+    }
+
+    private async Task<AuditEntry> CreateAsync(string id, ApiCaller caller, string? role, string action, string target, string outcome, int status, IReadOnlyDictionary<string, string>? details, CancellationToken cancellationToken)
     {
         var entry = new AuditEntry
         {
-            Id = Guid.NewGuid().ToString("N"),
+            Id = id,
             Target = target,
             Action = action,
             Subject = caller.Subject,

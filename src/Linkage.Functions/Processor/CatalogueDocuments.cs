@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Linkage.File2;
+using Linkage.Functions.Catalogue;
 
 namespace Linkage.Functions.Processor;
 
@@ -116,4 +117,34 @@ public sealed record DatasetVersionDocument
     public string? SpecSha256 { get; init; }
 
     public DateTimeOffset? CuratedAt { get; init; }
+
+    /// <summary>Distinct people among the version's rows (null for reference data, and for versions curated before it was counted).</summary>
+    public long? ParticipantCount { get; init; }
+
+    /// <summary>First and last month of the spec's coverage column over the version's rows.</summary>
+    public CoverageMonths? TemporalCoverage { get; init; }
+
+    /// <summary>Per column, values outside a code list the spec only warns about (counts, never values).</summary>
+    public IReadOnlyDictionary<string, long> UnexpectedCodes { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Token subjects of whoever triggered the delivery (its submitter, operators who re-drove it): they may not review it.</summary>
+    public IReadOnlyList<string> TriggeredBy { get; init; } = [];
+
+    /// <summary>Set at commit (decision 0605); null on records committed before the review gate existed (see <see cref="EffectiveRelease"/>).</summary>
+    public ReleaseState? Release { get; init; }
+
+    /// <summary>Review decisions in order; an automatic release is one decision too.</summary>
+    public IReadOnlyList<ReviewDecision> Reviews { get; init; } = [];
+
+    public DateTimeOffset? ReleasedAt { get; init; }
+
+    /// <summary>Small cells the approving reviewers require suppressed wherever the version is provisioned.</summary>
+    public IReadOnlyList<SuppressedCell> Suppressions { get; init; } = [];
+
+    /// <summary>
+    /// The release state; a record from before the review gate is released unless its report flagged risks, in which
+    /// case it goes to review like a new one (nothing flagged is released without a reviewer).
+    /// </summary>
+    [JsonIgnore]
+    public ReleaseState EffectiveRelease => Release ?? (RiskNeedsReview ? ReleaseState.AwaitingReview : ReleaseState.Released);
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Linkage.Azure.Cosmos;
 using Linkage.File2;
+using Linkage.Functions.Catalogue;
 using Microsoft.Azure.Cosmos;
 
 namespace Linkage.Functions.Processor;
@@ -120,15 +121,65 @@ public sealed class CurationCatalogue(CosmosDatabase database, TimeProvider time
     public async Task MarkRejectedAsync(VersionReservationDocument reservation, CancellationToken cancellationToken) =>
         await SetReservationStateAsync(await ContainerAsync(cancellationToken), reservation, DatasetVersionState.Rejected, cancellationToken);
 
-    /// <summary>Sets <see cref="DatasetDocument.CurrentVersion"/> to the highest Curated version; returns it.</summary>
-    public async Task<int?> RepairCurrentVersionAsync(DatasetSpec spec, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets <see cref="DatasetDocument.CurrentVersion"/> to the highest released version (decision 0605): a committed
+    /// version awaiting review, or rejected by it, is never current. Returns it.
+    /// </summary>
+    public async Task<int?> RepairCurrentVersionAsync(string datasetId, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken);
-        var versions = await VersionsAsync(spec.DatasetId, cancellationToken);
-        int? highest = versions.Count > 0 ? versions[^1].Version : null;
-        await container.UpdateAsync<DatasetDocument>("dataset", new PartitionKey(spec.DatasetId), d =>
+        var released = await ReleasedVersionsAsync(datasetId, cancellationToken);
+        int? highest = released.Count > 0 ? released[^1].Version : null;
+        await container.UpdateAsync<DatasetDocument>("dataset", new PartitionKey(datasetId), d =>
             d is null || d.CurrentVersion == highest ? null : d with { CurrentVersion = highest }, cancellationToken);
         return highest;
+    }
+
+    /// <summary>The released versions, oldest first: what researchers and provisioning may use.</summary>
+    public async Task<IReadOnlyList<DatasetVersionDocument>> ReleasedVersionsAsync(string datasetId, CancellationToken cancellationToken) =>
+        (await VersionsAsync(datasetId, cancellationToken)).Where(v => v.EffectiveRelease == ReleaseState.Released).ToList();
+
+    /// <summary>The committed record of a version if it is released, else null (provisioning reads only these).</summary>
+    public async Task<DatasetVersionDocument?> GetReleasedVersionAsync(string datasetId, int version, CancellationToken cancellationToken) =>
+        await GetVersionAsync(datasetId, version, cancellationToken) is { EffectiveRelease: ReleaseState.Released } v ? v : null;
+
+    /// <summary>
+    /// Changes a committed version's record with optimistic concurrency (two reviewers at once both count, or one is
+    /// refused); <paramref name="change"/> returns null to leave it. Returns the record as stored afterwards.
+    /// </summary>
+    public async Task<DatasetVersionDocument?> UpdateVersionAsync(string datasetId, int version, Func<DatasetVersionDocument, DatasetVersionDocument?> change, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken);
+        await container.UpdateAsync<DatasetVersionDocument>(VersionId(version), new PartitionKey(datasetId), v => v is { State: DatasetVersionState.Curated } ? change(v) : null, cancellationToken);
+        return await GetVersionAsync(datasetId, version, cancellationToken);
+    }
+
+    /// <summary>Every dataset document (one per partition; a cross-partition query, small: one per dataset).</summary>
+    public async Task<IReadOnlyList<DatasetDocument>> DatasetsAsync(CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken);
+        var list = new List<DatasetDocument>();
+        using var it = container.GetItemQueryIterator<DatasetDocument>(new QueryDefinition("SELECT * FROM c WHERE c.id = 'dataset'"));
+        while (it.HasMoreResults)
+        {
+            list.AddRange(await it.ReadNextAsync(cancellationToken));
+        }
+
+        return list;
+    }
+
+    /// <summary>Committed versions awaiting review, across datasets (reviewers' work list).</summary>
+    public async Task<IReadOnlyList<DatasetVersionDocument>> AwaitingReviewAsync(CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken);
+        var list = new List<DatasetVersionDocument>();
+        using var it = container.GetItemQueryIterator<DatasetVersionDocument>(new QueryDefinition("SELECT * FROM c WHERE STARTSWITH(c.id, 'v') AND c.state = 'Curated'"));
+        while (it.HasMoreResults)
+        {
+            list.AddRange(await it.ReadNextAsync(cancellationToken));
+        }
+
+        return list.Where(v => v.EffectiveRelease == ReleaseState.AwaitingReview).OrderBy(v => v.DatasetId, StringComparer.Ordinal).ThenBy(v => v.Version).ToList();
     }
 
     public async Task<DatasetDocument?> GetDatasetAsync(string datasetId, CancellationToken cancellationToken) =>

@@ -5,6 +5,9 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Linkage.Azure.Storage;
+using Linkage.Functions.Api;
+using Linkage.Functions.Catalogue;
+using Linkage.Functions.Deliveries;
 using Linkage.File2;
 using Linkage.Functions.Hosting;
 using Linkage.Keys;
@@ -34,6 +37,8 @@ public sealed class File2IntakeService(
     DatasetSpecs specs,
     PermissionSnapshotSource permissions,
     CurationCatalogue catalogue,
+    DisclosureReview review,
+    AuditLog audit,
     KeyRingProvider keys,
     IStepFaults faults,
     IOptions<File2IntakeOptions> options,
@@ -42,6 +47,9 @@ public sealed class File2IntakeService(
 {
     /// <summary>Blob metadata in which a data owner may state the TTP key version of a File 2's tokens.</summary>
     public const string TokenKeyVersionMetadata = "tokenkeyversion";
+
+    /// <summary>Blob metadata naming the token subject of whoever submitted the File 2 (set by the upload tooling): they may not review it.</summary>
+    public const string SubmittedByMetadata = "submittedby";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
@@ -67,6 +75,7 @@ public sealed class File2IntakeService(
                 await catalogue.MarkCuratedAsync(reserved, cancellationToken);
             }
 
+            await review.RecordAutomaticReleaseAsync(done, cancellationToken);
             await PublishAsync(spec, blob, etag, cancellationToken);
             return new File2IntakeResult("AlreadyCurated", done, null, []);
         }
@@ -95,10 +104,11 @@ public sealed class File2IntakeService(
 
         // Stage outputs, commit the record, publish.
         clock.Restart();
-        var record = await StageOutputsAsync(spec, reservation, result, data, cancellationToken);
+        var record = await StageOutputsAsync(spec, reservation, result, data, await TriggeredByAsync(blob, etag, cancellationToken), cancellationToken);
         await faults.ReachedAsync(File2Steps.Staged, cancellationToken);
         await catalogue.CommitAsync(record, reservation, cancellationToken);
         await faults.ReachedAsync(File2Steps.Committed, cancellationToken);
+        await review.RecordAutomaticReleaseAsync(record, cancellationToken);
         seconds["publish"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
         clock.Restart();
         await PublishAsync(spec, blob, etag, cancellationToken);
@@ -186,7 +196,7 @@ public sealed class File2IntakeService(
     /// Writes every output of the version under its folder (data blob committed, risk report, metadata, rejects report):
     /// each write is deterministic for the same delivery, so a retry overwrites with the same bytes. Returns the record to commit.
     /// </summary>
-    private async Task<DatasetVersionDocument> StageOutputsAsync(DatasetSpec spec, VersionReservationDocument reservation, File2Result result, AtomicBlobWriter data, CancellationToken cancellationToken)
+    private async Task<DatasetVersionDocument> StageOutputsAsync(DatasetSpec spec, VersionReservationDocument reservation, File2Result result, AtomicBlobWriter data, IReadOnlyList<string> triggeredBy, CancellationToken cancellationToken)
     {
         var curated = blobs.GetBlobContainerClient(ProcessorStorage.Curated);
         int version = reservation.Version;
@@ -237,13 +247,44 @@ public sealed class File2IntakeService(
             PermissionSnapshots = m.PermissionSnapshots,
             SpecSha256 = m.SpecSha256,
             CuratedAt = time.GetUtcNow(),
+            TriggeredBy = triggeredBy,
+
+            // The review gate (decision 0605): flagged risks wait for reviewers; nothing flagged is released, and recorded as such.
+            Release = result.Risk.NeedsReview ? ReleaseState.AwaitingReview : ReleaseState.Released,
+            Reviews = result.Risk.NeedsReview ? [] : [new ReviewDecision { Verdict = ReviewVerdict.Automatic, Subject = DisclosureReview.SystemCaller.Subject, Name = DisclosureReview.SystemCaller.Name, At = reservation.ReservedAt ?? time.GetUtcNow(), Notes = "The disclosure-risk report flagged nothing." }],
+            ReleasedAt = result.Risk.NeedsReview ? null : time.GetUtcNow(),
         };
+    }
+
+    /// <summary>
+    /// Who triggered this delivery, and so may not review the version it makes: the submitter the upload named (blob
+    /// metadata <see cref="SubmittedByMetadata"/>) and every operator who re-drove it (from the audit log).
+    /// </summary>
+    private async Task<IReadOnlyList<string>> TriggeredByAsync(BlobClient blob, ETag etag, CancellationToken cancellationToken)
+    {
+        var subjects = new SortedSet<string>(StringComparer.Ordinal);
+        var properties = await blob.GetPropertiesAsync(new BlobRequestConditions { IfMatch = etag }, cancellationToken);
+        if (properties.Value.Metadata.TryGetValue(SubmittedByMetadata, out var submitter) && !string.IsNullOrWhiteSpace(submitter))
+        {
+            subjects.Add(submitter.Trim());
+        }
+
+        string deliveryTarget = $"delivery/{new DeliveryRef(ProcessorStorage.File2Inbox, blob.Name, etag.ToString()).Id}";
+        foreach (var entry in await audit.ForTargetAsync(deliveryTarget, 100, cancellationToken))
+        {
+            if (entry.Action == "deliveries.redrive" && entry.Outcome is "requested" or "succeeded")
+            {
+                subjects.Add(entry.Subject);
+            }
+        }
+
+        return [.. subjects];
     }
 
     /// <summary>Publish: the current version is the highest Curated one (repaired on every run), then the delivery is archived.</summary>
     private async Task PublishAsync(DatasetSpec spec, BlobClient blob, ETag etag, CancellationToken cancellationToken)
     {
-        await catalogue.RepairCurrentVersionAsync(spec, cancellationToken);
+        await catalogue.RepairCurrentVersionAsync(spec.DatasetId, cancellationToken);
         await faults.ReachedAsync(File2Steps.CurrentVersionSet, cancellationToken);
         await MoveAsync(blob, etag, ProcessorStorage.File2Archive, cancellationToken);
     }

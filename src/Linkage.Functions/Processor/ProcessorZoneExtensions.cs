@@ -1,3 +1,4 @@
+using Linkage.Functions.Catalogue;
 using Linkage.Functions.Deliveries;
 using Linkage.Functions.Hosting;
 
@@ -13,6 +14,9 @@ public static class ProcessorZoneExtensions
         builder.Services.AddOptions<TtpManifestOptions>().BindConfiguration(TtpManifestOptions.SectionName);
         builder.Services.AddSingleton<PermissionSnapshotSource>();
         builder.Services.AddSingleton<CurationCatalogue>();
+        builder.Services.AddOptions<ReviewOptions>().BindConfiguration(ReviewOptions.SectionName)
+            .Validate(o => o.RequiredApprovals >= 1, "Review:RequiredApprovals must be at least 1.").ValidateOnStart();
+        builder.Services.AddSingleton<DisclosureReview>();
         builder.Services.AddSingleton<File2IntakeService>();
         builder.Services.AddSingleton<IInboxHandler, File2InboxHandler>();
         builder.Services.AddHostedService<DatasetSpecsValidation>();

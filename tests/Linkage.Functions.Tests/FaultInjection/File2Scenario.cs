@@ -52,7 +52,8 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
     /// A File 2 of <paramref name="rows"/> rows over those people: some duplicates, a few bad dates (so a rejects report
     /// is written), withdrawn and unknown people.
     /// </summary>
-    public static string File2(int rows = 2000, int unknownRows = 20, int badRows = 5, (List<string> Permitted, List<string> Withdrawn, List<string> Unknown)? people = null)
+    /// <param name="lsoaCodes">Distinct LSOAs: 400 makes rare ones (a version the disclosure review must see); 5, the default, none (released at commit).</param>
+    public static string File2(int rows = 2000, int unknownRows = 20, int badRows = 5, (List<string> Permitted, List<string> Withdrawn, List<string> Unknown)? people = null, int lsoaCodes = 5)
     {
         var (permitted, withdrawn, unknown) = people ?? People();
         var random = new Random(42);
@@ -62,7 +63,7 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
         {
             string token = i < unknownRows ? unknown[i % unknown.Count] : i % 50 == 0 ? withdrawn[i % withdrawn.Count] : permitted[random.Next(permitted.Count)];
             string date = i >= rows - badRows ? "2020-02-30" : new DateOnly(2015, 1, 1).AddDays(random.Next(2000)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            sb.Append(CultureInfo.InvariantCulture, $"{token},{date},E01{random.Next(400):D6},{origins[random.Next(4)]},2021-01-01\n");
+            sb.Append(CultureInfo.InvariantCulture, $"{token},{date},E01{random.Next(lsoaCodes):D6},{origins[random.Next(4)]},2021-01-01\n");
         }
 
         return sb.ToString();
@@ -105,11 +106,11 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
     }
 
     /// <summary>Drops the File 2 into the inbox; returns the blob and its ETag, as a trigger hands them over.</summary>
-    public async Task<(BlobClient Blob, ETag ETag)> DeliverAsync(string content, IDictionary<string, string>? metadata = null)
+    public async Task<(BlobClient Blob, ETag ETag)> DeliverAsync(string content, IDictionary<string, string>? metadata = null, string blobName = BlobName)
     {
         var container = Blobs.GetBlobContainerClient(ProcessorStorage.File2Inbox);
         await container.CreateIfNotExistsAsync();
-        var blob = container.GetBlobClient(BlobName);
+        var blob = container.GetBlobClient(blobName);
         var uploaded = await blob.UploadAsync(new BinaryData(Encoding.UTF8.GetBytes(content)), new BlobUploadOptions { Metadata = metadata });
         return (blob, uploaded.Value.ETag);
     }
@@ -166,7 +167,7 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
 
         foreach (var doc in await AllAsync(await CatalogueAsync()))
         {
-            foreach (var name in doc.Select(p => p.Key).Where(k => k.StartsWith('_') || k is "curatedAt" or "reservedAt").ToList())
+            foreach (var name in doc.Select(p => p.Key).Where(k => k.StartsWith('_') || k is "curatedAt" or "reservedAt" or "releasedAt" or "reviews").ToList())
             {
                 doc.Remove(name);
             }

@@ -80,7 +80,8 @@ public sealed class IdentifierLeakPathTests(IsolatedStackFixture stack, ITestOut
             await blobs.UploadFileAsync(ProcessorStorage.File2Inbox, $"{Dataset}/{Path.GetFileName(file2)}", file2);
             var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
             // Another test of this class may have taken a version number first (a rejected File 2 keeps its reservation, 0603).
-            curated = (await Wait.ForAsync(async () => (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None)) is { CurrentVersion: not null } d ? d : null, seconds: 240, logs: app.Logs)).CurrentVersion!.Value;
+            // Committed is enough here: a version awaiting disclosure review is written in full, like a released one.
+            curated = (await Wait.ForAsync(async () => await catalogue.VersionsAsync(Dataset, CancellationToken.None) is { Count: > 0 } v ? v[^1] : null, seconds: 240, logs: app.Logs)).Version;
         }
         finally
         {

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -96,8 +97,14 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
 
         await blobs.UploadFileAsync(ProcessorStorage.File2Inbox, $"{Dataset}/{Path.GetFileName(file2)}", file2);
         var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
-        var dataset = await Wait.ForAsync(async () => (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None)) is { CurrentVersion: 1 } d ? d : null, seconds: 90, logs: app.Logs);
-        var version = (await catalogue.VersionsAsync(Dataset, CancellationToken.None)).Single();
+        var version = await Wait.ForAsync(() => catalogue.GetVersionAsync(Dataset, 1, CancellationToken.None), seconds: 90, logs: app.Logs);
+        Assert.Single(await catalogue.VersionsAsync(Dataset, CancellationToken.None));
+
+        // Synthetic data of 150 people has small cells: the version waits for two reviewers before it is current.
+        Assert.Equal(Linkage.Functions.Catalogue.ReleaseState.AwaitingReview, version.EffectiveRelease);
+        Assert.Null((await catalogue.GetDatasetAsync(Dataset, CancellationToken.None))!.CurrentVersion);
+        await ReviewAsync(app, ["Rita Reviewer", "Raj Reviewer"]);
+        Assert.Equal(1, (await catalogue.GetDatasetAsync(Dataset, CancellationToken.None))!.CurrentVersion);
 
         // The version is catalogued with its counts, and the counts reconcile.
         Assert.Equal(DatasetVersionState.Curated, version.State);
@@ -175,6 +182,23 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.Empty(await catalogue.VersionsAsync("nhse_hes_apc", CancellationToken.None));
         Assert.Null((await catalogue.GetDatasetAsync("nhse_hes_apc", CancellationToken.None))?.CurrentVersion);
         Assert.All(await catalogue.ReservationsAsync("nhse_hes_apc", CancellationToken.None), r => Assert.Equal(DatasetVersionState.Rejected, r.State));
+    }
+
+    /// <summary>Approves version 1 through the review endpoint, accepting every flagged item, as each named reviewer.</summary>
+    private static async Task ReviewAsync(FunctionAppFactory app, string[] reviewers)
+    {
+        using var http = app.CreateClient();
+        foreach (string reviewer in reviewers)
+        {
+            using var read = new HttpRequestMessage(HttpMethod.Get, $"/api/datasets/{Dataset}/versions/1/risk");
+            read.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", app.Token(reviewer, Linkage.Functions.Api.Roles.Reviewer));
+            var risk = await (await http.SendAsync(read)).Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+            var items = risk.GetProperty("flaggedItems").EnumerateArray().Select(i => i.GetProperty("id").GetString()).ToList();
+            using var review = new HttpRequestMessage(HttpMethod.Post, $"/api/datasets/{Dataset}/versions/1/review") { Content = JsonContent.Create(new { decision = "approve", acceptedItems = items }) };
+            review.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", app.Token(reviewer, Linkage.Functions.Api.Roles.Reviewer));
+            var answer = await http.SendAsync(review);
+            Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync());
+        }
     }
 
     private static async Task AssertNowhereOnTreSide(BlobServiceClient blobs, IReadOnlyCollection<string> values, string what)

@@ -1,0 +1,278 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Linkage.File2;
+using Linkage.Functions.Api;
+using Linkage.Functions.Processor;
+using Linkage.Functions.Workflows;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Linkage.Functions.Catalogue;
+
+/// <summary>Settings of the disclosure review (section <c>Review</c>).</summary>
+public sealed class ReviewOptions
+{
+    public const string SectionName = "Review";
+
+    /// <summary>Different reviewers whose approval releases a version with flagged risks (seed 001: "manually review all flagged risks").</summary>
+    public int RequiredApprovals { get; set; } = 2;
+}
+
+/// <summary>A reviewer's request, as posted to <c>POST /api/datasets/{id}/versions/{v}/review</c>.</summary>
+public sealed record ReviewRequest(string? Decision, string? Notes, IReadOnlyList<string>? AcceptedItems, IReadOnlyList<string>? SuppressCells);
+
+/// <summary>Why a review request was refused: a stable problem code, the HTTP status and what to do.</summary>
+public sealed record ReviewRefusal(int Status, string Code, string Title, string Detail);
+
+/// <summary>
+/// The disclosure review gate (decision 0605): reads a version's flagged items, records reviewers' decisions on its
+/// record under optimistic concurrency, releases it after enough different approvals (never by whoever triggered the
+/// delivery) or withholds it on one rejection, then repairs the current version and wakes any workflow waiting on it.
+/// </summary>
+public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue catalogue, AuditLog audit, IOptions<ReviewOptions> options, TimeProvider time, ILogger<DisclosureReview> logger)
+{
+    /// <summary>The event a waiting workflow receives when a version's review ends (payload <see cref="ReleaseOutcome"/>).</summary>
+    public const string ReviewedEvent = "DatasetVersionReviewed";
+
+    private const int MaxNotes = 2000;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
+    /// <summary>The audit target of a version: no identifier, just the dataset and version.</summary>
+    public static string AuditTarget(string datasetId, int version) => $"dataset/{datasetId}/{CurationCatalogue.VersionId(version)}";
+
+    /// <summary>The version's disclosure-risk report, as the curation wrote it beside the data.</summary>
+    public async Task<DisclosureRiskReport?> ReadReportAsync(DatasetVersionDocument version, CancellationToken cancellationToken)
+    {
+        if (version.RiskReport is not { } path)
+        {
+            return null;
+        }
+
+        var parts = path.Split('/', 2);
+        var blob = blobs.GetBlobContainerClient(parts[0]).GetBlobClient(parts[1]);
+        var content = await blob.DownloadContentAsync(cancellationToken);
+        return content.Value.Content.ToObjectFromJson<DisclosureRiskReport>(Json);
+    }
+
+    /// <summary>Every item of the report a reviewer must accept or have suppressed, each with a stable id.</summary>
+    public static IReadOnlyList<FlaggedItem> FlaggedItems(DisclosureRiskReport report)
+    {
+        var items = new List<FlaggedItem>();
+        for (int i = 0; i < report.SmallCells.Count; i++)
+        {
+            var cell = report.SmallCells[i];
+            items.Add(new FlaggedItem($"small-cell-{i + 1}", "small-cell", $"{cell.Marginal}: {cell.Cell} has fewer than {report.Threshold} records"));
+        }
+
+        if (report.SmallCellsTruncated)
+        {
+            items.Add(new FlaggedItem("small-cells-truncated", "small-cells-truncated", $"More small cells exist than the {report.SmallCells.Count} listed."));
+        }
+
+        if (report.RareCombinations > 0)
+        {
+            items.Add(new FlaggedItem("rare-combinations", "rare-combinations", string.Create(CultureInfo.InvariantCulture,
+                $"{report.RareCombinations} combinations of {string.Join(", ", report.QuasiIdentifiers)} are shared by fewer than {report.Threshold} records ({report.RecordsInRareCombinations} records in them).")));
+        }
+
+        if (!report.RiskTrackingComplete)
+        {
+            items.Add(new FlaggedItem("risk-tracking-incomplete", "risk-tracking-incomplete", "Too many distinct keys to track them all: some cells were not counted."));
+        }
+
+        foreach (var column in report.IdentifierLookingColumns)
+        {
+            items.Add(new FlaggedItem($"identifier-looking-{column.Column}", "identifier-looking-column", string.Create(CultureInfo.InvariantCulture,
+                $"Column {column.Column}: {column.NhsNumberShaped} NHS-number-shaped and {column.PostcodeShaped} postcode-shaped values of {column.NonEmpty}.")));
+        }
+
+        return items;
+    }
+
+    /// <summary>
+    /// Records one reviewer's decision. Returns the record as it stands afterwards, or the refusal (nothing changed). A
+    /// refusal and every decision are audited.
+    /// </summary>
+    public async Task<(DatasetVersionDocument? Version, ReviewRefusal? Refusal)> DecideAsync(string datasetId, int version, ApiCaller caller, string role, ReviewRequest request, CancellationToken cancellationToken)
+    {
+        string target = AuditTarget(datasetId, version);
+        var (record, refusal, verdict) = await CheckAsync(datasetId, version, caller, request, cancellationToken);
+        if (refusal is not null)
+        {
+            await audit.WriteAsync(caller, role, "datasets.review", target, "refused", refusal.Status, new Dictionary<string, string> { ["problem"] = refusal.Code }, cancellationToken);
+            return (null, refusal);
+        }
+
+        var report = await ReadReportAsync(record!, cancellationToken);
+        var cells = (report?.SmallCells ?? []).Select((c, i) => (Id: $"small-cell-{i + 1}", Cell: c)).ToDictionary(x => x.Id, x => x.Cell, StringComparer.Ordinal);
+        var decision = new ReviewDecision
+        {
+            Verdict = verdict,
+            Subject = caller.Subject,
+            Name = caller.Name,
+            At = time.GetUtcNow(),
+            Notes = request.Notes?.Trim(),
+            AcceptedItems = request.AcceptedItems ?? [],
+            SuppressCells = request.SuppressCells ?? [],
+        };
+        int required = Math.Max(1, options.Value.RequiredApprovals);
+        ReviewRefusal? raced = null;
+        var stored = await catalogue.UpdateVersionAsync(datasetId, version, v =>
+        {
+            // Re-checked on the stored record: another reviewer may have decided meanwhile.
+            raced = StateRefusal(v, caller);
+            if (raced is not null)
+            {
+                return null;
+            }
+
+            var reviews = v.Reviews.Append(decision).ToList();
+            int approvals = reviews.Where(r => r.Verdict == ReviewVerdict.Approve).Select(r => r.Subject).Distinct(StringComparer.Ordinal).Count();
+            var release = verdict == ReviewVerdict.Reject ? ReleaseState.ReviewRejected : approvals >= required ? ReleaseState.Released : ReleaseState.AwaitingReview;
+            var suppressions = release != ReleaseState.Released ? v.Suppressions : reviews
+                .Where(r => r.Verdict == ReviewVerdict.Approve)
+                .SelectMany(r => r.SuppressCells)
+                .Distinct(StringComparer.Ordinal)
+                .Where(cells.ContainsKey)
+                .Select(id => new SuppressedCell(id, cells[id].Marginal, cells[id].Cell))
+                .ToList();
+            return v with { Reviews = reviews, Release = release, ReleasedAt = release == ReleaseState.Released ? decision.At : v.ReleasedAt, Suppressions = suppressions };
+        }, cancellationToken);
+        if (raced is not null || stored is null || !stored.Reviews.Any(r => r.Subject == decision.Subject && r.Verdict == decision.Verdict && r.At == decision.At))
+        {
+            raced ??= new ReviewRefusal(StatusCodes.Status409Conflict, "review-conflict", "The version changed", "Another decision was recorded at the same moment; read the risk answer again and resend yours if it still applies.");
+            await audit.WriteAsync(caller, role, "datasets.review", target, "refused", raced.Status, new Dictionary<string, string> { ["problem"] = raced.Code }, cancellationToken);
+            return (null, raced);
+        }
+
+        int approvalsNow = stored.Reviews.Where(r => r.Verdict == ReviewVerdict.Approve).Select(r => r.Subject).Distinct(StringComparer.Ordinal).Count();
+        await audit.WriteAsync(caller, role, "datasets.review", target, verdict == ReviewVerdict.Approve ? "approved" : "rejected", StatusCodes.Status200OK, new Dictionary<string, string>
+        {
+            ["release"] = stored.EffectiveRelease.ToString(),
+            ["approvals"] = $"{approvalsNow}/{required}",
+            ["acceptedItems"] = decision.AcceptedItems.Count.ToString(CultureInfo.InvariantCulture),
+            ["suppressCells"] = decision.SuppressCells.Count.ToString(CultureInfo.InvariantCulture),
+            ["observations"] = stored.ObservationCount.ToString(CultureInfo.InvariantCulture),
+        }, cancellationToken);
+        if (stored.EffectiveRelease != ReleaseState.AwaitingReview)
+        {
+            int? current = await catalogue.RepairCurrentVersionAsync(datasetId, cancellationToken);
+            logger.LogInformation("{Dataset} v{Version} review ended: {Release} ({Approvals} approvals); current version {Current}", datasetId, version, stored.EffectiveRelease, approvalsNow, current);
+        }
+
+        return (stored, null);
+    }
+
+    /// <summary>Records the automatic release of a version whose report flagged nothing, once (a re-run writes the same audit entry id).</summary>
+    public Task RecordAutomaticReleaseAsync(DatasetVersionDocument version, CancellationToken cancellationToken) =>
+        version.EffectiveRelease == ReleaseState.Released && version.Reviews.Any(r => r.Verdict == ReviewVerdict.Automatic)
+            ? audit.WriteOnceAsync($"release-{version.DatasetId}-{CurationCatalogue.VersionId(version.Version)}", SystemCaller, null, "datasets.release", AuditTarget(version.DatasetId, version.Version), "released-automatically", 0,
+                new Dictionary<string, string> { ["observations"] = version.ObservationCount.ToString(CultureInfo.InvariantCulture), ["reason"] = "the disclosure-risk report flagged nothing" }, cancellationToken)
+            : Task.CompletedTask;
+
+    /// <summary>Who the File 2 intake acts as in the audit log.</summary>
+    public static ApiCaller SystemCaller { get; } = new("system:file2-intake", "File 2 intake", new HashSet<string>());
+
+    /// <summary>What a workflow waiting on the version learns.</summary>
+    public static ReleaseOutcome OutcomeOf(DatasetVersionDocument version) => new(
+        version.DatasetId,
+        version.Version,
+        version.EffectiveRelease,
+        version.EffectiveRelease == ReleaseState.ReviewRejected ? version.Reviews.LastOrDefault(r => r.Verdict == ReviewVerdict.Reject)?.Notes : null);
+
+    private async Task<(DatasetVersionDocument?, ReviewRefusal?, ReviewVerdict)> CheckAsync(string datasetId, int version, ApiCaller caller, ReviewRequest request, CancellationToken cancellationToken)
+    {
+        var verdict = request.Decision?.Trim().ToLowerInvariant() switch
+        {
+            "approve" => ReviewVerdict.Approve,
+            "reject" => ReviewVerdict.Reject,
+            _ => (ReviewVerdict?)null,
+        };
+        if (verdict is null)
+        {
+            return (null, new ReviewRefusal(400, "bad-decision", "Unknown decision", "decision must be \"approve\" or \"reject\"."), default);
+        }
+
+        if (request.Notes is { Length: > MaxNotes })
+        {
+            return (null, new ReviewRefusal(400, "notes-too-long", "Notes too long", $"Notes may hold at most {MaxNotes} characters."), default);
+        }
+
+        if (verdict == ReviewVerdict.Reject && string.IsNullOrWhiteSpace(request.Notes))
+        {
+            return (null, new ReviewRefusal(400, "reason-required", "A rejection needs its reason", "Say in notes why the version may not be released; the data owner and the refresh report will read it."), default);
+        }
+
+        var record = await catalogue.GetVersionAsync(datasetId, version, cancellationToken);
+        if (record is null)
+        {
+            return (null, new ReviewRefusal(404, "not-found", "Not found", $"Dataset {datasetId} has no committed version {version}. List versions awaiting review with GET /api/reviews."), default);
+        }
+
+        if (StateRefusal(record, caller) is { } refusal)
+        {
+            return (null, refusal, default);
+        }
+
+        var report = await ReadReportAsync(record, cancellationToken);
+        var items = report is null ? [] : FlaggedItems(report);
+        var ids = items.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        var accepted = request.AcceptedItems ?? [];
+        var suppress = request.SuppressCells ?? [];
+        var unknown = accepted.Concat(suppress).Where(i => !ids.Contains(i)).Distinct().ToList();
+        if (unknown.Count > 0)
+        {
+            return (null, new ReviewRefusal(400, "unknown-item", "Unknown flagged item", $"{string.Join(", ", unknown.Take(10))} {(unknown.Count == 1 ? "is" : "are")} not flagged items of this version. Use the ids of GET .../risk."), default);
+        }
+
+        if (suppress.FirstOrDefault(i => !i.StartsWith("small-cell-", StringComparison.Ordinal) || i == "small-cells-truncated") is { } notCell)
+        {
+            return (null, new ReviewRefusal(400, "not-a-cell", "Only small cells can be suppressed", $"{notCell} is not a small cell; accept it, or reject the version."), default);
+        }
+
+        if (accepted.Intersect(suppress, StringComparer.Ordinal).FirstOrDefault() is { } both)
+        {
+            return (null, new ReviewRefusal(400, "accepted-and-suppressed", "An item is both accepted and suppressed", $"{both} is in acceptedItems and suppressCells; choose one."), default);
+        }
+
+        var unaddressed = ids.Except(accepted).Except(suppress).Order(StringComparer.Ordinal).ToList();
+        if (verdict == ReviewVerdict.Approve && unaddressed.Count > 0)
+        {
+            return (null, new ReviewRefusal(400, "items-unaddressed", "Every flagged item needs a decision",
+                $"An approval must accept or suppress each flagged item; {unaddressed.Count} {(unaddressed.Count == 1 ? "is" : "are")} not addressed (e.g. {string.Join(", ", unaddressed.Take(5))}). Or reject the version."), default);
+        }
+
+        return (record, null, verdict.Value);
+    }
+
+    private static ReviewRefusal? StateRefusal(DatasetVersionDocument record, ApiCaller caller)
+    {
+        if (record.EffectiveRelease != ReleaseState.AwaitingReview)
+        {
+            return new ReviewRefusal(409, "not-awaiting-review", "The version is not awaiting review",
+                $"{record.DatasetId} v{record.Version} is {record.EffectiveRelease}; its review has ended.");
+        }
+
+        if (record.TriggeredBy.Contains(caller.Subject, StringComparer.Ordinal))
+        {
+            return new ReviewRefusal(403, "reviewer-triggered-delivery", "You triggered this delivery",
+                "Whoever submitted or re-drove a delivery may not review the version it made; ask another reviewer.");
+        }
+
+        if (record.Reviews.Any(r => r.Subject == caller.Subject && r.Verdict != ReviewVerdict.Automatic))
+        {
+            return new ReviewRefusal(409, "already-reviewed", "You already reviewed this version",
+                "An approval needs different reviewers; ask another reviewer.");
+        }
+
+        return null;
+    }
+}
+
+/// <summary>How a version's review ended (or that it has not): the payload of <see cref="DisclosureReview.ReviewedEvent"/>.</summary>
+public sealed record ReleaseOutcome(string DatasetId, int Version, ReleaseState Release, string? Reason)
+{
+    public bool Decided => Release != ReleaseState.AwaitingReview;
+}

@@ -1,0 +1,156 @@
+using System.Text.Json;
+using Linkage.Functions.Api;
+using Linkage.Functions.Hosting;
+using Linkage.Functions.Processor;
+using Linkage.Functions.Workflows;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+
+namespace Linkage.Functions.Catalogue;
+
+/// <summary>Reviewers' endpoints of the disclosure review gate (decision 0605): the work list, a version's risk report, a decision.</summary>
+[Zone(FunctionZone.Processor)]
+public sealed class ReviewApi(ApiGate gate, CurationCatalogue catalogue, DisclosureReview review, ILogger<ReviewApi> logger)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary><c>GET /api/reviews</c>: versions awaiting review, across datasets.</summary>
+    [Function("ListReviews")]
+    [ApiDoc("Versions awaiting disclosure review", role: Roles.Reviewer, Description = "Committed versions whose disclosure-risk report flagged items, oldest first per dataset, with the approvals they have.")]
+    public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reviews")] HttpRequest request, CancellationToken cancellationToken)
+    {
+        var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken);
+        if (!access.Allowed)
+        {
+            return access.Denied!;
+        }
+
+        var pending = await catalogue.AwaitingReviewAsync(cancellationToken);
+        return new OkObjectResult(new
+        {
+            count = pending.Count,
+            versions = pending.Select(v => new
+            {
+                datasetId = v.DatasetId,
+                version = v.Version,
+                versionDate = v.VersionDate,
+                observations = v.ObservationCount,
+                approvals = v.Reviews.Count(r => r.Verdict == ReviewVerdict.Approve),
+                riskUrl = $"/api/datasets/{v.DatasetId}/versions/{v.Version}/risk",
+            }),
+        });
+    }
+
+    /// <summary><c>GET /api/datasets/{id}/versions/{v}/risk</c>: the version's disclosure-risk report, its flagged items and the decisions so far.</summary>
+    [Function("GetVersionRisk")]
+    [ApiDoc("A version's disclosure-risk report", role: Roles.Reviewer, Description = "The automated disclosure-risk report of a committed version, each flagged item with the id a review refers to it by, its release state and every decision so far.", Problems = [404])]
+    public async Task<IActionResult> Risk([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "datasets/{id}/versions/{version}/risk")] HttpRequest request, string id, string version, CancellationToken cancellationToken)
+    {
+        var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken);
+        if (!access.Allowed)
+        {
+            return access.Denied!;
+        }
+
+        if (!int.TryParse(version, out int v) || await catalogue.GetVersionAsync(id, v, cancellationToken) is not { } record)
+        {
+            return Problems.NotFound($"Dataset '{id}' has no committed version '{version}'. List versions awaiting review with GET /api/reviews.");
+        }
+
+        var report = await review.ReadReportAsync(record, cancellationToken);
+        return new OkObjectResult(new
+        {
+            datasetId = record.DatasetId,
+            version = record.Version,
+            versionDate = record.VersionDate,
+            release = record.EffectiveRelease,
+            releasedAt = record.ReleasedAt,
+            observations = record.ObservationCount,
+            flaggedItems = report is null ? [] : DisclosureReview.FlaggedItems(report),
+            report,
+            reviews = record.Reviews,
+            suppressions = record.Suppressions,
+        });
+    }
+
+    /// <summary><c>POST /api/datasets/{id}/versions/{v}/review</c>: approve or reject a version awaiting review.</summary>
+    [Function("ReviewVersion")]
+    [ApiDoc("Approve or reject a version awaiting review", role: Roles.Reviewer,
+        Description = "Body: {\"decision\": \"approve\"|\"reject\", \"notes\": \"…\", \"acceptedItems\": [ids], \"suppressCells\": [small-cell ids]}. "
+            + "An approval must accept or suppress every flagged item; a version is released after Review:RequiredApprovals (default 2) approvals by different reviewers, "
+            + "neither of whom triggered the delivery; one rejection (with its reason in notes) withholds it. Audited.",
+        Problems = [400, 404, 409])]
+    public async Task<IActionResult> Review(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "datasets/{id}/versions/{version}/review")] HttpRequest request,
+        string id,
+        string version,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        bool wellFormed = int.TryParse(version, out int v) && v > 0;
+        var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken, wellFormed ? ("datasets.review", DisclosureReview.AuditTarget(id, v)) : null);
+        if (!access.Allowed)
+        {
+            return access.Denied!;
+        }
+
+        if (!wellFormed)
+        {
+            return Problems.NotFound($"'{version}' is not a version number. List versions awaiting review with GET /api/reviews.");
+        }
+
+        ReviewRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<ReviewRequest>(request.Body, Json, cancellationToken);
+        }
+        catch (JsonException)
+        {
+            body = null;
+        }
+
+        if (body is null)
+        {
+            return Problems.BadRequest("bad-body", "The body is not a review", "Send JSON: {\"decision\": \"approve\" or \"reject\", \"notes\": \"…\", \"acceptedItems\": [...], \"suppressCells\": [...]}.");
+        }
+
+        var (stored, refusal) = await review.DecideAsync(id, v, access.Caller, access.Role, body, cancellationToken);
+        if (refusal is not null)
+        {
+            return Problems.Create(refusal.Status, refusal.Code, refusal.Title, refusal.Detail);
+        }
+
+        var outcome = DisclosureReview.OutcomeOf(stored!);
+        if (outcome.Decided)
+        {
+            await WakeWaitingWorkflowAsync(new DurableWorkflowClient(durable), outcome, cancellationToken);
+        }
+
+        return new OkObjectResult(new
+        {
+            datasetId = stored!.DatasetId,
+            version = stored.Version,
+            release = stored.EffectiveRelease,
+            approvals = stored.Reviews.Where(r => r.Verdict == ReviewVerdict.Approve).Select(r => r.Subject).Distinct().Count(),
+            reviews = stored.Reviews,
+            suppressions = stored.Suppressions,
+        });
+    }
+
+    /// <summary>
+    /// Sends the outcome to the workflow waiting on this version, if one runs (the annual refresh waits through
+    /// <see cref="DatasetReleaseOrchestration"/>). The catalogue stays the truth: a workflow that misses the event
+    /// finds the decision on its next check.
+    /// </summary>
+    private async Task WakeWaitingWorkflowAsync(IWorkflowClient workflows, ReleaseOutcome outcome, CancellationToken cancellationToken)
+    {
+        string instanceId = DatasetReleaseOrchestration.InstanceIdFor(outcome.DatasetId, outcome.Version);
+        if (await workflows.GetAsync(instanceId, cancellationToken) is { HasEnded: false })
+        {
+            await workflows.RaiseEventAsync(instanceId, DisclosureReview.ReviewedEvent, outcome, cancellationToken);
+            logger.LogInformation("Raised {Event} on {Instance}: {Release}", DisclosureReview.ReviewedEvent, instanceId, outcome.Release);
+        }
+    }
+}

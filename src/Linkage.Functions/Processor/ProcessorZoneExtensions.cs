@@ -17,6 +17,8 @@ public static class ProcessorZoneExtensions
         builder.Services.AddOptions<ReviewOptions>().BindConfiguration(ReviewOptions.SectionName)
             .Validate(o => o.RequiredApprovals >= 1, "Review:RequiredApprovals must be at least 1.").ValidateOnStart();
         builder.Services.AddSingleton<DisclosureReview>();
+        builder.Services.AddOptions<CatalogueOptions>().BindConfiguration(CatalogueOptions.SectionName)
+            .Validate(o => !o.Malformed().Any(), "Catalogue:Datasets: a configured DOI is not shaped like one (10.<prefix>/<suffix>); fix or remove it.").ValidateOnStart();
         builder.Services.AddSingleton<File2IntakeService>();
         builder.Services.AddSingleton<IInboxHandler, File2InboxHandler>();
         builder.Services.AddHostedService<DatasetSpecsValidation>();

@@ -372,13 +372,15 @@ public static partial class DatasetSpecLoader
         }
 
         problems.UnknownProperties(p, "$.permissions", PermissionProps);
-        var checks = problems.Choice(p, "$.permissions", "checks", Checks, required: false) ?? PermissionChecks.Ukllc;
+        var chosen = problems.Choice(p, "$.permissions", "checks", Checks, required: false);
+        var checks = chosen ?? PermissionChecks.Ukllc;
         if (checks == PermissionChecks.None)
         {
             return NoChecks(p, kind, keyScheme, problems);
         }
 
-        if (kind == DatasetKind.Reference || keyScheme == KeyScheme.SdePatientKey)
+        bool checksUnreadable = chosen is null && p.TryGetProperty("checks", out _);
+        if (!checksUnreadable && (kind == DatasetKind.Reference || keyScheme == KeyScheme.SdePatientKey))
         {
             problems.Add("$.permissions.checks", kind == DatasetKind.Reference
                 ? "A reference dataset has no people, so no UK LLC permission check can apply."

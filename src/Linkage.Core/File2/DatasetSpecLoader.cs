@@ -348,7 +348,7 @@ public static partial class DatasetSpecLoader
 
         if (keyScheme == KeyScheme.SdePatientKey && ids.Count == 1 && ids[0].MaxLength is > MaxEncryptedBytes)
         {
-            problems.Add("$.columns", $"SDE patient keys are encrypted as one AES block: the key column's maxLength must be at most {MaxEncryptedBytes}.", $"Set \"maxLength\" to at most {MaxEncryptedBytes} or leave it out.");
+            problems.Add($"$.columns[{columns.IndexOf(ids[0])}].maxLength", $"SDE patient keys are encrypted as one AES block: the key column's maxLength must be at most {MaxEncryptedBytes}.", $"Set \"maxLength\" to at most {MaxEncryptedBytes} or leave it out.");
         }
 
         if (ids.Count != 1)

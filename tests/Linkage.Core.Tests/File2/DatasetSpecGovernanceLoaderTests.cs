@@ -74,7 +74,7 @@ public sealed class DatasetSpecGovernanceLoaderTests
         Assert.False(spec.NationalOptOutApplies);
 
         Problem(Spec(extra: "\"keyScheme\": \"sde-patient-key\",", columns: sdeColumns), "$.permissions.checks");
-        Problem(Spec(extra: "\"keyScheme\": \"sde-patient-key\",", columns: sdeColumns.Replace("15", "22", StringComparison.Ordinal), permissions: """ "permissions": { "checks": "none" } """), "$.columns");
+        Problem(Spec(extra: "\"keyScheme\": \"sde-patient-key\",", columns: sdeColumns.Replace("15", "22", StringComparison.Ordinal), permissions: """ "permissions": { "checks": "none" } """), "$.columns[0].maxLength");
     }
 
     [Theory]

@@ -172,6 +172,22 @@ public sealed class DatasetKindsAndKeySchemesTests : IDisposable
         Assert.Contains("\"UnexpectedCodes\":{\"origin\":3}", json, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0)] // in the identifier sample
+    [InlineData(1500)] // after it: only the whole-file count, which now covers warn code columns, can see them
+    public async Task Unexpected_values_shaped_like_nhs_numbers_in_a_warn_column_stop_the_run_before_output(int cleanRowsFirst)
+    {
+        Assert.True(IdentifierShape.LooksLikeNhsNumber("9434765919"));
+        var rows = Enumerable.Range(0, cleanRowsFirst + 400).Select(i =>
+            $"{_world.Permitted},2020-01-{(i % 28) + 1:D2},E01000001,{(i >= cleanRowsFirst && i % 2 == 0 ? "9434765919" : "HES APC")},");
+
+        var (result, output) = await _world.RunAsync(File2World.ShippedSpec("nhse_lsoa11_dataset_mapping"), LsoaHeader + "\n" + string.Join("\n", rows) + "\n");
+
+        Assert.Equal(File2Outcome.IdentifierColumn, result.Outcome);
+        Assert.Contains(result.Problems, p => p.Contains("origin", StringComparison.Ordinal));
+        Assert.Equal("", output);
+    }
+
     [Fact]
     public async Task A_rejecting_code_column_still_rejects_and_reports_no_unexpected_codes()
     {

@@ -21,6 +21,7 @@ internal static class SynthCommand
         var s251 = new Option<string?>("--s251-study") { Description = "The study on an s251 basis (National_Opt_Out=1); default the last study." };
         var participants = new Option<int>("--participants") { Description = "Participants per study in the first quarter.", DefaultValueFactory = _ => defaults.Participants };
         var file2Rows = new Option<long>("--file2-rows") { Description = "Rows in each File 2 dataset.", DefaultValueFactory = _ => defaults.File2Rows };
+        var sdeRows = new Option<long>("--sde-rows") { Description = "Rows in the London SDE Adult Social Care File 2 (Children Looked After: half).", DefaultValueFactory = _ => defaults.LondonSdeRows };
         var quarters = new Option<int>("--quarters") { Description = "Quarterly File 1 versions per study.", DefaultValueFactory = _ => defaults.Quarters };
         var missing = new Option<double>("--missing-nhs-share") { Description = "Share of people with no NHS number.", DefaultValueFactory = _ => defaults.MissingNhsShare };
         var invalid = new Option<double>("--invalid-nhs-share") { Description = "Share of people with an NHS number failing the check digit.", DefaultValueFactory = _ => defaults.InvalidNhsShare };
@@ -28,7 +29,7 @@ internal static class SynthCommand
         var showProgress = new Option<bool>("--progress") { Description = "Show progress on stderr." };
 
         var command = new Command("synth", "Generate seeded synthetic File 1s, opt-out list, File 2 datasets and an IMD table.");
-        foreach (Option option in new Option[] { output, seed, studies, s251, participants, file2Rows, quarters, missing, invalid, nhsOutput, showProgress })
+        foreach (Option option in new Option[] { output, seed, studies, s251, participants, file2Rows, sdeRows, quarters, missing, invalid, nhsOutput, showProgress })
         {
             command.Options.Add(option);
         }
@@ -42,6 +43,7 @@ internal static class SynthCommand
                 S251Study = pr.GetValue(s251),
                 Participants = pr.GetValue(participants),
                 File2Rows = pr.GetValue(file2Rows),
+                LondonSdeRows = pr.GetValue(sdeRows),
                 Quarters = pr.GetValue(quarters),
                 MissingNhsShare = pr.GetValue(missing),
                 InvalidNhsShare = pr.GetValue(invalid),

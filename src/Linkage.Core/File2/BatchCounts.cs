@@ -20,6 +20,14 @@ internal sealed class BatchCounts(int columns)
 
     public long[] PostcodeShaped { get; } = new long[columns];
 
+    /// <summary>Per code column with onUnexpected: warn, kept values not in its code list.</summary>
+    public long[] Unexpected { get; } = new long[columns];
+
+    /// <summary>Over kept rows: the earliest and latest month (year * 12 + month - 1) of the temporal coverage column; int.MaxValue / int.MinValue when none.</summary>
+    public int MinMonth { get; set; } = int.MaxValue;
+
+    public int MaxMonth { get; set; } = int.MinValue;
+
     /// <summary>Every reason found in the batch (a batch is bounded, so this is too); the consumer caps the details kept.</summary>
     public List<RejectedRow> Rejects { get; } = [];
 
@@ -32,6 +40,9 @@ internal sealed class BatchCounts(int columns)
         Array.Clear(NonEmpty);
         Array.Clear(NhsShaped);
         Array.Clear(PostcodeShaped);
+        Array.Clear(Unexpected);
+        MinMonth = int.MaxValue;
+        MaxMonth = int.MinValue;
         Rejects.Clear();
     }
 }

@@ -27,6 +27,11 @@ internal sealed class ColumnPlan
         CodeColumns = Enumerable.Range(0, n).Where(i => columns[i].Type == ColumnType.Code).ToArray();
         CodeIndex = Enumerable.Range(0, n).Select(i => Array.IndexOf(CodeColumns, i)).ToArray();
         OutputKinds = columns.Select(KindOf).ToArray();
+        WarnColumns = columns.Select(c => c.Type == ColumnType.Code && c.OnUnexpected == UnexpectedCode.Warn).ToArray();
+        AnyWarn = WarnColumns.Any(w => w);
+        KeyScheme = spec.KeyScheme;
+        CheckPermissions = spec.PermissionChecks == PermissionChecks.Ukllc;
+        TemporalColumn = spec.Catalogue.TemporalCoverageColumn is { } temporal ? Array.FindIndex(columns, c => c.Name == temporal) : -1;
         Groupings = spec.Marginals.Count + (spec.QuasiIdentifiers.Count > 0 ? 1 : 0);
 
         // Flat copies of the risk groupings (marginals, then the quasi-identifier set): the hot path avoids interface calls.
@@ -73,6 +78,22 @@ internal sealed class ColumnPlan
     public int[] CodeIndex { get; }
 
     public OutputKind[] OutputKinds { get; }
+
+    /// <summary>Per column: a code column whose unexpected values are kept as text and counted (onUnexpected: warn).</summary>
+    public bool[] WarnColumns { get; }
+
+    public bool AnyWarn { get; }
+
+    public KeyScheme KeyScheme { get; }
+
+    /// <summary>The UK LLC permission checks apply (snapshot lookup, drops); false for checks: none.</summary>
+    public bool CheckPermissions { get; }
+
+    /// <summary>The date column whose kept months give the temporal coverage, or -1.</summary>
+    public int TemporalColumn { get; }
+
+    /// <summary>The key column is the person key (encrypt-id); false for reference datasets.</summary>
+    public bool HasPersonKey => KeyColumn >= 0;
 
     /// <summary>Risk groupings: the marginals, then (if any) the quasi-identifier set.</summary>
     public int Groupings { get; }
@@ -123,6 +144,8 @@ internal sealed class ColumnPlan
     private static bool CanLookLikeIdentifier(ColumnSpec column) => column.Type switch
     {
         ColumnType.Date => column.DateFormat!.Pattern.Length is 10 && column.DateFormat.Pattern.All(char.IsAsciiLetter),
+        // A warn column keeps values outside its list, which could be anything.
+        ColumnType.Code when column.OnUnexpected == UnexpectedCode.Warn => true,
         ColumnType.Code => column.Labels.Keys.Any(k => IdentifierShape.LooksLikeNhsNumber(k) || IdentifierShape.LooksLikePostcode(k)),
         _ => true,
     };

@@ -5,16 +5,47 @@ namespace Linkage.File2;
 /// <summary>What a curated run reports besides its rows: the catalogue metadata and the disclosure-risk report.</summary>
 internal static class CurationReport
 {
-    public static CuratedMetadata Metadata(ColumnPlan plan, long written, string idKeyVersion, string geographyKeyVersion, PermissionSnapshotSet permissions)
+    /// <summary>yyyy-MM of the earliest and latest kept month of the temporal coverage column; null when none.</summary>
+    public static TemporalCoverage? Coverage(RunTally tally) =>
+        tally.MinMonth > tally.MaxMonth ? null : new TemporalCoverage(Month(tally.MinMonth), Month(tally.MaxMonth));
+
+    private static string Month(int months) => $"{months / 12:D4}-{(months % 12) + 1:D2}";
+
+    /// <summary>Per warn column (by output name): how many kept values were outside its code list (never the values).</summary>
+    public static IReadOnlyDictionary<string, long> UnexpectedCodes(ColumnPlan plan, RunTally tally) =>
+        Enumerable.Range(0, plan.Columns.Length).Where(c => plan.WarnColumns[c] && plan.Columns[c].IsOutput)
+            .ToDictionary(c => plan.Columns[c].OutputName, c => tally.Unexpected[c], StringComparer.Ordinal);
+
+    public static CuratedMetadata Metadata(ColumnPlan plan, long written, string idKeyVersion, string geographyKeyVersion, PermissionSnapshotSet permissions, CuratedStatistics statistics)
     {
         var variables = plan.OutputColumns.Select(c => plan.Columns[c]).Select(c => new CuratedVariable(
             c.OutputName, c.Name, c.OutputTypeName, ColumnPlan.RuleName(c.Rule), c.Description,
             c.Rule == ColumnRule.Generalise ? new Dictionary<string, string>() : c.Labels)).ToList();
         return new CuratedMetadata(
-            plan.Spec.DatasetId, plan.Spec.Title, plan.Spec.Owner, plan.Spec.Source, plan.Spec.CitationPrefix, plan.Spec.SpecSha256, "csv",
+            plan.Spec.DatasetId, plan.Spec.Title, plan.Spec.Owner, plan.Spec.Source, plan.Spec.SpecSha256, "csv",
             variables, written, variables.Count, idKeyVersion, geographyKeyVersion,
-            permissions.Sources.Select(s => $"{s.StudyCode} File 1 v{s.File1Version}").ToList(), permissions.TokenKeyVersions);
+            plan.CheckPermissions ? permissions.Sources.Select(s => $"{s.StudyCode} File 1 v{s.File1Version}").ToList() : [],
+            plan.CheckPermissions ? permissions.TokenKeyVersions : [])
+        {
+            Kind = KindName(plan.Spec.Kind),
+            KeyScheme = KeySchemeName(plan.Spec.KeyScheme),
+            PermissionChecks = plan.CheckPermissions ? "ukllc" : "none",
+            LegalBasis = plan.Spec.LegalBasis,
+            Description = plan.Spec.Description,
+            ParticipantCount = statistics.ParticipantCount,
+            TemporalCoverage = statistics.TemporalCoverage,
+            UnexpectedCodes = statistics.UnexpectedCodes,
+        };
     }
+
+    public static string KindName(DatasetKind kind) => kind == DatasetKind.Reference ? "reference" : "participant";
+
+    public static string KeySchemeName(KeyScheme scheme) => scheme switch
+    {
+        KeyScheme.SdePatientKey => "sde-patient-key",
+        KeyScheme.None => "none",
+        _ => "ukllc-ttp-token",
+    };
 
     public static DisclosureRiskReport RiskReport(ColumnPlan plan, RiskTally risk, RunTally tally, int threshold)
     {

@@ -50,6 +50,75 @@ public enum GeographyWhenMissing
     DropRow,
 }
 
+/// <summary>Whether a dataset is about people (keyed by a person key) or about places (reference data, no person key).</summary>
+public enum DatasetKind
+{
+    /// <summary>Rows about people, keyed by the <see cref="ColumnRule.EncryptId"/> column.</summary>
+    Participant,
+
+    /// <summary>Place-based reference data (e.g. IMD by LSOA11): no person key at all.</summary>
+    Reference,
+}
+
+/// <summary>What the person key column holds and how curation turns it into a TRE token.</summary>
+public enum KeyScheme
+{
+    /// <summary>22-character TTP tokens, re-encrypted to TRE tokens and looked up in the permission snapshots.</summary>
+    UkllcTtpToken,
+
+    /// <summary>London SDE unique patient key (≤ 15 UTF-8 bytes of letters, digits, - and _), encrypted as one AES block with the TRE id cipher.</summary>
+    SdePatientKey,
+
+    /// <summary>No person key (reference datasets only).</summary>
+    None,
+}
+
+/// <summary>Which permission checks curation applies to a row's person.</summary>
+public enum PermissionChecks
+{
+    /// <summary>UK LLC: active, national opt-out, the required flags and the geography flag, from the permission snapshots.</summary>
+    Ukllc,
+
+    /// <summary>No UK LLC flag applies: no snapshot lookup, every valid row is kept, geography is always encrypted.</summary>
+    None,
+}
+
+/// <summary>What curation does with a code column's value that is not in its code list.</summary>
+public enum UnexpectedCode
+{
+    /// <summary>The row is rejected (the default).</summary>
+    Reject,
+
+    /// <summary>The row is kept, the value written as (formula-neutralised) text, and counted per column.</summary>
+    Warn,
+}
+
+/// <summary>A fact as the publisher published it (e.g. Persons 23366 on 2025-12-10).</summary>
+public sealed record PublishedCount(string Measure, long Count, string Date, string Source);
+
+/// <summary>Citation parts of a catalogue entry.</summary>
+public sealed record CatalogueCitation(string? Author, string? Publisher);
+
+/// <summary>
+/// The optional <c>catalogue</c> block of a spec: descriptive facts for the dataset catalogue, as published. Every field
+/// is optional; <see cref="Empty"/> when the block is absent.
+/// </summary>
+public sealed record DatasetCatalogueInfo(
+    string? Series,
+    IReadOnlyList<string> Keywords,
+    string? SpecificRestrictions,
+    CatalogueCitation? Citation,
+    string? PublishingFrequency,
+    string? TemporalCoverageColumn,
+    IReadOnlyList<string> SpatialCoverage,
+    IReadOnlyList<PublishedCount> Published,
+    string? StartDate,
+    string? EndDate,
+    string? ReleaseDate)
+{
+    public static DatasetCatalogueInfo Empty { get; } = new(null, [], null, null, null, null, [], [], null, null, null);
+}
+
 /// <summary>One input column of a dataset spec.</summary>
 public sealed record ColumnSpec(
     string Name,
@@ -65,7 +134,8 @@ public sealed record ColumnSpec(
     Generalisation Generalisation,
     int BandWidth,
     int? BandTopCode,
-    string Description)
+    string Description,
+    UnexpectedCode OnUnexpected = UnexpectedCode.Reject)
 {
     public bool IsOutput => Rule != ColumnRule.Exclude;
 
@@ -93,7 +163,6 @@ public sealed record DatasetSpec(
     string Title,
     string Owner,
     string Source,
-    string CitationPrefix,
     string KeyColumn,
     IReadOnlyList<ColumnSpec> Columns,
     PermissionFlags RequiredPermissions,
@@ -105,5 +174,21 @@ public sealed record DatasetSpec(
     string SourceName,
     string SpecSha256)
 {
+    /// <summary>The person key column (rule encrypt-id), or -1 for a reference dataset.</summary>
     public int KeyColumnIndex => Columns.ToList().FindIndex(c => c.Rule == ColumnRule.EncryptId);
+
+    public DatasetKind Kind { get; init; } = DatasetKind.Participant;
+
+    public KeyScheme KeyScheme { get; init; } = KeyScheme.UkllcTtpToken;
+
+    public PermissionChecks PermissionChecks { get; init; } = PermissionChecks.Ukllc;
+
+    /// <summary>The legal basis for holding and curating the data (free text, required in the spec).</summary>
+    public string LegalBasis { get; init; } = "";
+
+    /// <summary>The spec's description text ("" when absent).</summary>
+    public string Description { get; init; } = "";
+
+    /// <summary>The catalogue block; never null (<see cref="DatasetCatalogueInfo.Empty"/> when absent).</summary>
+    public DatasetCatalogueInfo Catalogue { get; init; } = DatasetCatalogueInfo.Empty;
 }

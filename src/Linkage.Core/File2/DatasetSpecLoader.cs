@@ -14,9 +14,37 @@ public static partial class DatasetSpecLoader
 {
     private const int MaxEncryptedBytes = 15;
 
-    private static readonly string[] TopLevel = ["$schema", "specVersion", "datasetId", "title", "description", "owner", "source", "citationPrefix", "keyColumn", "permissions", "columns", "risk"];
-    private static readonly string[] ColumnProps = ["name", "type", "rule", "output", "required", "maxLength", "min", "max", "format", "labels", "generalise", "description"];
-    private static readonly string[] PermissionProps = ["required", "nationalOptOutApplies", "geography"];
+    private static readonly string[] TopLevel = ["$schema", "specVersion", "datasetId", "title", "description", "owner", "source", "kind", "keyScheme", "legalBasis", "keyColumn", "permissions", "columns", "risk", "catalogue"];
+    private static readonly string[] ColumnProps = ["name", "type", "rule", "output", "required", "maxLength", "min", "max", "format", "labels", "generalise", "description", "onUnexpected"];
+    private static readonly string[] PermissionProps = ["checks", "required", "nationalOptOutApplies", "geography"];
+    private static readonly string[] CatalogueProps = ["series", "keywords", "specificRestrictions", "citation", "publishingFrequency", "temporalCoverageColumn", "spatialCoverage", "published", "startDate", "endDate", "releaseDate"];
+    private static readonly string[] CitationProps = ["author", "publisher"];
+    private static readonly string[] PublishedProps = ["measure", "count", "date", "source"];
+
+    private static readonly Dictionary<string, DatasetKind> Kinds = new(StringComparer.Ordinal)
+    {
+        ["participant"] = DatasetKind.Participant,
+        ["reference"] = DatasetKind.Reference,
+    };
+
+    private static readonly Dictionary<string, KeyScheme> KeySchemes = new(StringComparer.Ordinal)
+    {
+        ["ukllc-ttp-token"] = KeyScheme.UkllcTtpToken,
+        ["sde-patient-key"] = KeyScheme.SdePatientKey,
+        ["none"] = KeyScheme.None,
+    };
+
+    private static readonly Dictionary<string, PermissionChecks> Checks = new(StringComparer.Ordinal)
+    {
+        ["ukllc"] = PermissionChecks.Ukllc,
+        ["none"] = PermissionChecks.None,
+    };
+
+    private static readonly Dictionary<string, UnexpectedCode> OnUnexpected = new(StringComparer.Ordinal)
+    {
+        ["reject"] = UnexpectedCode.Reject,
+        ["warn"] = UnexpectedCode.Warn,
+    };
     private static readonly string[] GeographyProps = ["flag", "whenMissing"];
     private static readonly string[] GeneraliseProps = ["to", "width", "topCode"];
     private static readonly string[] RiskProps = ["quasiIdentifiers", "marginals"];
@@ -93,7 +121,7 @@ public static partial class DatasetSpecLoader
 
     private static DatasetSpec? Build(JsonElement root, Problems problems, string sourceName, byte[] sha)
     {
-        problems.UnknownProperties(root, "$", TopLevel);
+        problems.UnknownProperties(root, "$", TopLevel, root.TryGetProperty("datasetId", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null);
         long specVersion = problems.Integer(root, "$", "specVersion", required: true) ?? 1;
         if (specVersion != 1)
         {
@@ -109,10 +137,20 @@ public static partial class DatasetSpecLoader
         string title = problems.Text(root, "$", "title", required: true) ?? "";
         string owner = problems.Text(root, "$", "owner", required: true) ?? "";
         string source = problems.Text(root, "$", "source", required: true) ?? "";
-        string citation = problems.Text(root, "$", "citationPrefix", required: false) ?? "";
-        problems.Text(root, "$", "description", required: false);
+        string description = problems.Text(root, "$", "description", required: false) ?? "";
         problems.Text(root, "$", "$schema", required: false);
         string keyColumn = problems.Text(root, "$", "keyColumn", required: true) ?? "";
+        var kind = problems.Choice(root, "$", "kind", Kinds, required: false) ?? DatasetKind.Participant;
+        var keyScheme = problems.Choice(root, "$", "keyScheme", KeySchemes, required: false) ?? (kind == DatasetKind.Reference ? KeyScheme.None : KeyScheme.UkllcTtpToken);
+        string legalBasis = problems.Text(root, "$", "legalBasis", required: true) ?? "";
+        if (kind == DatasetKind.Reference && keyScheme != KeyScheme.None)
+        {
+            problems.Add("$.keyScheme", "A reference dataset has no person key, so its keyScheme must be \"none\".", "Set \"keyScheme\": \"none\" (or \"kind\": \"participant\" if the rows are about people).");
+        }
+        else if (kind == DatasetKind.Participant && keyScheme == KeyScheme.None)
+        {
+            problems.Add("$.keyScheme", "A participant dataset needs a person key scheme.", "Use \"ukllc-ttp-token\" or \"sde-patient-key\", or set \"kind\": \"reference\" for place-based data.");
+        }
 
         var columns = new List<ColumnSpec>();
         if (!root.TryGetProperty("columns", out var columnsElement) || columnsElement.ValueKind != JsonValueKind.Array || columnsElement.GetArrayLength() == 0)
@@ -134,15 +172,24 @@ public static partial class DatasetSpecLoader
             }
         }
 
-        CheckColumnSet(columns, keyColumn, problems);
-        var (required, optOut, geoFlag, geoMissing) = BuildPermissions(root, columns, problems);
+        CheckColumnSet(columns, keyColumn, kind, keyScheme, problems);
+        var (checks, required, optOut, geoFlag, geoMissing) = BuildPermissions(root, columns, kind, keyScheme, problems);
         var (qis, marginals) = BuildRisk(root, columns, problems);
+        var catalogue = BuildCatalogue(root, columns, problems);
         if (problems.List.Count > 0)
         {
             return null;
         }
 
-        return new DatasetSpec(datasetId, title, owner, source, citation, keyColumn, columns, required, optOut, geoFlag, geoMissing, qis, marginals, sourceName, Convert.ToHexStringLower(sha));
+        return new DatasetSpec(datasetId, title, owner, source, keyColumn, columns, required, optOut, geoFlag, geoMissing, qis, marginals, sourceName, Convert.ToHexStringLower(sha))
+        {
+            Kind = kind,
+            KeyScheme = keyScheme,
+            PermissionChecks = checks,
+            LegalBasis = legalBasis,
+            Description = description,
+            Catalogue = catalogue,
+        };
     }
 
     private static ColumnSpec? BuildColumn(JsonElement c, string path, Problems problems)
@@ -208,7 +255,13 @@ public static partial class DatasetSpecLoader
         var (generalisation, width, topCode) = BuildGeneralise(c, path, type, rule, problems);
         if (rule == ColumnRule.EncryptId && type != ColumnType.String)
         {
-            problems.Add($"{path}.type", "The encrypt-id column holds TTP tokens, so its type must be string.", "Set \"type\": \"string\".");
+            problems.Add($"{path}.type", "The encrypt-id column holds person keys, so its type must be string.", "Set \"type\": \"string\".");
+        }
+
+        var onUnexpected = problems.Choice(c, path, "onUnexpected", OnUnexpected, required: false) ?? UnexpectedCode.Reject;
+        if (c.TryGetProperty("onUnexpected", out _) && type != ColumnType.Code)
+        {
+            problems.Add($"{path}.onUnexpected", "Only code columns take onUnexpected.", "Remove \"onUnexpected\" or set \"type\": \"code\".");
         }
 
         if (rule == ColumnRule.EncryptGeography)
@@ -224,7 +277,7 @@ public static partial class DatasetSpecLoader
             }
         }
 
-        return new ColumnSpec(name, type, rule, output, required, maxLength, min, max, format, labels, generalisation, width, topCode, description);
+        return new ColumnSpec(name, type, rule, output, required, maxLength, min, max, format, labels, generalisation, width, topCode, description, onUnexpected);
     }
 
     private static (Generalisation, int, int?) BuildGeneralise(JsonElement c, string path, ColumnType type, ColumnRule rule, Problems problems)
@@ -264,7 +317,7 @@ public static partial class DatasetSpecLoader
         return (to ?? Generalisation.None, width, top);
     }
 
-    private static void CheckColumnSet(List<ColumnSpec> columns, string keyColumn, Problems problems)
+    private static void CheckColumnSet(List<ColumnSpec> columns, string keyColumn, DatasetKind kind, KeyScheme keyScheme, Problems problems)
     {
         foreach (var dup in columns.GroupBy(c => c.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
         {
@@ -277,6 +330,27 @@ public static partial class DatasetSpecLoader
         }
 
         var ids = columns.Where(c => c.Rule == ColumnRule.EncryptId).ToList();
+        if (kind == DatasetKind.Reference)
+        {
+            if (ids.Count > 0)
+            {
+                problems.Add("$.columns", "A reference dataset has no person key, but a column has rule \"encrypt-id\".", "Give that column another rule (a place code: \"encrypt-geography\"), or set \"kind\": \"participant\".");
+            }
+
+            var key = columns.FirstOrDefault(c => c.Name == keyColumn);
+            if (keyColumn.Length > 0 && (key is null || !key.IsOutput))
+            {
+                problems.Add("$.keyColumn", $"keyColumn '{keyColumn}' must name an output column of this reference dataset.", "Name the reference key column, e.g. the encrypt-geography LSOA column.");
+            }
+
+            return;
+        }
+
+        if (keyScheme == KeyScheme.SdePatientKey && ids.Count == 1 && ids[0].MaxLength is > MaxEncryptedBytes)
+        {
+            problems.Add($"$.columns[{columns.IndexOf(ids[0])}].maxLength", $"SDE patient keys are encrypted as one AES block: the key column's maxLength must be at most {MaxEncryptedBytes}.", $"Set \"maxLength\" to at most {MaxEncryptedBytes} or leave it out.");
+        }
+
         if (ids.Count != 1)
         {
             problems.Add("$.columns", $"Exactly one column must have rule \"encrypt-id\" (found {ids.Count}).", "Give the key column (the TTP-encrypted id) \"rule\": \"encrypt-id\".");
@@ -288,16 +362,30 @@ public static partial class DatasetSpecLoader
         }
     }
 
-    private static (PermissionFlags, bool, PermissionFlags, GeographyWhenMissing) BuildPermissions(JsonElement root, List<ColumnSpec> columns, Problems problems)
+    private static (PermissionChecks, PermissionFlags, bool, PermissionFlags, GeographyWhenMissing) BuildPermissions(JsonElement root, List<ColumnSpec> columns, DatasetKind kind, KeyScheme keyScheme, Problems problems)
     {
         bool hasGeography = columns.Any(c => c.Rule == ColumnRule.EncryptGeography);
         if (!root.TryGetProperty("permissions", out var p) || p.ValueKind != JsonValueKind.Object)
         {
-            problems.Add("$.permissions", "The spec must say which permissions a participant needs.", "Add \"permissions\": { \"required\": [\"NhsE\"], \"nationalOptOutApplies\": true }.");
+            problems.Add("$.permissions", "The spec must say which permissions a participant needs.", "Add \"permissions\": { \"required\": [\"NhsE\"], \"nationalOptOutApplies\": true }, or { \"checks\": \"none\" } where no UK LLC flag applies.");
             return default;
         }
 
         problems.UnknownProperties(p, "$.permissions", PermissionProps);
+        var chosen = problems.Choice(p, "$.permissions", "checks", Checks, required: false);
+        var checks = chosen ?? PermissionChecks.Ukllc;
+        if (checks == PermissionChecks.None)
+        {
+            return NoChecks(p, kind, keyScheme, problems);
+        }
+
+        bool checksUnreadable = chosen is null && p.TryGetProperty("checks", out _);
+        if (!checksUnreadable && (kind == DatasetKind.Reference || keyScheme == KeyScheme.SdePatientKey))
+        {
+            problems.Add("$.permissions.checks", kind == DatasetKind.Reference
+                ? "A reference dataset has no people, so no UK LLC permission check can apply."
+                : "SDE patient keys are not in the UK LLC permission snapshots, so UK LLC checks would drop every row.", "Set \"checks\": \"none\".");
+        }
         var required = PermissionFlags.None;
         if (!p.TryGetProperty("required", out var r) || r.ValueKind != JsonValueKind.Array)
         {
@@ -343,7 +431,33 @@ public static partial class DatasetSpecLoader
             problems.Add("$.permissions.geography", "The spec encrypts geography but does not say which permission gates it.", "Add \"geography\": { \"flag\": \"SmallArea\", \"whenMissing\": \"blank\" }.");
         }
 
-        return (required, optOut ?? true, geoFlag, missing);
+        return (PermissionChecks.Ukllc, required, optOut ?? true, geoFlag, missing);
+    }
+
+    /// <summary>checks: none — no flag may be asked for, since nothing would check it.</summary>
+    private static (PermissionChecks, PermissionFlags, bool, PermissionFlags, GeographyWhenMissing) NoChecks(JsonElement p, DatasetKind kind, KeyScheme keyScheme, Problems problems)
+    {
+        if (kind == DatasetKind.Participant && keyScheme == KeyScheme.UkllcTtpToken)
+        {
+            problems.Add("$.permissions.checks", "TTP tokens identify UK LLC participants, whose permissions must be checked.", "Use \"checks\": \"ukllc\" (the default), or another keyScheme for data outside UK LLC.");
+        }
+
+        if (p.TryGetProperty("required", out var r) && (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() > 0))
+        {
+            problems.Add("$.permissions.required", "With \"checks\": \"none\" no permission flag is checked, so none can be required.", "Remove \"required\" or make it [].");
+        }
+
+        if (problems.Bool(p, "$.permissions", "nationalOptOutApplies") is true)
+        {
+            problems.Add("$.permissions.nationalOptOutApplies", "With \"checks\": \"none\" the national opt-out flag is not checked.", "Remove it or set it to false (or use \"checks\": \"ukllc\").");
+        }
+
+        if (p.TryGetProperty("geography", out _))
+        {
+            problems.Add("$.permissions.geography", "With \"checks\": \"none\" no geography permission is checked: geography is always encrypted, never blanked.", "Remove the geography block.");
+        }
+
+        return (PermissionChecks.None, PermissionFlags.None, false, PermissionFlags.None, GeographyWhenMissing.Blank);
     }
 
     private static (List<int>, List<IReadOnlyList<MarginalDimension>>) BuildRisk(JsonElement root, List<ColumnSpec> columns, Problems problems)
@@ -437,6 +551,103 @@ public static partial class DatasetSpecLoader
         return (qis, marginals);
     }
 
+    private static DatasetCatalogueInfo BuildCatalogue(JsonElement root, List<ColumnSpec> columns, Problems problems)
+    {
+        const string cp = "$.catalogue";
+        if (!root.TryGetProperty("catalogue", out var c))
+        {
+            return DatasetCatalogueInfo.Empty;
+        }
+
+        if (c.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add(cp, "catalogue must be an object.", "Write \"catalogue\": { \"series\": …, \"publishingFrequency\": … }.");
+            return DatasetCatalogueInfo.Empty;
+        }
+
+        problems.UnknownProperties(c, cp, CatalogueProps);
+        CatalogueCitation? citation = null;
+        if (c.TryGetProperty("citation", out var ce))
+        {
+            if (ce.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add($"{cp}.citation", "citation must be an object.", "Write \"citation\": { \"author\": …, \"publisher\": … }.");
+            }
+            else
+            {
+                problems.UnknownProperties(ce, $"{cp}.citation", CitationProps);
+                citation = new CatalogueCitation(problems.Text(ce, $"{cp}.citation", "author", required: false), problems.Text(ce, $"{cp}.citation", "publisher", required: false));
+            }
+        }
+
+        string? temporal = problems.Text(c, cp, "temporalCoverageColumn", required: false);
+        if (temporal is not null)
+        {
+            var column = columns.FirstOrDefault(x => x.Name == temporal);
+            if (column is null || !column.IsOutput || column.Type != ColumnType.Date)
+            {
+                problems.Add($"{cp}.temporalCoverageColumn", $"'{temporal}' is not a date-typed output column of this spec.", "Name an input column with \"type\": \"date\" that is not excluded (e.g. record_date).");
+            }
+        }
+
+        var published = new List<PublishedCount>();
+        if (c.TryGetProperty("published", out var pe))
+        {
+            if (pe.ValueKind != JsonValueKind.Array)
+            {
+                problems.Add($"{cp}.published", "published must be a list.", "Write \"published\": [ { \"measure\": \"Persons\", \"count\": 2258, \"date\": \"2025-10-21\", \"source\": \"…\" } ].");
+            }
+            else
+            {
+                int i = 0;
+                foreach (var item in pe.EnumerateArray())
+                {
+                    string ip = $"{cp}.published[{i++}]";
+                    if (item.ValueKind != JsonValueKind.Object)
+                    {
+                        problems.Add(ip, "Each published fact must be an object.", "Write { \"measure\": \"Persons\", \"count\": 2258, \"date\": \"2025-10-21\", \"source\": \"…\" }.");
+                        continue;
+                    }
+
+                    problems.UnknownProperties(item, ip, PublishedProps);
+                    string? measure = problems.Text(item, ip, "measure", required: true);
+                    long? count = problems.Integer(item, ip, "count", required: true);
+                    if (count is < 0)
+                    {
+                        problems.Add($"{ip}.count", "A published count cannot be negative.", "Write the count as published.");
+                    }
+
+                    string? date = problems.IsoDate(item, ip, "date", required: true);
+                    string? source = problems.Text(item, ip, "source", required: true);
+                    if (measure is not null && count is not null && date is not null && source is not null)
+                    {
+                        published.Add(new PublishedCount(measure, count.Value, date, source));
+                    }
+                }
+            }
+        }
+
+        string? start = problems.IsoDate(c, cp, "startDate", required: false);
+        string? end = problems.IsoDate(c, cp, "endDate", required: false);
+        if (start is not null && end is not null && string.CompareOrdinal(start, end) > 0)
+        {
+            problems.Add($"{cp}.endDate", $"endDate {end} is before startDate {start}.", "Write the dates as published.");
+        }
+
+        return new DatasetCatalogueInfo(
+            problems.Text(c, cp, "series", required: false),
+            problems.TextList(c, cp, "keywords"),
+            problems.Text(c, cp, "specificRestrictions", required: false),
+            citation,
+            problems.Text(c, cp, "publishingFrequency", required: false),
+            temporal,
+            problems.TextList(c, cp, "spatialCoverage"),
+            published,
+            start,
+            end,
+            problems.IsoDate(c, cp, "releaseDate", required: false));
+    }
+
     private static int ColumnIndex(JsonElement e, string path, List<ColumnSpec> columns, Problems problems)
     {
         string name = e.ValueKind == JsonValueKind.String ? e.GetString()! : "";
@@ -462,11 +673,16 @@ public static partial class DatasetSpecLoader
 
         public void Add(string path, string problem, string fix) => List.Add(new SpecProblem(file, path, problem, fix));
 
-        public void UnknownProperties(JsonElement element, string path, string[] known)
+        public void UnknownProperties(JsonElement element, string path, string[] known, string? datasetId = null)
         {
             foreach (var p in element.EnumerateObject())
             {
-                if (!known.Contains(p.Name, StringComparer.Ordinal))
+                if (path == "$" && p.Name == "citationPrefix")
+                {
+                    // Retired: say where the DOI comes from now, not just which names are known.
+                    Add("$.citationPrefix", "Unknown property 'citationPrefix': DOIs are no longer part of a dataset spec.", $"Remove it: a dataset's DOI now comes from configuration, Catalogue:Datasets:{(string.IsNullOrEmpty(datasetId) ? "<datasetId>" : datasetId)}:Doi.");
+                }
+                else if (!known.Contains(p.Name, StringComparer.Ordinal))
                 {
                     Add($"{path}.{p.Name}", $"Unknown property '{p.Name}'.", $"Remove it or use one of: {string.Join(", ", known)}.");
                 }
@@ -492,6 +708,52 @@ public static partial class DatasetSpecLoader
             }
 
             return v.GetString();
+        }
+
+        /// <summary>A calendar date written yyyy-MM-dd.</summary>
+        public string? IsoDate(JsonElement element, string path, string name, bool required)
+        {
+            string? text = Text(element, path, name, required);
+            if (text is not null && !DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _))
+            {
+                Add($"{path}.{name}", $"'{text}' is not a date written yyyy-MM-dd.", $"Write \"{name}\": \"2023-03-31\" (for example).");
+                return null;
+            }
+
+            return text;
+        }
+
+        /// <summary>An optional list of non-empty strings (empty when absent).</summary>
+        public List<string> TextList(JsonElement element, string path, string name)
+        {
+            var list = new List<string>();
+            if (!element.TryGetProperty(name, out var v))
+            {
+                return list;
+            }
+
+            if (v.ValueKind != JsonValueKind.Array)
+            {
+                Add($"{path}.{name}", $"'{name}' must be a list of strings.", $"Write \"{name}\": [\"…\", \"…\"].");
+                return list;
+            }
+
+            int i = 0;
+            foreach (var e in v.EnumerateArray())
+            {
+                if (e.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(e.GetString()))
+                {
+                    Add($"{path}.{name}[{i}]", "Each entry must be a non-empty string.", "Write the text in quotes.");
+                }
+                else
+                {
+                    list.Add(e.GetString()!);
+                }
+
+                i++;
+            }
+
+            return list;
         }
 
         public long? Integer(JsonElement element, string path, string name, bool required)

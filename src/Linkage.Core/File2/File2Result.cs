@@ -69,7 +69,22 @@ public sealed record File2Result(
     File2RunStatistics Statistics)
 {
     public bool Succeeded => Outcome == File2Outcome.Curated;
+
+    /// <summary>Distinct people among the rows written (exact); null for reference datasets and runs that wrote nothing.</summary>
+    public long? ParticipantCount { get; init; }
+
+    /// <summary>First and last month (yyyy-MM) of the spec's temporal coverage column over the rows written; null when none.</summary>
+    public TemporalCoverage? TemporalCoverage { get; init; }
+
+    /// <summary>Per onUnexpected: warn column (output name): values kept that were not in its code list. Never the values.</summary>
+    public IReadOnlyDictionary<string, long> UnexpectedCodes { get; init; } = new Dictionary<string, long>();
 }
+
+/// <summary>The span of a dataset's dates, to the month only (no exact date is disclosed): "yyyy-MM" each.</summary>
+public sealed record TemporalCoverage(string From, string To);
+
+/// <summary>The computed statistics of a curated run (also in <see cref="CuratedMetadata"/>).</summary>
+internal sealed record CuratedStatistics(long? ParticipantCount, TemporalCoverage? TemporalCoverage, IReadOnlyDictionary<string, long> UnexpectedCodes);
 
 /// <summary>How the run used memory and disk (for operators and the benchmark).</summary>
 /// <param name="BlankLines">Empty lines skipped: they hold no data, so they are not rows, but their lines still count in line numbers.</param>
@@ -84,7 +99,6 @@ public sealed record CuratedMetadata(
     string Title,
     string Owner,
     string Source,
-    string CitationPrefix,
     string SpecSha256,
     string Format,
     IReadOnlyList<CuratedVariable> Variables,
@@ -93,7 +107,30 @@ public sealed record CuratedMetadata(
     string IdKeyVersion,
     string GeographyKeyVersion,
     IReadOnlyList<string> PermissionSnapshots,
-    IReadOnlyList<string> TtpTokenKeyVersions);
+    IReadOnlyList<string> TtpTokenKeyVersions)
+{
+    /// <summary>"participant" or "reference".</summary>
+    public string Kind { get; init; } = "participant";
+
+    /// <summary>"ukllc-ttp-token", "sde-patient-key" or "none".</summary>
+    public string KeyScheme { get; init; } = "ukllc-ttp-token";
+
+    /// <summary>"ukllc" or "none".</summary>
+    public string PermissionChecks { get; init; } = "ukllc";
+
+    public string LegalBasis { get; init; } = "";
+
+    public string Description { get; init; } = "";
+
+    /// <summary>Distinct people among the rows written; null for reference datasets.</summary>
+    public long? ParticipantCount { get; init; }
+
+    /// <summary>First and last month (yyyy-MM) of the temporal coverage column over the rows written; null when none.</summary>
+    public TemporalCoverage? TemporalCoverage { get; init; }
+
+    /// <summary>Per warn code column (output name): kept values not in its code list.</summary>
+    public IReadOnlyDictionary<string, long> UnexpectedCodes { get; init; } = new Dictionary<string, long>();
+}
 
 /// <summary>A cell of a key marginal whose count is under the threshold; the count itself is not reported.</summary>
 public sealed record SmallCell(string Marginal, string Cell);

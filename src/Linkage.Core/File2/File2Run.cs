@@ -27,6 +27,10 @@ internal sealed class File2Run
     private readonly int _groupings;
     private readonly int _batchRows;
     private readonly Lane[] _lanes;
+
+    // Distinct people among the staged rows: one bit per snapshot participant (UK LLC), or the encrypted 16-byte keys (SDE).
+    private readonly ulong[]? _people;
+    private readonly HashSet<TokenBytes>? _peopleKeys;
     private RowFilter _filter = null!;
     private RowComposer _composer = null!;
     private RowBatchReader? _rowReader;
@@ -52,6 +56,14 @@ internal sealed class File2Run
         _risk = new RiskTally(_groupings, options.RiskKeysPerGrouping(_groupings), spec.Marginals.Count);
         _batchRows = Math.Max(16, options.BatchRows);
         _lanes = Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => new Lane(_plan.Columns.Length)).ToArray();
+        if (_plan.HasPersonKey && _plan.CheckPermissions)
+        {
+            _people = new ulong[(permissions.Count + 63) / 64];
+        }
+        else if (_plan.HasPersonKey)
+        {
+            _peopleKeys = [];
+        }
     }
 
     public async Task<File2Result> ExecuteAsync(Stream input, Stream output, CancellationToken cancellationToken)
@@ -154,9 +166,35 @@ internal sealed class File2Run
             throw new CountsDoNotReconcileException($"Rows in ({counts.RowsIn}) ≠ written ({counts.RowsWritten}) + rejected ({counts.RowsRejected}) + dropped ({counts.RowsDropped}); the output must not be committed.");
         }
 
-        var metadata = CurationReport.Metadata(_plan, written, _idCipher.KeyVersion, _geoCipher.KeyVersion, _permissions);
+        var statistics = new CuratedStatistics(ParticipantCount(), CurationReport.Coverage(_tally), CurationReport.UnexpectedCodes(_plan, _tally));
+        var metadata = CurationReport.Metadata(_plan, written, _idCipher.KeyVersion, _geoCipher.KeyVersion, _permissions, statistics);
         var risk = CurationReport.RiskReport(_plan, _risk, _tally, _options.SmallCellThreshold);
-        return new File2Result(File2Outcome.Curated, [], counts, _tally.Rejects, _tally.RejectsTruncated, _tally.RejectCounts, metadata, risk, Statistics(store));
+        return new File2Result(File2Outcome.Curated, [], counts, _tally.Rejects, _tally.RejectsTruncated, _tally.RejectCounts, metadata, risk, Statistics(store))
+        {
+            ParticipantCount = statistics.ParticipantCount,
+            TemporalCoverage = statistics.TemporalCoverage,
+            UnexpectedCodes = statistics.UnexpectedCodes,
+        };
+    }
+
+    /// <summary>
+    /// Distinct people among the rows written. Counted at staging: a duplicate row repeats its kept copy's key, so
+    /// deduplication removes no person (exact). Null for reference data.
+    /// </summary>
+    private long? ParticipantCount()
+    {
+        if (_people is { } bits)
+        {
+            long n = 0;
+            foreach (ulong word in bits)
+            {
+                n += System.Numerics.BitOperations.PopCount(word);
+            }
+
+            return n;
+        }
+
+        return _peopleKeys?.Count;
     }
 
     /// <summary>Rethrows a parse failure from the reader thread on this one.</summary>
@@ -204,6 +242,7 @@ internal sealed class File2Run
 
         byte[] records = b.Bytes;
         long first = store.Rows;
+        CountPeople(batch, b);
         for (int r = 0; r < b.Count; r++)
         {
             int row = b.SourceRow[r];
@@ -222,6 +261,29 @@ internal sealed class File2Run
 
         // The worker laid the rows out as staged records: one copy stages the whole batch.
         store.AppendRecords(records.AsSpan(0, b.Used), b.RecordStart.AsSpan(0, b.Count), b.Hash.AsSpan(0, b.Count));
+    }
+
+    /// <summary>Marks the people of a batch's staged rows (consumer thread, so the set has one writer).</summary>
+    private void CountPeople(RowBatch batch, OutputBatch b)
+    {
+        if (_people is { } bits)
+        {
+            int[] participant = batch.Participant;
+            int[] source = b.SourceRow;
+            for (int r = 0; r < b.Count; r++)
+            {
+                int i = participant[source[r]];
+                bits[i >> 6] |= 1UL << (i & 63);
+            }
+        }
+        else if (_peopleKeys is { } keys)
+        {
+            // The batch's encrypted ids (the composer encrypted them in place).
+            for (int r = 0; r < b.Count; r++)
+            {
+                keys.Add(TokenBytes.FromBytes(b.IdBlocks.AsSpan(r * 16, 16)));
+            }
+        }
     }
 
     private File2Result Fail(File2Outcome outcome, IReadOnlyList<string> problems, DedupStore store) =>

@@ -39,6 +39,9 @@ internal sealed class RowBatch(int capacity, int fields, int generalised, int ri
 
     public int[] Flags { get; } = new int[capacity];
 
+    /// <summary>Per row: the key's index in the permission snapshot set (-1 when unknown), for the distinct-people count.</summary>
+    public int[] Participant { get; } = new int[capacity];
+
     /// <summary>Per kept row and risk grouping: the hash of its risk key (see <see cref="RiskTally.KeyHash"/>).</summary>
     public ulong[] RiskHashes { get; } = new ulong[capacity * Math.Max(1, riskGroupings)];
 

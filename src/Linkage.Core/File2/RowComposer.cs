@@ -28,6 +28,7 @@ internal sealed class RowComposer(ColumnPlan plan, BlockTokenCipher idCipher, Bl
     private readonly bool _hasHidden = plan.HasHidden;
     private readonly bool _alwaysHidden = plan.AlwaysHidden;
     private readonly int _groupings = plan.Groupings;
+    private readonly bool _hasPersonKey = plan.HasPersonKey;
 
     /// <summary>Composes the kept rows of a filtered batch, encrypts their tokens and geographies, hashes them for dedup.</summary>
     public void ComposeBatch(Lane lane, RowBatch batch, OutputBatch output)
@@ -113,6 +114,11 @@ internal sealed class RowComposer(ColumnPlan plan, BlockTokenCipher idCipher, Bl
                                 bytes.CopyTo(b.Bytes.AsSpan(at));
                                 at += bytes.Length;
                             }
+                            else if (code == ValueCheck.UnexpectedCode)
+                            {
+                                // onUnexpected: warn — a value outside the list is free text from the provider.
+                                at += CsvField.WriteText(value, b.Bytes.AsSpan(at));
+                            }
 
                             break;
                         case OutputKind.Ascii when Ascii.FromUtf16(value, b.Bytes.AsSpan(at), out int narrowed) == System.Buffers.OperationStatus.Done:
@@ -190,15 +196,19 @@ internal sealed class RowComposer(ColumnPlan plan, BlockTokenCipher idCipher, Bl
         }
 
         // The ciphers are shared by the workers and not thread-safe; one call per batch and column, so the lock is rarely contended.
-        Span<byte> ids = b.IdBlocks.AsSpan(0, b.Count * 16);
-        lock (_idCipher)
+        // TTP tokens and padded SDE patient keys alike are one block each, encrypted with the TRE id cipher.
+        if (_hasPersonKey)
         {
-            _idCipher.EncryptBlocks(ids, ids);
-        }
+            Span<byte> ids = b.IdBlocks.AsSpan(0, b.Count * 16);
+            lock (_idCipher)
+            {
+                _idCipher.EncryptBlocks(ids, ids);
+            }
 
-        for (int r = 0; r < b.Count; r++)
-        {
-            TokenCodec.EncodeUtf8(ids.Slice(r * 16, 16), b.Bytes.AsSpan(b.IdSlot[r], BlockTokenCipher.TokenChars));
+            for (int r = 0; r < b.Count; r++)
+            {
+                TokenCodec.EncodeUtf8(ids.Slice(r * 16, 16), b.Bytes.AsSpan(b.IdSlot[r], BlockTokenCipher.TokenChars));
+            }
         }
 
         for (int g = 0; g < _geoColumns.Length; g++)

@@ -21,22 +21,62 @@ internal sealed class RowFilter(ColumnPlan plan, DatasetSpec spec, PermissionSna
     private readonly int[] _codeColumns = plan.CodeColumns;
     private readonly bool[] _countShape = plan.CountShape;
     private readonly int _groupings = plan.Groupings;
+    private readonly KeyScheme _keyScheme = plan.KeyScheme;
+    private readonly bool _checkPermissions = plan.CheckPermissions;
+    private readonly bool _anyWarn = plan.AnyWarn;
+    private readonly bool[] _warnColumns = plan.WarnColumns;
+    private readonly int _temporalColumn = plan.TemporalColumn;
+    private readonly string _keyReject = plan.KeyScheme == KeyScheme.SdePatientKey
+        ? "is not a valid patient key (1–15 letters, digits, - or _)"
+        : "is not a 22-character TTP token";
 
     /// <summary>Checks and filters every row of a batch, recording the verdicts in it.</summary>
     public void FilterBatch(Lane lane, RowBatch batch)
     {
-        int keyOrdinal = _ordinal[_keyColumn];
-        for (int r = 0; r < batch.Count; r++)
+        // The key scheme and the checks are decided once per batch, so the UK LLC loop is as it was.
+        switch (_keyScheme)
         {
-            // Only rows with the header's field count get as far as their key (FilterRow rejects the others first).
-            batch.KeyParsed[r] = batch.FieldCount(r) == _inputFieldCount && TokenBytes.TryParse(batch.Field(r, keyOrdinal), out batch.Keys[r]);
-            if (!batch.KeyParsed[r])
-            {
-                batch.Keys[r] = default;
-            }
+            case KeyScheme.UkllcTtpToken:
+                int keyOrdinal = _ordinal[_keyColumn];
+                for (int r = 0; r < batch.Count; r++)
+                {
+                    // Only rows with the header's field count get as far as their key (FilterRow rejects the others first).
+                    batch.KeyParsed[r] = batch.FieldCount(r) == _inputFieldCount && TokenBytes.TryParse(batch.Field(r, keyOrdinal), out batch.Keys[r]);
+                    if (!batch.KeyParsed[r])
+                    {
+                        batch.Keys[r] = default;
+                    }
+                }
+
+                break;
+            case KeyScheme.SdePatientKey:
+                int sdeOrdinal = _ordinal[_keyColumn];
+                for (int r = 0; r < batch.Count; r++)
+                {
+                    batch.KeyParsed[r] = batch.FieldCount(r) == _inputFieldCount && SdePatientKey.TryPad(batch.Field(r, sdeOrdinal), out batch.Keys[r]);
+                    if (!batch.KeyParsed[r])
+                    {
+                        batch.Keys[r] = default;
+                    }
+                }
+
+                break;
+            default:
+                // Reference data: no person key.
+                Array.Fill(batch.KeyParsed, true, 0, batch.Count);
+                Array.Clear(batch.Keys, 0, batch.Count);
+                break;
         }
 
-        _permissions.GetFlags(batch.Keys.AsSpan(0, batch.Count), batch.Flags);
+        if (_checkPermissions)
+        {
+            _permissions.GetFlags(batch.Keys.AsSpan(0, batch.Count), batch.Flags, batch.Participant);
+        }
+        else
+        {
+            Array.Clear(batch.Flags, 0, batch.Count);
+        }
+
         for (int r = 0; r < batch.Count; r++)
         {
             lane.Row = r;
@@ -86,7 +126,7 @@ internal sealed class RowFilter(ColumnPlan plan, DatasetSpec spec, PermissionSna
         {
             if (!bad)
             {
-                counts.Rejects.Add(new RejectedRow(line, _columns[_keyColumn].Name, "is not a 22-character TTP token"));
+                counts.Rejects.Add(new RejectedRow(line, _columns[_keyColumn].Name, _keyReject));
             }
 
             bad = true;
@@ -98,7 +138,7 @@ internal sealed class RowFilter(ColumnPlan plan, DatasetSpec spec, PermissionSna
             return false;
         }
 
-        if (!Permitted(lane, flags, out blankGeography))
+        if (_checkPermissions && !Permitted(lane, flags, out blankGeography))
         {
             return false;
         }
@@ -122,6 +162,16 @@ internal sealed class RowFilter(ColumnPlan plan, DatasetSpec spec, PermissionSna
             rows.Codes[(row * _codeColumns.Length) + j] = lane.Code[_codeColumns[j]];
         }
 
+        if (_anyWarn)
+        {
+            CountUnexpected(counts, lane);
+        }
+
+        if (_temporalColumn >= 0)
+        {
+            CountMonth(counts, lane);
+        }
+
         // The risk keys are built and hashed here, so the consumer only looks the hashes up.
         for (int g = 0; g < _groupings; g++)
         {
@@ -129,6 +179,38 @@ internal sealed class RowFilter(ColumnPlan plan, DatasetSpec spec, PermissionSna
         }
 
         return true;
+    }
+
+    private void CountUnexpected(BatchCounts counts, Lane lane)
+    {
+        foreach (int c in _codeColumns)
+        {
+            if (_warnColumns[c] && lane.Code[c] == ValueCheck.UnexpectedCode)
+            {
+                counts.Unexpected[c]++;
+            }
+        }
+    }
+
+    /// <summary>The kept row's month of the temporal coverage column (its year and month were parsed by the check).</summary>
+    private void CountMonth(BatchCounts counts, Lane lane)
+    {
+        int c = _temporalColumn;
+        if (lane.Field(_ordinal[c]).IsEmpty)
+        {
+            return; // the check leaves an empty value's year and month as they were
+        }
+
+        int month = (lane.Year[c] * 12) + lane.Month[c] - 1;
+        if (month < counts.MinMonth)
+        {
+            counts.MinMonth = month;
+        }
+
+        if (month > counts.MaxMonth)
+        {
+            counts.MaxMonth = month;
+        }
     }
 
     /// <summary>Out of line, so <see cref="FilterRow"/> has no string-formatting locals to clear on every row.</summary>

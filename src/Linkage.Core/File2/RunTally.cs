@@ -28,6 +28,14 @@ internal sealed class RunTally(ColumnPlan plan, File2PipelineOptions options)
 
     public long BlankLines { get; private set; }
 
+    /// <summary>Per column: kept values outside the code list of an onUnexpected: warn column.</summary>
+    public long[] Unexpected { get; } = new long[plan.Columns.Length];
+
+    /// <summary>Earliest / latest kept month of the temporal coverage column (year * 12 + month - 1), or int.MaxValue / int.MinValue.</summary>
+    public int MinMonth { get; private set; } = int.MaxValue;
+
+    public int MaxMonth { get; private set; } = int.MinValue;
+
     public long RowsIn => _rowsIn;
 
     public long RowsRejected => _rowsRejected;
@@ -55,7 +63,11 @@ internal sealed class RunTally(ColumnPlan plan, File2PipelineOptions options)
             NonEmpty[c] += counts.NonEmpty[c];
             NhsShaped[c] += counts.NhsShaped[c];
             PostcodeShaped[c] += counts.PostcodeShaped[c];
+            Unexpected[c] += counts.Unexpected[c];
         }
+
+        MinMonth = Math.Min(MinMonth, counts.MinMonth);
+        MaxMonth = Math.Max(MaxMonth, counts.MaxMonth);
 
         foreach (var reject in counts.Rejects)
         {

@@ -11,6 +11,10 @@ internal sealed class ValueCheck(ColumnPlan plan)
 {
     private readonly ColumnSpec[] _columns = plan.Columns;
     private readonly CodeList?[] _codeLists = plan.CodeLists;
+    private readonly bool[] _warnColumns = plan.WarnColumns;
+
+    /// <summary>The code index of a value outside its list in an onUnexpected: warn column (written as text, counted).</summary>
+    public const int UnexpectedCode = -2;
 
     /// <summary>Checks one value against its column; <see cref="Describe"/> says why a value failed, out of this hot path.</summary>
     public CheckFailure Check(Lane lane, int c, ReadOnlySpan<char> value)
@@ -62,7 +66,12 @@ internal sealed class ValueCheck(ColumnPlan plan)
                 lane.Code[c] = _codeLists[c]!.IndexOf(value);
                 if (lane.Code[c] < 0)
                 {
-                    return CheckFailure.NotCode;
+                    if (!_warnColumns[c])
+                    {
+                        return CheckFailure.NotCode;
+                    }
+
+                    lane.Code[c] = UnexpectedCode;
                 }
 
                 break;

@@ -166,6 +166,44 @@ public sealed class PermissionSnapshotSet
         }
     }
 
+    /// <summary>
+    /// As <see cref="GetFlags(ReadOnlySpan{TokenBytes}, Span{int})"/>, and also each token's index in this set
+    /// (0 ≤ index &lt; <see cref="Count"/>; -1 when unknown): a dense participant number, so a run can count distinct
+    /// people in a bitset of <see cref="Count"/> bits.
+    /// </summary>
+    public void GetFlags(ReadOnlySpan<TokenBytes> tokens, Span<int> flags, Span<int> indexes)
+    {
+        if (flags.Length < tokens.Length || indexes.Length < tokens.Length)
+        {
+            throw new ArgumentException("One result slot is needed per token.", nameof(flags));
+        }
+
+        for (int t = 0; t < tokens.Length; t++)
+        {
+            flags[t] = _bucketStart[(int)(tokens[t].High >> _bucketShift)];
+        }
+
+        for (int t = 0; t < tokens.Length; t++)
+        {
+            var token = tokens[t];
+            int end = _bucketStart[(int)(token.High >> _bucketShift) + 1];
+            int found = -1;
+            int index = -1;
+            for (int i = flags[t]; i < end; i++)
+            {
+                if (_high[i] == token.High && _low[i] == token.Low)
+                {
+                    found = _flags[i];
+                    index = i;
+                    break;
+                }
+            }
+
+            flags[t] = found;
+            indexes[t] = index;
+        }
+    }
+
     public bool TryGetFlags(ReadOnlySpan<char> ttpToken, out PermissionFlags flags)
     {
         if (TokenBytes.TryParse(ttpToken, out var token))

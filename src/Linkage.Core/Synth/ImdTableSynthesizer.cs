@@ -1,14 +1,16 @@
 namespace Linkage.Synth;
 
 /// <summary>
-/// A place-based deprivation table over every LSOA code in <see cref="LsoaCodes"/>: columns lsoa11cd, imd_decile,
-/// imd_rank. Ranks are a seeded permutation within each nation (1 = most deprived), deciles follow from the rank.
+/// A place-based deprivation table over every LSOA code in <see cref="LsoaCodes"/>: columns lsoa11cd, imd_decile (the
+/// reference dataset spec config/datasets/imd2019_lsoa11.json). Deciles follow from a seeded rank permutation within
+/// each nation (1 = most deprived), but the rank itself is not written: it is unique per LSOA, so next to the public
+/// IMD file it would decrypt every encrypted LSOA (decision 0514).
 /// </summary>
 public sealed class ImdTableSynthesizer(ulong seed)
 {
     public const string FileName = "imd2019_lsoa11.csv";
 
-    public static IReadOnlyList<string> Columns { get; } = ["lsoa11cd", "imd_decile", "imd_rank"];
+    public static IReadOnlyList<string> Columns { get; } = ["lsoa11cd", "imd_decile"];
 
     public long Write(Stream output)
     {
@@ -26,7 +28,6 @@ public sealed class ImdTableSynthesizer(ulong seed)
             LsoaCodes.Format(i, code);
             csv.Field(code);
             csv.Field((((long)rank * 10) + count - 1) / count); // ceil(rank * 10 / count)
-            csv.Field(rank);
             csv.EndRow();
         }
 

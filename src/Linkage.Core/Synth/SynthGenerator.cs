@@ -8,7 +8,8 @@ public readonly record struct SynthProgress(string File, long Rows, long? TotalR
 /// <summary>
 /// Generates the whole synthetic data set under one directory:
 /// <c>file1/&lt;STUDY&gt;/…</c>, <c>optout/national_opt_out.csv</c>, <c>file2/&lt;dataset&gt;/…</c>,
-/// <c>reference/imd2019_lsoa11.csv</c> and <c>manifest.json</c>. Each file is written to a <c>.partial</c> name and
+/// <c>reference/imd2019_lsoa11.csv</c>, the London SDE File 2s <c>file2/london_sde_asc_cld/…</c> and
+/// <c>file2/london_sde_cla/…</c> (keyed by synthetic SDE patient keys) and <c>manifest.json</c>. Each file is written to a <c>.partial</c> name and
 /// renamed when complete, so a watcher never picks up half a file.
 /// </summary>
 public sealed class SynthGenerator(SynthOptions options)
@@ -62,6 +63,23 @@ public sealed class SynthGenerator(SynthOptions options)
             var record = new SynthFileRecord(path, "file2");
             WriteFile(outputDirectory, record, manifest, progress,
                 stream => dataset.Write(file2Cohort, options.File2Rows, stream, record, Reporter(progress, path, options.File2Rows), ct));
+        }
+
+        // London SDE File 2s: their own population, keyed by SDE patient keys (kind file2-sde, not UK LLC tokens).
+        LondonSdeSynthesizer[] sde =
+        [
+            new LondonSdeAscCldSynthesizer(cohort.Seed, File2DeliveredOn),
+            new LondonSdeClaSynthesizer(cohort.Seed, File2DeliveredOn, firstPatient: options.LondonSdeAscPatients),
+        ];
+        (int Patients, long Rows)[] sizes = [(options.LondonSdeAscPatients, options.LondonSdeRows), (options.LondonSdeClaPatients, options.LondonSdeClaRows)];
+        for (int i = 0; i < sde.Length; i++)
+        {
+            var dataset = sde[i];
+            var (patients, rows) = sizes[i];
+            string path = $"{File2Folder}/{dataset.Dataset}/{dataset.FileName}";
+            var record = new SynthFileRecord(path, "file2-sde");
+            WriteFile(outputDirectory, record, manifest, progress,
+                stream => dataset.Write(patients, rows, stream, record, Reporter(progress, path, rows), ct));
         }
 
         string manifestPath = Path.Combine(outputDirectory, SynthManifest.FileName);

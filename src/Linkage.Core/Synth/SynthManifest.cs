@@ -58,6 +58,7 @@ public sealed class SynthManifest(SynthOptions options, string file2KeySource)
         json.WriteNumber("participants", Options.Participants);
         json.WriteNumber("quarters", Options.Quarters);
         json.WriteNumber("file2Rows", Options.File2Rows);
+        json.WriteNumber("londonSdeRows", Options.LondonSdeRows);
         json.WriteNumber("missingNhsShare", Options.MissingNhsShare);
         json.WriteNumber("invalidNhsShare", Options.InvalidNhsShare);
         json.WriteNumber("crossStudyShare", Options.CrossStudyShare);

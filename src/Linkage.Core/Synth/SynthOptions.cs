@@ -19,6 +19,15 @@ public sealed record SynthOptions
     /// <summary>Rows in each File 2 dataset.</summary>
     public long File2Rows { get; init; } = 100_000;
 
+    /// <summary>Rows in the London SDE Adult Social Care File 2; the Children Looked After File 2 gets half as many. Each has a patient per 4 rows.</summary>
+    public long LondonSdeRows { get; init; } = 4000;
+
+    public long LondonSdeClaRows => LondonSdeRows / 2;
+
+    public int LondonSdeAscPatients => (int)Math.Max(1, LondonSdeRows / 4);
+
+    public int LondonSdeClaPatients => (int)Math.Max(1, LondonSdeClaRows / 4);
+
     /// <summary>Quarterly File 1 versions per study (v1 … vN).</summary>
     public int Quarters { get; init; } = 2;
 
@@ -92,6 +101,11 @@ public sealed record SynthOptions
         if (File2Rows < 0)
         {
             throw new SynthOptionsException("--file2-rows must not be negative.");
+        }
+
+        if (LondonSdeRows is < 0 or > 100_000_000)
+        {
+            throw new SynthOptionsException("--sde-rows must be between 0 and 100000000.");
         }
 
         if (MissingNhsShare is < 0 or > 1 || InvalidNhsShare is < 0 or > 1 || MissingNhsShare + InvalidNhsShare > 1)

@@ -229,7 +229,8 @@ public sealed class File2IntakeService(
             VersionDate = reservation.VersionDate,
             SourceBlob = reservation.SourceBlob,
             SourceETag = reservation.SourceETag,
-            CitationId = $"{spec.CitationPrefix}-{version:D2}",
+            // TODO(lead): the DOI now comes from configuration, Catalogue:Datasets:<datasetId>:Doi (citationPrefix left the spec).
+            CitationId = "",
             VariableCount = m.VariableCount,
             ObservationCount = m.ObservationCount,
             RowsIn = result.Counts.RowsIn,

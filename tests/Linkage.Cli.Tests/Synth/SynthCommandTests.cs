@@ -14,7 +14,7 @@ public sealed class SynthCommandTests : IDisposable
     {
         string output = Path.Combine(_root, "out");
         int exit = await Invoke(
-            "--out", output, "--seed", "99", "--studies", "ALSPAC,NCDS58", "--participants", "120", "--file2-rows", "500",
+            "--out", output, "--seed", "99", "--studies", "ALSPAC,NCDS58", "--participants", "120", "--file2-rows", "500", "--sde-rows", "300",
             "--quarters", "2", "--missing-nhs-share", "0.1", "--invalid-nhs-share", "0");
 
         Assert.Equal(SynthCommand.ExitOk, exit);
@@ -22,6 +22,7 @@ public sealed class SynthCommandTests : IDisposable
         [
             "file1/ALSPAC/ALSPAC_FILE1_v1_20251201.csv", "file1/ALSPAC/ALSPAC_FILE1_v2_20260301.csv",
             "file1/NCDS58/NCDS58_FILE1_v1_20251201.csv", "file1/NCDS58/NCDS58_FILE1_v2_20260301.csv",
+            "file2/london_sde_asc_cld/london_sde_asc_cld_20260401.csv", "file2/london_sde_cla/london_sde_cla_20260401.csv",
             "file2/nhse_hes_apc/nhse_hes_apc_20260401.csv", "file2/nhse_lsoa11_dataset_mapping/nhse_lsoa11_dataset_mapping_20260401.csv",
             "manifest.json", "optout/national_opt_out.csv", "reference/imd2019_lsoa11.csv",
         ];
@@ -42,6 +43,9 @@ public sealed class SynthCommandTests : IDisposable
         }
 
         Assert.All(files.Where(f => f.GetProperty("kind").GetString() == "file2"), f => Assert.Equal(500, f.GetProperty("rows").GetInt64()));
+        Assert.Equal([300L, 150L], files.Where(f => f.GetProperty("kind").GetString() == "file2-sde").Select(f => f.GetProperty("rows").GetInt64()));
+        Assert.Equal(300, manifest.RootElement.GetProperty("options").GetProperty("londonSdeRows").GetInt64());
+        Assert.Equal("lsoa11cd,imd_decile", File.ReadLines(Path.Combine(output, "reference/imd2019_lsoa11.csv")).First());
 
         // With no invalid NHS numbers the File 1 checker accepts every generated File 1.
         foreach (string path in expected.Where(p => p.StartsWith("file1/", StringComparison.Ordinal)))

@@ -8,7 +8,7 @@ public sealed class File2EdgeCaseTests : IDisposable
 {
     private const string LsoaHeader = "cohortkey_e,record_date,lsoa11cd,origin,avail_from_dt";
     private readonly File2World _world = new();
-    private readonly DatasetSpec _lsoa = File2World.ShippedSpec("nhse_lsoa11_dataset_mapping");
+    private readonly DatasetSpec _lsoa = File2World.LsoaSpecBlankingAndRejecting();
 
     public void Dispose() => _world.Dispose();
 
@@ -173,7 +173,7 @@ public sealed class File2EdgeCaseTests : IDisposable
     private static DatasetSpec Spec(string columns, string extra = "") => DatasetSpecLoader.Parse(
         $$"""
         { "specVersion": 1, "datasetId": "edge_cases", "title": "t", "description": "d", "owner": "o", "source": "s",
-          "citationPrefix": "10.0/x", "keyColumn": "k", "permissions": { "required": ["NhsE"], "nationalOptOutApplies": true },
+          "legalBasis": "test", "keyColumn": "k", "permissions": { "required": ["NhsE"], "nationalOptOutApplies": true },
           "columns": [ {{columns}} ] {{extra}} }
         """, "edge-cases.json");
 

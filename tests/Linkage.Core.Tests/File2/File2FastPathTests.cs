@@ -143,7 +143,7 @@ public sealed class File2FastPathTests : IDisposable
             """
             {
               "specVersion": 1, "datasetId": "fast_path_check", "title": "t", "description": "d", "owner": "o", "source": "s",
-              "citationPrefix": "10.0/x", "keyColumn": "key",
+              "legalBasis": "test", "keyColumn": "key",
               "permissions": { "required": ["NhsE"], "nationalOptOutApplies": true },
               "columns": [
                 { "name": "key", "type": "string", "rule": "encrypt-id", "required": true, "maxLength": 22, "description": "k" },

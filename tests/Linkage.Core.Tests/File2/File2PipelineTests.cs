@@ -7,7 +7,7 @@ public sealed class File2PipelineTests : IDisposable
 {
     private const string Header = "cohortkey_e,record_date,lsoa11cd,origin,avail_from_dt";
     private readonly File2World _world = new();
-    private readonly DatasetSpec _lsoa = File2World.ShippedSpec("nhse_lsoa11_dataset_mapping");
+    private readonly DatasetSpec _lsoa = File2World.LsoaSpecBlankingAndRejecting();
 
     public void Dispose() => _world.Dispose();
 

@@ -70,6 +70,16 @@ internal sealed class File2World : IDisposable
     public static DatasetSpec ShippedSpec(string datasetId) =>
         DatasetSpecLoader.LoadFile(Path.Combine(RepoRoot, "config", "datasets", datasetId + ".json"));
 
+    /// <summary>
+    /// The LSOA11 spec as it was before decision 0514: rows without small-area permission keep their row with the area
+    /// blanked, and an origin outside the code list rejects its row. Tests of those mechanisms (and the golden digests)
+    /// use it; the shipped spec now drops such rows and warns on unexpected origins.
+    /// </summary>
+    public static DatasetSpec LsoaSpecBlankingAndRejecting() =>
+        DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))
+            .Replace("\"whenMissing\": \"drop-row\"", "\"whenMissing\": \"blank\"", StringComparison.Ordinal)
+            .Replace("\"onUnexpected\": \"warn\",", "", StringComparison.Ordinal), "lsoa-as-before.json");
+
     /// <summary>The LSOA11 spec, except that it (wrongly) keeps <c>avail_from_dt</c> as free text, so a delivery can fill it with identifiers.</summary>
     public static DatasetSpec SpecKeepingFreeText() =>
         DatasetSpecLoader.Parse(File.ReadAllText(Path.Combine(RepoRoot, "config/datasets/nhse_lsoa11_dataset_mapping.json"))

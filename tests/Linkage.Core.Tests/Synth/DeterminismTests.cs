@@ -13,7 +13,7 @@ public sealed class DeterminismTests : IDisposable
     {
         var first = Generate(Small, "a");
         var second = Generate(Small, "b");
-        Assert.Equal(11, first.Count); // 6 File 1s, opt-out, IMD, 2 File 2s, manifest
+        Assert.Equal(13, first.Count); // 6 File 1s, opt-out, IMD, 2 File 2s, 2 London SDE File 2s, manifest
         Assert.Equal(first, second);
     }
 

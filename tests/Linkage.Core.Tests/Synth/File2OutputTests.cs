@@ -58,7 +58,7 @@ public sealed class File2OutputTests(SynthOutputFixture output) : IClassFixture<
     public void File2_lsoa_codes_join_the_imd_table(string dataset, int lsoaColumn)
     {
         string imdPath = output.PathOf("reference/imd2019_lsoa11.csv");
-        Assert.Equal(["lsoa11cd", "imd_decile", "imd_rank"], CsvLines.Header(imdPath));
+        Assert.Equal(["lsoa11cd", "imd_decile"], CsvLines.Header(imdPath));
         var imd = CsvLines.Rows(imdPath).ToDictionary(r => r[0], StringComparer.Ordinal);
         Assert.Equal(LsoaCodes.Count, imd.Count);
         Assert.Contains("E01000001", imd.Keys);
@@ -72,13 +72,16 @@ public sealed class File2OutputTests(SynthOutputFixture output) : IClassFixture<
     }
 
     [Fact]
-    public void Imd_ranks_are_a_permutation_within_each_nation()
+    public void Imd_deciles_split_each_nation_into_tenths_and_no_rank_is_written()
     {
         var rows = CsvLines.Rows(output.PathOf("reference/imd2019_lsoa11.csv")).ToList();
-        var england = rows.Where(r => r[0][0] == 'E').Select(r => int.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture)).Order();
-        var wales = rows.Where(r => r[0][0] == 'W').Select(r => int.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture)).Order();
-        Assert.Equal(Enumerable.Range(1, LsoaCodes.EnglandCount), england);
-        Assert.Equal(Enumerable.Range(1, LsoaCodes.WalesCount), wales);
+        Assert.All(rows, r => Assert.Equal(2, r.Length));
+        foreach (var (nation, count) in new[] { ('E', LsoaCodes.EnglandCount), ('W', LsoaCodes.WalesCount) })
+        {
+            var perDecile = rows.Where(r => r[0][0] == nation).GroupBy(r => int.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture)).ToDictionary(g => g.Key, g => g.Count());
+            Assert.Equal(Enumerable.Range(1, 10), perDecile.Keys.Order());
+            Assert.All(perDecile.Values, n => Assert.InRange(n, (count / 10) - 1, (count / 10) + 1));
+        }
     }
 
     [Theory]

@@ -55,6 +55,3 @@ public sealed record SuppressedCell(string Item, string Marginal, string Cell);
 
 /// <summary>A flagged item of a version's disclosure-risk report, with the id reviewers refer to it by.</summary>
 public sealed record FlaggedItem(string Id, string Kind, string Description);
-
-/// <summary>The temporal coverage of a version's rows, to the month (no exact date is published).</summary>
-public sealed record CoverageMonths(string From, string To);

@@ -12,7 +12,7 @@ namespace Linkage.Functions.Catalogue;
 
 /// <summary>Reviewers' endpoints of the disclosure review gate (decision 0605): the work list, a version's risk report, a decision.</summary>
 [Zone(FunctionZone.Processor)]
-public sealed class ReviewApi(ApiGate gate, CurationCatalogue catalogue, DisclosureReview review, ILogger<ReviewApi> logger)
+public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue catalogue, DisclosureReview review, ILogger<ReviewApi> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -21,13 +21,14 @@ public sealed class ReviewApi(ApiGate gate, CurationCatalogue catalogue, Disclos
     [ApiDoc("Versions awaiting disclosure review", role: Roles.Reviewer, Description = "Committed versions whose disclosure-risk report flagged items, oldest first per dataset, with the approvals they have.")]
     public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reviews")] HttpRequest request, CancellationToken cancellationToken)
     {
-        var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken);
+        var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken, ("reviews.list", "reviews"));
         if (!access.Allowed)
         {
             return access.Denied!;
         }
 
         var pending = await catalogue.AwaitingReviewAsync(cancellationToken);
+        await audit.WriteAsync(access.Caller, access.Role, "reviews.list", "reviews", "succeeded", StatusCodes.Status200OK, null, cancellationToken);
         return new OkObjectResult(new
         {
             count = pending.Count,
@@ -48,18 +49,20 @@ public sealed class ReviewApi(ApiGate gate, CurationCatalogue catalogue, Disclos
     [ApiDoc("A version's disclosure-risk report", role: Roles.Reviewer, Description = "The automated disclosure-risk report of a committed version, each flagged item with the id a review refers to it by, its release state and every decision so far.", Problems = [404])]
     public async Task<IActionResult> Risk([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "datasets/{id}/versions/{version}/risk")] HttpRequest request, string id, string version, CancellationToken cancellationToken)
     {
-        var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken);
+        bool wellFormed = int.TryParse(version, out int v) && v > 0;
+        var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken, wellFormed ? ("datasets.risk.read", DisclosureReview.AuditTarget(id, v)) : null);
         if (!access.Allowed)
         {
             return access.Denied!;
         }
 
-        if (!int.TryParse(version, out int v) || await catalogue.GetVersionAsync(id, v, cancellationToken) is not { } record)
+        if (!wellFormed || await catalogue.GetVersionAsync(id, v, cancellationToken) is not { } record)
         {
             return Problems.NotFound($"Dataset '{id}' has no committed version '{version}'. List versions awaiting review with GET /api/reviews.");
         }
 
         var report = await review.ReadReportAsync(record, cancellationToken);
+        await audit.WriteAsync(access.Caller, access.Role, "datasets.risk.read", DisclosureReview.AuditTarget(id, v), "succeeded", StatusCodes.Status200OK, null, cancellationToken);
         return new OkObjectResult(new
         {
             datasetId = record.DatasetId,

@@ -82,8 +82,6 @@ public sealed record DatasetVersionDocument
 
     public required string SourceETag { get; init; }
 
-    public required string CitationId { get; init; }
-
     public int VariableCount { get; init; }
 
     public long ObservationCount { get; init; }
@@ -122,7 +120,7 @@ public sealed record DatasetVersionDocument
     public long? ParticipantCount { get; init; }
 
     /// <summary>First and last month of the spec's coverage column over the version's rows.</summary>
-    public CoverageMonths? TemporalCoverage { get; init; }
+    public TemporalCoverage? TemporalCoverage { get; init; }
 
     /// <summary>Per column, values outside a code list the spec only warns about (counts, never values).</summary>
     public IReadOnlyDictionary<string, long> UnexpectedCodes { get; init; } = new Dictionary<string, long>();

@@ -80,8 +80,13 @@ public sealed class File2IntakeService(
             return new File2IntakeResult("AlreadyCurated", done, null, []);
         }
 
-        var snapshots = await permissions.LoadLatestAsync(cancellationToken);
-        await CheckTokenKeyVersionAsync(spec, blob, etag, snapshots, cancellationToken);
+        // A dataset no UK LLC permission applies to (London SDE, reference data) needs no snapshot, so none can hold it up.
+        var snapshots = spec.PermissionChecks == PermissionChecks.None ? PermissionSnapshotSet.Merge([]) : await permissions.LoadLatestAsync(cancellationToken);
+        if (spec.PermissionChecks != PermissionChecks.None)
+        {
+            await CheckTokenKeyVersionAsync(spec, blob, etag, snapshots, cancellationToken);
+        }
+
         var reservation = await catalogue.ReserveAsync(spec, sourceBlob, etag.ToString(), DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime), cancellationToken);
         await faults.ReachedAsync(File2Steps.Checked, cancellationToken);
 
@@ -229,8 +234,6 @@ public sealed class File2IntakeService(
             VersionDate = reservation.VersionDate,
             SourceBlob = reservation.SourceBlob,
             SourceETag = reservation.SourceETag,
-            // TODO(lead): the DOI now comes from configuration, Catalogue:Datasets:<datasetId>:Doi (citationPrefix left the spec).
-            CitationId = "",
             VariableCount = m.VariableCount,
             ObservationCount = m.ObservationCount,
             RowsIn = result.Counts.RowsIn,
@@ -249,6 +252,9 @@ public sealed class File2IntakeService(
             SpecSha256 = m.SpecSha256,
             CuratedAt = time.GetUtcNow(),
             TriggeredBy = triggeredBy,
+            ParticipantCount = result.ParticipantCount,
+            TemporalCoverage = result.TemporalCoverage,
+            UnexpectedCodes = result.UnexpectedCodes,
 
             // The review gate (decision 0605): flagged risks wait for reviewers; nothing flagged is released, and recorded as such.
             Release = result.Risk.NeedsReview ? ReleaseState.AwaitingReview : ReleaseState.Released,

@@ -33,7 +33,7 @@ public sealed class CatalogueStateTests(IsolatedStackFixture stack) : IClassFixt
         Assert.Null(await catalogue.GetVersionAsync(ds, 3, CancellationToken.None));
 
         // Written back, the enum is a name, not a number.
-        await container.UpsertItemAsync(only with { CitationId = "c2" }, new PartitionKey(ds));
+        await container.UpsertItemAsync(only with { SpecSha256 = "c2" }, new PartitionKey(ds));
         var raw = (await container.ReadItemAsync<JsonElement>("v0001", new PartitionKey(ds))).Resource;
         Assert.Equal("Curated", raw.GetProperty("state").GetString());
     }

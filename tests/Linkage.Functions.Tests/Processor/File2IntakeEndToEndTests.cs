@@ -112,7 +112,8 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.Equal(inputRows.Count, version.RowsIn);
         Assert.Equal(version.RowsIn, version.ObservationCount + version.RowsRejected + version.RowsDropped.Values.Sum());
         Assert.True(version.RowsDropped["Withdrawn"] >= withdrawnTtpTokens.Count, $"{withdrawnTtpTokens.Count} withdrawn rows added; dropped: {string.Join(", ", version.RowsDropped.Select(d => $"{d.Key} {d.Value}"))}");
-        Assert.Equal(exactDuplicates, version.RowsDropped["Duplicate"]);
+        // Copies of a row dropped for another reason (no small-area permission, say) are dropped with it, not as duplicates.
+        Assert.InRange(version.RowsDropped["Duplicate"], 1, exactDuplicates);
         Assert.Equal(5, version.VariableCount);
         Assert.StartsWith("processor-id/v", version.IdKeyVersion, StringComparison.Ordinal);
 
@@ -121,6 +122,7 @@ public sealed class File2IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         var curatedLines = curated.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("cohortkey_e,record_date,lsoa11cd_e,origin,avail_from_dt", curatedLines[0]);
         Assert.Equal(version.ObservationCount, curatedLines.Length - 1);
+        Assert.Equal(curatedLines.Length, curatedLines.Distinct(StringComparer.Ordinal).Count()); // no duplicates are left
         var ring = await app.Services.GetRequiredService<KeyRingProvider>().GetAsync(CancellationToken.None);
         using var processorCipher = await ring.GetCipherAsync(KeyPurposes.ProcessorId, CancellationToken.None);
         var curatedIds = curatedLines.Skip(1).Select(l => l.Split(',')[0]).ToHashSet();

@@ -56,7 +56,6 @@ internal static class LocalRun
             await WaitHealthyAsync(stop.Token);
             var blobs = new BlobServiceClient(stack.StorageConnectionString);
             await UploadAsync(blobs, "ttp-config", "national-opt-out/national_opt_out.csv", Path.Combine(synthDir, "optout", "national_opt_out.csv"), stop.Token);
-            await UploadAsync(blobs, "tre-reference", "imd2019_lsoa11.csv", Path.Combine(synthDir, "reference", "imd2019_lsoa11.csv"), stop.Token);
 
             var file1s = Directory.GetFiles(Path.Combine(synthDir, "file1"), "*.csv", SearchOption.AllDirectories);
             foreach (var quarter in file1s.GroupBy(QuarterOf).OrderBy(g => g.Key))
@@ -88,20 +87,29 @@ internal static class LocalRun
                 return 1;
             }
 
-            Console.WriteLine("== dropping the File 2s into processor-file2-inbox");
+            // NHS England's File 2s, the London SDE's (keyed by its patient key) and the IMD reference table all come
+            // through the same inbox and rules; the folder is the dataset id.
+            Console.WriteLine("== dropping the File 2s and the IMD reference table into processor-file2-inbox");
             foreach (var file in Directory.GetFiles(Path.Combine(file2Dir, "file2"), "*.csv", SearchOption.AllDirectories))
             {
                 string dataset = Path.GetFileName(Path.GetDirectoryName(file)!);
                 await UploadAsync(blobs, "processor-file2-inbox", $"{dataset}/{Path.GetFileName(file)}", file, stop.Token);
             }
 
+            await UploadAsync(blobs, "processor-file2-inbox", "imd2019_lsoa11/imd2019_lsoa11.csv", Path.Combine(file2Dir, "reference", "imd2019_lsoa11.csv"), stop.Token);
+
             await WaitEmptyAsync(blobs, "processor-file2-inbox", stop.Token);
             await PrintSummaryAsync(blobs, stop.Token);
             await PrintDeliveriesAsync(stop.Token);
+            await PrintCatalogueAsync(stop.Token);
             Console.WriteLine($"== the app is serving on {AppUrl}; Ctrl-C stops it and the stack. Try:");
             Console.WriteLine($"   curl {AppUrl}/api/health");
             Console.WriteLine("   TOKEN=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Operator)");
             Console.WriteLine($"   curl -H \"Authorization: Bearer $TOKEN\" '{AppUrl}/api/deliveries?state=Held'");
+            Console.WriteLine("   READER=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Reader)");
+            Console.WriteLine($"   curl -H \"Authorization: Bearer $READER\" '{AppUrl}/api/datasets/nhse_lsoa11_dataset_mapping'");
+            Console.WriteLine("   REVIEWER=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Reviewer --name 'Rita Reviewer')");
+            Console.WriteLine($"   curl -H \"Authorization: Bearer $REVIEWER\" '{AppUrl}/api/reviews'");
             await app.WaitForExitAsync(stop.Token);
             return app.ExitCode;
         }
@@ -245,6 +253,32 @@ internal static class LocalRun
             .GroupBy(d => $"{d.GetProperty("state").GetString()} {d.GetProperty("outcome").GetString()}".Trim())
             .Select(g => $"{g.Count()} {g.Key}");
         Console.WriteLine($"== deliveries (GET /api/deliveries as an operator): {string.Join(", ", byState)}");
+    }
+
+    /// <summary>Each dataset's current version and what awaits disclosure review, through the API (a reader's and a reviewer's view).</summary>
+    private static async Task PrintCatalogueAsync(CancellationToken ct)
+    {
+        var tokens = Linkage.Azure.Identity.DevelopmentTokens.GetOrCreate();
+        using var http = new HttpClient();
+        async Task<System.Text.Json.JsonElement> GetAsync(string path, string role)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, AppUrl + path);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", tokens.Issue([role], "run-local", TimeSpan.FromMinutes(5)));
+            using var response = await http.SendAsync(request, ct);
+            return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement.Clone();
+        }
+
+        var datasets = await GetAsync("/api/datasets", "Linkage.Reader");
+        var pending = (await GetAsync("/api/reviews", "Linkage.Reviewer")).GetProperty("versions").EnumerateArray()
+            .ToLookup(v => v.GetProperty("datasetId").GetString(), v => v.GetProperty("version").GetInt32());
+        Console.WriteLine("== catalogue (GET /api/datasets as a reader; GET /api/reviews as a reviewer)");
+        foreach (var d in datasets.GetProperty("datasets").EnumerateArray())
+        {
+            string id = d.GetProperty("id").GetString()!;
+            string current = d.GetProperty("currentVersion") is { ValueKind: System.Text.Json.JsonValueKind.Number } v ? $"current v{v.GetInt32()}" : "no released version";
+            string waiting = pending[id].Any() ? $"; awaiting review: {string.Join(", ", pending[id].Select(n => $"v{n}"))}" : "";
+            Console.WriteLine($"   {id,-30} {current}{waiting}");
+        }
     }
 
     private static async Task PrintSummaryAsync(BlobServiceClient blobs, CancellationToken ct)

@@ -42,7 +42,7 @@ public sealed class CatalogueApi(ApiGate gate, AuditLog audit, DatasetSpecs spec
                 owner = spec.Owner,
                 currentVersion = current?.Version,
                 versionDate = current?.VersionDate,
-                participantCount = current?.ParticipantCount,
+                participantCount = CatalogueViews.Mask(current?.ParticipantCount),
                 numberOfVariables = current?.VariableCount ?? spec.Columns.Count(c => c.IsOutput),
                 numberOfObservations = current?.ObservationCount,
                 url = $"/api/datasets/{spec.DatasetId}",
@@ -61,7 +61,7 @@ public sealed class CatalogueApi(ApiGate gate, AuditLog audit, DatasetSpecs spec
         Problems = [404])]
     public async Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "datasets/{id}")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        var access = await gate.AuthorizeAsync(request, Roles.Reader, cancellationToken, ("catalogue.read", Target(id)));
+        var access = await gate.AuthorizeAsync(request, Roles.Reader, cancellationToken, specs.TryGet(id, out _) ? ("catalogue.read", Target(id)) : null);
         if (!access.Allowed)
         {
             return access.Denied!;
@@ -90,7 +90,7 @@ public sealed class CatalogueApi(ApiGate gate, AuditLog audit, DatasetSpecs spec
             legalBasis = spec.LegalBasis,
             temporalCoverage = current?.TemporalCoverage,
             keywords = facts.Keywords,
-            participantCount = current?.ParticipantCount,
+            participantCount = CatalogueViews.Mask(current?.ParticipantCount),
             numberOfVariables = current?.VariableCount ?? spec.Columns.Count(c => c.IsOutput),
             numberOfObservations = current?.ObservationCount,
             specificRestrictions = facts.SpecificRestrictions,
@@ -115,7 +115,7 @@ public sealed class CatalogueApi(ApiGate gate, AuditLog audit, DatasetSpecs spec
     [ApiDoc("A dataset's version history", role: Roles.Reader, Description = "Released versions, oldest first: version, date, variables, observations, participants, temporal coverage, DOI (where configured) and the change log against the previous version.", Problems = [404])]
     public async Task<IActionResult> Versions([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "datasets/{id}/versions")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        var access = await gate.AuthorizeAsync(request, Roles.Reader, cancellationToken, ("catalogue.versions", Target(id)));
+        var access = await gate.AuthorizeAsync(request, Roles.Reader, cancellationToken, specs.TryGet(id, out _) ? ("catalogue.versions", Target(id)) : null);
         if (!access.Allowed)
         {
             return access.Denied!;
@@ -136,7 +136,7 @@ public sealed class CatalogueApi(ApiGate gate, AuditLog audit, DatasetSpecs spec
     [ApiDoc("A released version's variables", role: Roles.Reader, Description = "Names, descriptions, types, curation rules and value labels of a released version's variables.", Problems = [404])]
     public async Task<IActionResult> Variables([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "datasets/{id}/versions/{version}/variables")] HttpRequest request, string id, string version, CancellationToken cancellationToken)
     {
-        var access = await gate.AuthorizeAsync(request, Roles.Reader, cancellationToken, ("catalogue.variables", Target(id)));
+        var access = await gate.AuthorizeAsync(request, Roles.Reader, cancellationToken, specs.TryGet(id, out _) ? ("catalogue.variables", Target(id)) : null);
         if (!access.Allowed)
         {
             return access.Denied!;

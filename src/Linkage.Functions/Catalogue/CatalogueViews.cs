@@ -7,7 +7,11 @@ namespace Linkage.Functions.Catalogue;
 /// <summary>A row of a dataset's version history (seed 000's table): only released versions are in it.</summary>
 public sealed record VersionHistoryRow(int Version, DateOnly VersionDate, int Variables, long Observations, long? Participants, TemporalCoverage? TemporalCoverage, string? Doi, ChangeLog ChangeLog);
 
-/// <summary>What changed against the previous released version: computed from the two versions' records, never typed.</summary>
+/// <summary>
+/// What changed against the previous released version: computed from the two versions' records, never typed. Counts
+/// of rows about few people leave the TRE only when they are 10 or more (decision 0507): smaller ones are left out of
+/// the dictionaries and null elsewhere, and <see cref="SuppressedBelow"/> says so.
+/// </summary>
 public sealed record ChangeLog(
     int? PreviousVersion,
     long ObservationsChange,
@@ -15,9 +19,12 @@ public sealed record ChangeLog(
     IReadOnlyList<string> VariablesRemoved,
     IReadOnlyDictionary<string, long> RowsDropped,
     IReadOnlyDictionary<string, long> RowsDroppedChange,
-    long RowsRejected,
+    long? RowsRejected,
     IReadOnlyDictionary<string, long> UnexpectedCodes,
-    string Summary);
+    string Summary)
+{
+    public int SuppressedBelow => CatalogueViews.SmallCount;
+}
 
 /// <summary>The citation of a dataset version: APA text with the DOI when one is registered, and says so when none is.</summary>
 public sealed record Citation(string Text, string? Doi, string DoiStatus);
@@ -28,13 +35,22 @@ public sealed record Citation(string Text, string? Doi, string DoiStatus);
 /// </summary>
 public static class CatalogueViews
 {
+    /// <summary>Counts from 1 to this minus one are not published (the disclosure-risk threshold, decision 0507).</summary>
+    public const int SmallCount = 10;
+
+    /// <summary>A count as the catalogue may publish it: null when it is from 1 to 9.</summary>
+    public static long? Mask(long? count) => count is { } c && c != 0 && Math.Abs(c) < SmallCount ? null : count;
+
+    private static Dictionary<string, long> MaskAll(IEnumerable<KeyValuePair<string, long>> counts) =>
+        counts.Where(c => c.Value != 0 && Mask(c.Value) is not null).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
+
     public static IReadOnlyList<VersionHistoryRow> History(IReadOnlyList<DatasetVersionDocument> released, CatalogueOptions options)
     {
         var rows = new List<VersionHistoryRow>();
         DatasetVersionDocument? previous = null;
         foreach (var v in released.OrderBy(v => v.Version))
         {
-            rows.Add(new VersionHistoryRow(v.Version, v.VersionDate, v.VariableCount, v.ObservationCount, v.ParticipantCount, v.TemporalCoverage, options.VersionDoi(v.DatasetId, v.Version), Changes(previous, v)));
+            rows.Add(new VersionHistoryRow(v.Version, v.VersionDate, v.VariableCount, v.ObservationCount, Mask(v.ParticipantCount), v.TemporalCoverage, options.VersionDoi(v.DatasetId, v.Version), Changes(previous, v)));
             previous = v;
         }
 
@@ -47,11 +63,11 @@ public static class CatalogueViews
         var before = previous?.Variables.Select(x => x.Name).ToList() ?? [];
         var added = previous is null ? [] : names.Except(before, StringComparer.Ordinal).ToList();
         var removed = previous is null ? [] : before.Except(names, StringComparer.Ordinal).ToList();
-        var dropped = current.RowsDropped.Where(d => d.Value > 0).ToDictionary(d => d.Key, d => d.Value, StringComparer.Ordinal);
-        var droppedChange = previous is null ? new Dictionary<string, long>() : current.RowsDropped.Keys.Union(previous.RowsDropped.Keys)
-            .Select(k => (k, Change: current.RowsDropped.GetValueOrDefault(k) - previous.RowsDropped.GetValueOrDefault(k)))
-            .Where(x => x.Change != 0)
-            .ToDictionary(x => x.k, x => x.Change, StringComparer.Ordinal);
+        var dropped = MaskAll(current.RowsDropped);
+        var droppedChange = previous is null ? new Dictionary<string, long>() : MaskAll(current.RowsDropped.Keys.Union(previous.RowsDropped.Keys)
+            .Select(k => KeyValuePair.Create(k, current.RowsDropped.GetValueOrDefault(k) - previous.RowsDropped.GetValueOrDefault(k))));
+        var unexpected = MaskAll(current.UnexpectedCodes);
+        long? rejected = Mask(current.RowsRejected);
         long observationsChange = current.ObservationCount - (previous?.ObservationCount ?? 0);
         var parts = new List<string>
         {
@@ -76,20 +92,20 @@ public static class CatalogueViews
 
         if (dropped.Count > 0)
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{dropped.Values.Sum():N0} rows dropped ({string.Join(", ", dropped.Select(d => $"{d.Key} {d.Value:N0}"))})"));
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"rows dropped: {string.Join(", ", dropped.Select(d => $"{d.Key} {d.Value:N0}"))}"));
         }
 
-        if (current.RowsRejected > 0)
+        if (rejected is > 0)
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{current.RowsRejected:N0} invalid rows rejected"));
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{rejected:N0} invalid rows rejected"));
         }
 
-        if (current.UnexpectedCodes.Any(u => u.Value > 0))
+        if (unexpected.Count > 0)
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"unexpected codes kept: {string.Join(", ", current.UnexpectedCodes.Where(u => u.Value > 0).Select(u => $"{u.Key} {u.Value:N0}"))}"));
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"unexpected codes kept: {string.Join(", ", unexpected.Select(u => $"{u.Key} {u.Value:N0}"))}"));
         }
 
-        return new ChangeLog(previous?.Version, observationsChange, added, removed, dropped, droppedChange, current.RowsRejected, current.UnexpectedCodes, string.Join("; ", parts) + ".");
+        return new ChangeLog(previous?.Version, observationsChange, added, removed, dropped, droppedChange, rejected, unexpected, string.Join("; ", parts) + ".");
     }
 
     /// <summary>APA: Author. (Year). Title. Publisher. https://doi.org/DOI — as seed 000 shows it; no DOI is invented.</summary>

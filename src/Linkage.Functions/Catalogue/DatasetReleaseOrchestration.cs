@@ -21,11 +21,18 @@ public sealed record ReleaseWait(string DatasetId, int Version, TimeSpan Recheck
 /// </remarks>
 public sealed class DatasetReleaseOrchestration : TaskOrchestrator<ReleaseWait, ReleaseOutcome>
 {
+    /// <summary>A catalogue read that fails for a while (Cosmos throttled or down) is retried, not the end of the wait.</summary>
+    private static readonly TaskOptions ReadRetry = new(new TaskRetryOptions(new RetryPolicy(
+        maxNumberOfAttempts: 8, firstRetryInterval: TimeSpan.FromSeconds(5), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromMinutes(5))));
+
+    /// <summary>The shortest re-check period: a zero or negative one would spin.</summary>
+    public static readonly TimeSpan MinimumRecheck = TimeSpan.FromSeconds(2);
+
     public static string InstanceIdFor(string datasetId, int version) => $"release-{datasetId}-{CurationCatalogue.VersionId(version)}";
 
     public override async Task<ReleaseOutcome> RunAsync(TaskOrchestrationContext context, ReleaseWait wait)
     {
-        var now = await context.CallActivityAsync<ReleaseOutcome>(ReadReleaseActivity.Name, wait);
+        var now = await context.CallActivityAsync<ReleaseOutcome>(ReadReleaseActivity.Name, wait, ReadRetry);
         if (now.Decided)
         {
             return now;
@@ -34,13 +41,13 @@ public sealed class DatasetReleaseOrchestration : TaskOrchestrator<ReleaseWait, 
         context.SetCustomStatus(new { step = "awaiting review", wait.DatasetId, wait.Version });
         using var stop = new CancellationTokenSource();
         var reviewed = context.WaitForExternalEvent<ReleaseOutcome>(DisclosureReview.ReviewedEvent, stop.Token);
-        var recheck = context.CreateTimer(context.CurrentUtcDateTime + wait.RecheckEvery, stop.Token);
+        var recheck = context.CreateTimer(context.CurrentUtcDateTime + (wait.RecheckEvery < MinimumRecheck ? MinimumRecheck : wait.RecheckEvery), stop.Token);
         var first = await Task.WhenAny(reviewed, recheck);
         stop.Cancel();
         if (first == reviewed)
         {
             // The event wakes the wait; the catalogue decides what it says.
-            return await context.CallActivityAsync<ReleaseOutcome>(ReadReleaseActivity.Name, wait);
+            return await context.CallActivityAsync<ReleaseOutcome>(ReadReleaseActivity.Name, wait, ReadRetry);
         }
 
         context.ContinueAsNew(wait, preserveUnprocessedEvents: true);

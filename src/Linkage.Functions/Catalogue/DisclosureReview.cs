@@ -30,7 +30,7 @@ public sealed record ReviewRefusal(int Status, string Code, string Title, string
 /// record under optimistic concurrency, releases it after enough different approvals (never by whoever triggered the
 /// delivery) or withholds it on one rejection, then repairs the current version and wakes any workflow waiting on it.
 /// </summary>
-public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue catalogue, AuditLog audit, IOptions<ReviewOptions> options, TimeProvider time, ILogger<DisclosureReview> logger)
+public sealed partial class DisclosureReview(BlobServiceClient blobs, CurationCatalogue catalogue, AuditLog audit, IOptions<ReviewOptions> options, TimeProvider time, ILogger<DisclosureReview> logger)
 {
     /// <summary>The event a waiting workflow receives when a version's review ends (payload <see cref="ReleaseOutcome"/>).</summary>
     public const string ReviewedEvent = "DatasetVersionReviewed";
@@ -101,11 +101,25 @@ public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue 
         var (record, refusal, verdict) = await CheckAsync(datasetId, version, caller, request, cancellationToken);
         if (refusal is not null)
         {
-            await audit.WriteAsync(caller, role, "datasets.review", target, "refused", refusal.Status, new Dictionary<string, string> { ["problem"] = refusal.Code }, cancellationToken);
+            await RefuseAsync(caller, role, target, refusal, cancellationToken);
+            if (refusal.Code == "not-awaiting-review")
+            {
+                // A decision whose follow-up was cut short (a crash after it was stored) is finished by the next caller.
+                await catalogue.RepairCurrentVersionAsync(datasetId, cancellationToken);
+            }
+
             return (null, refusal);
         }
 
-        var report = await ReadReportAsync(record!, cancellationToken);
+        int required = Math.Max(1, options.Value.RequiredApprovals);
+        if (record!.Reviews.FirstOrDefault(r => r.Subject == caller.Subject && r.Verdict == verdict) is { } earlier)
+        {
+            // The same reviewer sending the same decision again (a retry after a lost answer): its follow-up is redone, nothing is added.
+            await FollowUpAsync(record, earlier, caller, role, required, cancellationToken);
+            return (record, null);
+        }
+
+        var report = await ReadReportAsync(record, cancellationToken);
         var cells = (report?.SmallCells ?? []).Select((c, i) => (Id: $"small-cell-{i + 1}", Cell: c)).ToDictionary(x => x.Id, x => x.Cell, StringComparer.Ordinal);
         var decision = new ReviewDecision
         {
@@ -117,7 +131,6 @@ public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue 
             AcceptedItems = request.AcceptedItems ?? [],
             SuppressCells = request.SuppressCells ?? [],
         };
-        int required = Math.Max(1, options.Value.RequiredApprovals);
         ReviewRefusal? raced = null;
         var stored = await catalogue.UpdateVersionAsync(datasetId, version, v =>
         {
@@ -129,8 +142,7 @@ public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue 
             }
 
             var reviews = v.Reviews.Append(decision).ToList();
-            int approvals = reviews.Where(r => r.Verdict == ReviewVerdict.Approve).Select(r => r.Subject).Distinct(StringComparer.Ordinal).Count();
-            var release = verdict == ReviewVerdict.Reject ? ReleaseState.ReviewRejected : approvals >= required ? ReleaseState.Released : ReleaseState.AwaitingReview;
+            var release = verdict == ReviewVerdict.Reject ? ReleaseState.ReviewRejected : Approvals(reviews) >= required ? ReleaseState.Released : ReleaseState.AwaitingReview;
             var suppressions = release != ReleaseState.Released ? v.Suppressions : reviews
                 .Where(r => r.Verdict == ReviewVerdict.Approve)
                 .SelectMany(r => r.SuppressCells)
@@ -143,32 +155,51 @@ public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue 
         if (raced is not null || stored is null || !stored.Reviews.Any(r => r.Subject == decision.Subject && r.Verdict == decision.Verdict && r.At == decision.At))
         {
             raced ??= new ReviewRefusal(StatusCodes.Status409Conflict, "review-conflict", "The version changed", "Another decision was recorded at the same moment; read the risk answer again and resend yours if it still applies.");
-            await audit.WriteAsync(caller, role, "datasets.review", target, "refused", raced.Status, new Dictionary<string, string> { ["problem"] = raced.Code }, cancellationToken);
+            await RefuseAsync(caller, role, target, raced, cancellationToken);
             return (null, raced);
         }
 
-        int approvalsNow = stored.Reviews.Where(r => r.Verdict == ReviewVerdict.Approve).Select(r => r.Subject).Distinct(StringComparer.Ordinal).Count();
-        await audit.WriteAsync(caller, role, "datasets.review", target, verdict == ReviewVerdict.Approve ? "approved" : "rejected", StatusCodes.Status200OK, new Dictionary<string, string>
-        {
-            ["release"] = stored.EffectiveRelease.ToString(),
-            ["approvals"] = $"{approvalsNow}/{required}",
-            ["acceptedItems"] = decision.AcceptedItems.Count.ToString(CultureInfo.InvariantCulture),
-            ["suppressCells"] = decision.SuppressCells.Count.ToString(CultureInfo.InvariantCulture),
-            ["observations"] = stored.ObservationCount.ToString(CultureInfo.InvariantCulture),
-        }, cancellationToken);
-        if (stored.EffectiveRelease != ReleaseState.AwaitingReview)
-        {
-            int? current = await catalogue.RepairCurrentVersionAsync(datasetId, cancellationToken);
-            logger.LogInformation("{Dataset} v{Version} review ended: {Release} ({Approvals} approvals); current version {Current}", datasetId, version, stored.EffectiveRelease, approvalsNow, current);
-        }
-
+        await FollowUpAsync(stored, decision, caller, role, required, cancellationToken);
         return (stored, null);
     }
+
+    /// <summary>
+    /// After a decision is stored: its audit entry (a fixed id, so a resend after a crash writes it once) and, when the
+    /// review has ended, the current version. Both are idempotent, so a resend finishes what a crash cut short.
+    /// </summary>
+    private async Task FollowUpAsync(DatasetVersionDocument stored, ReviewDecision decision, ApiCaller caller, string role, int required, CancellationToken cancellationToken)
+    {
+        // Fixed by what the decision is about (this delivery's version, this reviewer, this verdict), never reused by another.
+        string key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            $"{stored.DatasetId}\n{stored.Version}\n{stored.SourceBlob}\n{stored.SourceETag}\n{decision.Subject}\n{decision.Verdict}")))[..32];
+        await audit.WriteOnceAsync($"review-{key}", caller, role, "datasets.review", AuditTarget(stored.DatasetId, stored.Version),
+            decision.Verdict == ReviewVerdict.Approve ? "approved" : "rejected", StatusCodes.Status200OK, new Dictionary<string, string>
+            {
+                ["release"] = stored.EffectiveRelease.ToString(),
+                ["approvals"] = $"{Approvals(stored.Reviews)}/{required}",
+                ["acceptedItems"] = decision.AcceptedItems.Count.ToString(CultureInfo.InvariantCulture),
+                ["suppressCells"] = decision.SuppressCells.Count.ToString(CultureInfo.InvariantCulture),
+                ["observations"] = stored.ObservationCount.ToString(CultureInfo.InvariantCulture),
+            }, cancellationToken);
+        if (stored.EffectiveRelease != ReleaseState.AwaitingReview)
+        {
+            int? current = await catalogue.RepairCurrentVersionAsync(stored.DatasetId, cancellationToken);
+            logger.LogInformation("{Dataset} v{Version} review ended: {Release} ({Approvals} approvals); current version {Current}", stored.DatasetId, stored.Version, stored.EffectiveRelease, Approvals(stored.Reviews), current);
+        }
+    }
+
+    /// <summary>Audits a refused request (never its notes or items: only the problem code).</summary>
+    public Task RefuseAsync(ApiCaller caller, string role, string target, ReviewRefusal refusal, CancellationToken cancellationToken) =>
+        audit.WriteAsync(caller, role, "datasets.review", target, "refused", refusal.Status, new Dictionary<string, string> { ["problem"] = refusal.Code }, cancellationToken);
+
+    /// <summary>Approvals by different reviewers.</summary>
+    public static int Approvals(IEnumerable<ReviewDecision> reviews) =>
+        reviews.Where(r => r.Verdict == ReviewVerdict.Approve).Select(r => r.Subject).Distinct(StringComparer.Ordinal).Count();
 
     /// <summary>Records the automatic release of a version whose report flagged nothing, once (a re-run writes the same audit entry id).</summary>
     public Task RecordAutomaticReleaseAsync(DatasetVersionDocument version, CancellationToken cancellationToken) =>
         version.EffectiveRelease == ReleaseState.Released && version.Reviews.Any(r => r.Verdict == ReviewVerdict.Automatic)
-            ? audit.WriteOnceAsync($"release-{version.DatasetId}-{CurationCatalogue.VersionId(version.Version)}", SystemCaller, null, "datasets.release", AuditTarget(version.DatasetId, version.Version), "released-automatically", 0,
+            ? audit.WriteOnceAsync("release-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{version.DatasetId}\n{version.Version}\n{version.SourceBlob}\n{version.SourceETag}")))[..32], SystemCaller, null, "datasets.release", AuditTarget(version.DatasetId, version.Version), "released-automatically", 0,
                 new Dictionary<string, string> { ["observations"] = version.ObservationCount.ToString(CultureInfo.InvariantCulture), ["reason"] = "the disclosure-risk report flagged nothing" }, cancellationToken)
             : Task.CompletedTask;
 
@@ -200,6 +231,12 @@ public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue 
             return (null, new ReviewRefusal(400, "notes-too-long", "Notes too long", $"Notes may hold at most {MaxNotes} characters."), default);
         }
 
+        if (request.Notes is { } notes && IdentifierShapedText(notes))
+        {
+            return (null, new ReviewRefusal(400, "notes-hold-identifier", "The notes look like they hold an identifier",
+                "Notes may not contain anything shaped like an NHS number or a postcode; describe the problem without it."), default);
+        }
+
         if (verdict == ReviewVerdict.Reject && string.IsNullOrWhiteSpace(request.Notes))
         {
             return (null, new ReviewRefusal(400, "reason-required", "A rejection needs its reason", "Say in notes why the version may not be released; the data owner and the refresh report will read it."), default);
@@ -209,6 +246,11 @@ public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue 
         if (record is null)
         {
             return (null, new ReviewRefusal(404, "not-found", "Not found", $"Dataset {datasetId} has no committed version {version}. List versions awaiting review with GET /api/reviews."), default);
+        }
+
+        if (record.Reviews.Any(r => r.Subject == caller.Subject && r.Verdict == verdict))
+        {
+            return (record, null, verdict.Value); // a resend: DecideAsync redoes its follow-up only
         }
 
         if (StateRefusal(record, caller) is { } refusal)
@@ -247,6 +289,48 @@ public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue 
         return (record, null, verdict.Value);
     }
 
+    /// <summary>Whether free text holds something shaped like an NHS number (10 digits, or 3-3-4) or a full postcode.</summary>
+    private static bool IdentifierShapedText(string text)
+    {
+        var digits = new char[text.Length]; // notes are at most MaxNotes characters
+        foreach (var match in DigitRun().EnumerateMatches(text))
+        {
+            var run = text.AsSpan(match.Index, match.Length);
+            int n = 0;
+            foreach (char c in run)
+            {
+                if (char.IsAsciiDigit(c))
+                {
+                    digits[n++] = c;
+                }
+            }
+
+            for (int i = 0; i + 10 <= n; i++)
+            {
+                if (Linkage.File2.IdentifierShape.LooksLikeNhsNumber(digits.AsSpan(i, 10)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        foreach (var match in PostcodeCandidate().EnumerateMatches(text))
+        {
+            if (Linkage.File2.IdentifierShape.LooksLikePostcode(text.AsSpan(match.Index, match.Length)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\d[\d \-]{8,}\d")]
+    private static partial System.Text.RegularExpressions.Regex DigitRun();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}\b")]
+    private static partial System.Text.RegularExpressions.Regex PostcodeCandidate();
+
     private static ReviewRefusal? StateRefusal(DatasetVersionDocument record, ApiCaller caller)
     {
         if (record.EffectiveRelease != ReleaseState.AwaitingReview)
@@ -261,7 +345,7 @@ public sealed class DisclosureReview(BlobServiceClient blobs, CurationCatalogue 
                 "Whoever submitted or re-drove a delivery may not review the version it made; ask another reviewer.");
         }
 
-        if (record.Reviews.Any(r => r.Subject == caller.Subject && r.Verdict != ReviewVerdict.Automatic))
+        if (record.Reviews.Any(r => r.Subject == caller.Subject && r.Verdict != ReviewVerdict.Automatic) )
         {
             return new ReviewRefusal(409, "already-reviewed", "You already reviewed this version",
                 "An approval needs different reviewers; ask another reviewer.");

@@ -12,7 +12,7 @@ namespace Linkage.Functions.Catalogue;
 
 /// <summary>Reviewers' endpoints of the disclosure review gate (decision 0605): the work list, a version's risk report, a decision.</summary>
 [Zone(FunctionZone.Processor)]
-public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue catalogue, DisclosureReview review, ILogger<ReviewApi> logger)
+public sealed class ReviewApi(ApiGate gate, AuditLog audit, DatasetSpecs specs, CurationCatalogue catalogue, DisclosureReview review, ILogger<ReviewApi> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -38,7 +38,7 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue ca
                 version = v.Version,
                 versionDate = v.VersionDate,
                 observations = v.ObservationCount,
-                approvals = v.Reviews.Count(r => r.Verdict == ReviewVerdict.Approve),
+                approvals = DisclosureReview.Approvals(v.Reviews),
                 riskUrl = $"/api/datasets/{v.DatasetId}/versions/{v.Version}/risk",
             }),
         });
@@ -49,7 +49,8 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue ca
     [ApiDoc("A version's disclosure-risk report", role: Roles.Reviewer, Description = "The automated disclosure-risk report of a committed version, each flagged item with the id a review refers to it by, its release state and every decision so far.", Problems = [404])]
     public async Task<IActionResult> Risk([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "datasets/{id}/versions/{version}/risk")] HttpRequest request, string id, string version, CancellationToken cancellationToken)
     {
-        bool wellFormed = int.TryParse(version, out int v) && v > 0;
+        // Only a known dataset and a version number become an audit target: nothing typed into a URL lands in the log.
+        bool wellFormed = int.TryParse(version, out int v) && v > 0 && specs.TryGet(id, out _);
         var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken, wellFormed ? ("datasets.risk.read", DisclosureReview.AuditTarget(id, v)) : null);
         if (!access.Allowed)
         {
@@ -92,7 +93,7 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue ca
         [DurableClient] DurableTaskClient durable,
         CancellationToken cancellationToken)
     {
-        bool wellFormed = int.TryParse(version, out int v) && v > 0;
+        bool wellFormed = int.TryParse(version, out int v) && v > 0 && specs.TryGet(id, out _);
         var access = await gate.AuthorizeAsync(request, Roles.Reviewer, cancellationToken, wellFormed ? ("datasets.review", DisclosureReview.AuditTarget(id, v)) : null);
         if (!access.Allowed)
         {
@@ -101,7 +102,7 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue ca
 
         if (!wellFormed)
         {
-            return Problems.NotFound($"'{version}' is not a version number. List versions awaiting review with GET /api/reviews.");
+            return Problems.NotFound($"Dataset '{id}' has no version '{version}'. List versions awaiting review with GET /api/reviews.");
         }
 
         ReviewRequest? body;
@@ -116,7 +117,9 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue ca
 
         if (body is null)
         {
-            return Problems.BadRequest("bad-body", "The body is not a review", "Send JSON: {\"decision\": \"approve\" or \"reject\", \"notes\": \"…\", \"acceptedItems\": [...], \"suppressCells\": [...]}.");
+            var bad = new ReviewRefusal(StatusCodes.Status400BadRequest, "bad-body", "The body is not a review", "Send JSON: {\"decision\": \"approve\" or \"reject\", \"notes\": \"…\", \"acceptedItems\": [...], \"suppressCells\": [...]}.");
+            await review.RefuseAsync(access.Caller, access.Role, DisclosureReview.AuditTarget(id, v), bad, cancellationToken);
+            return Problems.Create(bad.Status, bad.Code, bad.Title, bad.Detail);
         }
 
         var (stored, refusal) = await review.DecideAsync(id, v, access.Caller, access.Role, body, cancellationToken);
@@ -128,7 +131,15 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue ca
         var outcome = DisclosureReview.OutcomeOf(stored!);
         if (outcome.Decided)
         {
-            await WakeWaitingWorkflowAsync(new DurableWorkflowClient(durable), outcome, cancellationToken);
+            try
+            {
+                await WakeWaitingWorkflowAsync(new DurableWorkflowClient(durable), outcome, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The decision stands; a waiting workflow finds it on its next check.
+                logger.LogWarning(e, "Could not wake the workflow waiting on {Dataset} v{Version}; it will find the decision on its next check", outcome.DatasetId, outcome.Version);
+            }
         }
 
         return new OkObjectResult(new
@@ -136,7 +147,7 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue ca
             datasetId = stored!.DatasetId,
             version = stored.Version,
             release = stored.EffectiveRelease,
-            approvals = stored.Reviews.Where(r => r.Verdict == ReviewVerdict.Approve).Select(r => r.Subject).Distinct().Count(),
+            approvals = DisclosureReview.Approvals(stored.Reviews),
             reviews = stored.Reviews,
             suppressions = stored.Suppressions,
         });
@@ -152,7 +163,8 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, CurationCatalogue ca
         string instanceId = DatasetReleaseOrchestration.InstanceIdFor(outcome.DatasetId, outcome.Version);
         if (await workflows.GetAsync(instanceId, cancellationToken) is { HasEnded: false })
         {
-            await workflows.RaiseEventAsync(instanceId, DisclosureReview.ReviewedEvent, outcome, cancellationToken);
+            // No reason in the event: the wait reads the decision from the catalogue, so history holds no free text twice.
+            await workflows.RaiseEventAsync(instanceId, DisclosureReview.ReviewedEvent, outcome with { Reason = null }, cancellationToken);
             logger.LogInformation("Raised {Event} on {Instance}: {Release}", DisclosureReview.ReviewedEvent, instanceId, outcome.Release);
         }
     }

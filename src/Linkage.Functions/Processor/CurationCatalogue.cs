@@ -127,11 +127,25 @@ public sealed class CurationCatalogue(CosmosDatabase database, TimeProvider time
     /// </summary>
     public async Task<int?> RepairCurrentVersionAsync(string datasetId, CancellationToken cancellationToken)
     {
+        // Two writers (an intake releasing v3, a reviewer releasing v2) may each have read the versions before the other's
+        // release: write, then read again, until what is stored is the highest release seen after the write. A release
+        // is never withdrawn, so this only ever settles upwards.
         var container = await ContainerAsync(cancellationToken);
-        var released = await ReleasedVersionsAsync(datasetId, cancellationToken);
-        int? highest = released.Count > 0 ? released[^1].Version : null;
-        await container.UpdateAsync<DatasetDocument>("dataset", new PartitionKey(datasetId), d =>
-            d is null || d.CurrentVersion == highest ? null : d with { CurrentVersion = highest }, cancellationToken);
+        int? highest = null;
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            var released = await ReleasedVersionsAsync(datasetId, cancellationToken);
+            int? target = released.Count > 0 ? released[^1].Version : null;
+            if (attempt > 0 && target == highest)
+            {
+                break;
+            }
+
+            highest = target;
+            await container.UpdateAsync<DatasetDocument>("dataset", new PartitionKey(datasetId), d =>
+                d is null || d.CurrentVersion == target ? null : d with { CurrentVersion = target }, cancellationToken);
+        }
+
         return highest;
     }
 

@@ -87,6 +87,7 @@ public sealed class File2IntakeService(
             await CheckTokenKeyVersionAsync(spec, blob, etag, snapshots, cancellationToken);
         }
 
+        var triggeredBy = await TriggeredByAsync(blob, etag, cancellationToken); // read before curation, so its failure costs no curation
         var reservation = await catalogue.ReserveAsync(spec, sourceBlob, etag.ToString(), DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime), cancellationToken);
         await faults.ReachedAsync(File2Steps.Checked, cancellationToken);
 
@@ -109,7 +110,7 @@ public sealed class File2IntakeService(
 
         // Stage outputs, commit the record, publish.
         clock.Restart();
-        var record = await StageOutputsAsync(spec, reservation, result, data, await TriggeredByAsync(blob, etag, cancellationToken), cancellationToken);
+        var record = await StageOutputsAsync(spec, reservation, result, data, triggeredBy, cancellationToken);
         await faults.ReachedAsync(File2Steps.Staged, cancellationToken);
         await catalogue.CommitAsync(record, reservation, cancellationToken);
         await faults.ReachedAsync(File2Steps.Committed, cancellationToken);
@@ -277,7 +278,7 @@ public sealed class File2IntakeService(
         }
 
         string deliveryTarget = $"delivery/{new DeliveryRef(ProcessorStorage.File2Inbox, blob.Name, etag.ToString()).Id}";
-        foreach (var entry in await audit.ForTargetAsync(deliveryTarget, 100, cancellationToken))
+        foreach (var entry in await audit.ForTargetAsync(deliveryTarget, 1000, cancellationToken))
         {
             if (entry.Action == "deliveries.redrive" && entry.Outcome is "requested" or "succeeded")
             {

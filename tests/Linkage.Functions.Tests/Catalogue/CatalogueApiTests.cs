@@ -87,9 +87,17 @@ public sealed class CatalogueApiTests(IsolatedStackFixture stack) : IClassFixtur
         var change = history[1].GetProperty("changeLog");
         Assert.Equal(1, change.GetProperty("previousVersion").GetInt32());
         Assert.Equal(v2.ObservationCount - v1.ObservationCount, change.GetProperty("observationsChange").GetInt64());
-        Assert.Equal(v2.RowsDropped["Withdrawn"] - v1.RowsDropped["Withdrawn"], change.GetProperty("rowsDroppedChange").GetProperty("Withdrawn").GetInt64());
+        Assert.Equal(8, v2.RowsDropped["Withdrawn"] - v1.RowsDropped["Withdrawn"]);
+        Assert.False(change.GetProperty("rowsDroppedChange").TryGetProperty("Withdrawn", out _), "8 more withdrawn rows: fewer than 10, so not published");
         Assert.Contains("no variable changes", change.GetProperty("summary").GetString(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.Null, history[0].GetProperty("changeLog").GetProperty("previousVersion").ValueKind);
+
+        // Counts from 1 to 9 do not leave the TRE (decision 0507): the 5 rejected rows are not published, the 39 withdrawn rows are.
+        Assert.Equal(5, v1.RowsRejected);
+        Assert.Equal(JsonValueKind.Null, history[0].GetProperty("changeLog").GetProperty("rowsRejected").ValueKind);
+        Assert.DoesNotContain("rejected", history[0].GetProperty("changeLog").GetProperty("summary").GetString(), StringComparison.Ordinal);
+        Assert.Equal(v1.RowsDropped["Withdrawn"], history[0].GetProperty("changeLog").GetProperty("rowsDropped").GetProperty("Withdrawn").GetInt64());
+        Assert.Equal(10, history[0].GetProperty("changeLog").GetProperty("suppressedBelow").GetInt32());
 
         // Variables of a version: names, descriptions, types, rules, value labels.
         var variables = (await GetAsync(http, $"/api/datasets/{Dataset}/versions/1/variables", reader)).GetProperty("variables").EnumerateArray().ToList();

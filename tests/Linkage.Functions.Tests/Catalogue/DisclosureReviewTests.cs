@@ -29,6 +29,7 @@ public sealed class DisclosureReviewTests(IsolatedStackFixture stack) : IClassFi
     [Fact]
     public async Task A_flagged_version_is_released_only_by_two_different_reviewers_neither_of_them_its_submitter()
     {
+        var started = DateTimeOffset.UtcNow; // the audit log is not reset between this class's tests: count this test's entries
         await using var app = await ArrangeAsync("ServicesOnly");
         var (blob, etag) = await DeliverAsync(flagged: true, submittedBy: "sub-sam");
         var curated = await app.Services.GetRequiredService<File2IntakeService>().ProcessAsync(blob, etag, CancellationToken.None);
@@ -58,7 +59,10 @@ public sealed class DisclosureReviewTests(IsolatedStackFixture stack) : IClassFi
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal("AwaitingReview", (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("release").GetString());
         Assert.Null((await catalogue.GetDatasetAsync(Dataset, CancellationToken.None))!.CurrentVersion); // one approval is not enough
-        await AssertProblemAsync(await ReviewAsync(http, rita, "approve", items), HttpStatusCode.Conflict, "already-reviewed");
+        await AssertProblemAsync(await ReviewAsync(http, rita, "reject", [], notes: "changed my mind"), HttpStatusCode.Conflict, "already-reviewed");
+        var resent = await ReviewAsync(http, rita, "approve", items); // a retry after a lost answer: accepted, nothing added
+        Assert.Equal(HttpStatusCode.OK, resent.StatusCode);
+        Assert.Equal(1, (await resent.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("approvals").GetInt32());
 
         var second = await ReviewAsync(http, raj, "approve", items);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
@@ -71,12 +75,13 @@ public sealed class DisclosureReviewTests(IsolatedStackFixture stack) : IClassFi
 
         // Every decision and refusal is in the audit log, with who and the outcome, and no notes or identifiers.
         var audit = await GetJsonAsync(http, $"/api/audit?target={Uri.EscapeDataString(DisclosureReview.AuditTarget(Dataset, 1))}", Token(["Linkage.Operator"], "Olive Operator", "sub-olive"));
-        var entries = audit.GetProperty("entries").EnumerateArray().Select(e => (Name: e.GetProperty("name").GetString(), Outcome: e.GetProperty("outcome").GetString(), Status: e.GetProperty("status").GetInt32())).ToList();
+        var entries = audit.GetProperty("entries").EnumerateArray().Where(e => e.GetProperty("at").GetDateTimeOffset() >= started).Select(e => (Name: e.GetProperty("name").GetString(), Outcome: e.GetProperty("outcome").GetString(), Status: e.GetProperty("status").GetInt32())).ToList();
         Assert.Contains(("Rita Reviewer", "approved", 200), entries);
         Assert.Contains(("Raj Reviewer", "approved", 200), entries);
         Assert.Contains(("Sam Submitter", "refused", 403), entries);
         Assert.Contains(("Late Reviewer", "refused", 409), entries);
         Assert.Equal(5, entries.Count(e => e.Outcome == "refused")); // 403, two 400s, two 409s
+        Assert.Equal(2, entries.Count(e => e.Outcome == "approved")); // Rita's resend wrote no second entry
     }
 
     [Fact]
@@ -107,6 +112,7 @@ public sealed class DisclosureReviewTests(IsolatedStackFixture stack) : IClassFi
     [Fact]
     public async Task A_version_with_nothing_flagged_is_released_at_commit_and_that_is_audited_once()
     {
+        var started = DateTimeOffset.UtcNow;
         await using var app = await ArrangeAsync("ServicesOnly");
         var intake = app.Services.GetRequiredService<File2IntakeService>();
         var (blob, etag) = await DeliverAsync(flagged: false);
@@ -120,7 +126,7 @@ public sealed class DisclosureReviewTests(IsolatedStackFixture stack) : IClassFi
         var again = await intake.ProcessAsync(blob, etag, CancellationToken.None);
         Assert.Equal("AlreadyCurated", again.Outcome);
         var audit = app.Services.GetRequiredService<AuditLog>();
-        var entries = await audit.ForTargetAsync(DisclosureReview.AuditTarget(Dataset, 1), 100, CancellationToken.None);
+        var entries = (await audit.ForTargetAsync(DisclosureReview.AuditTarget(Dataset, 1), 1000, CancellationToken.None)).Where(e => e.At >= started).ToList();
         var automatic = Assert.Single(entries);
         Assert.Equal(("released-automatically", "system:file2-intake"), (automatic.Outcome, automatic.Subject));
     }
@@ -150,6 +156,57 @@ public sealed class DisclosureReviewTests(IsolatedStackFixture stack) : IClassFi
         string late = instance + "-late";
         await durable.ScheduleNewOrchestrationInstanceAsync(nameof(DatasetReleaseOrchestration), new ReleaseWait(Dataset, 1, TimeSpan.FromHours(6)), new StartOrchestrationOptions(late));
         Assert.Equal(ReleaseState.Released, (await Wait.ForAsync(async () => await durable.GetInstanceAsync(late, getInputsAndOutputs: true) is { RuntimeStatus: OrchestrationRuntimeStatus.Completed } i ? i : null, logs: app.Logs)).ReadOutputAs<ReleaseOutcome>()!.Release);
+    }
+
+    [Fact]
+    public async Task A_rejection_after_one_approval_withholds_and_notes_may_not_hold_an_identifier()
+    {
+        var started = DateTimeOffset.UtcNow;
+        await using var app = await ArrangeAsync("ServicesOnly");
+        var (blob, etag) = await DeliverAsync(flagged: true);
+        await app.Services.GetRequiredService<File2IntakeService>().ProcessAsync(blob, etag, CancellationToken.None);
+        using var http = app.CreateClient();
+        string rita = Token(["Linkage.Reviewer"], "Rita Reviewer", "sub-rita");
+        string raj = Token(["Linkage.Reviewer"], "Raj Reviewer", "sub-raj");
+        var items = await FlaggedAsync(http, 1, rita);
+        Assert.Equal(HttpStatusCode.OK, (await ReviewAsync(http, rita, "approve", items)).StatusCode);
+
+        // Free text is checked for identifier shapes (NHS numbers in any spacing, postcodes): it is stored and returned.
+        await AssertProblemAsync(await ReviewAsync(http, raj, "reject", [], notes: "row for 943 476 5919 looks odd"), HttpStatusCode.BadRequest, "notes-hold-identifier");
+        await AssertProblemAsync(await ReviewAsync(http, raj, "reject", [], notes: "cells near SW1A 1AA are small"), HttpStatusCode.BadRequest, "notes-hold-identifier");
+        var rejected = await ReviewAsync(http, raj, "reject", [], notes: "2031 cells are too small");
+        Assert.Equal("ReviewRejected", (await rejected.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("release").GetString());
+        var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
+        Assert.Null((await catalogue.GetDatasetAsync(Dataset, CancellationToken.None))!.CurrentVersion);
+        Assert.Null(await catalogue.GetReleasedVersionAsync(Dataset, 1, CancellationToken.None));
+
+        // A denial on a known version is audited; the reviewers' list and risk reads are audited too.
+        Assert.Equal(HttpStatusCode.Forbidden, (await ReviewAsync(http, Token(["Linkage.Reader"], "Rhea Researcher", "sub-rhea"), "approve", items)).StatusCode);
+        var audit = app.Services.GetRequiredService<AuditLog>();
+        var entries = (await audit.ForTargetAsync(DisclosureReview.AuditTarget(Dataset, 1), 1000, CancellationToken.None)).Where(e => e.At >= started).ToList();
+        Assert.Contains(entries, e => e is { Outcome: "denied", Status: 403, Name: "Rhea Researcher" });
+        Assert.Contains(entries, e => e is { Action: "datasets.risk.read", Outcome: "succeeded", Name: "Rita Reviewer" });
+        Assert.DoesNotContain(entries, e => e.Details.Values.Any(v => v.Contains("5919", StringComparison.Ordinal) || v.Contains("SW1A", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_wait_that_misses_the_event_finds_the_decision_on_its_next_check()
+    {
+        await using var app = await ArrangeAsync("Local");
+        var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
+        await DeliverAsync(flagged: true);
+        await Wait.ForAsync(() => catalogue.GetVersionAsync(Dataset, 1, CancellationToken.None), seconds: 120, logs: app.Logs);
+        var durable = app.Services.GetRequiredService<DurableTaskClient>();
+        string instance = DatasetReleaseOrchestration.InstanceIdFor(Dataset, 1);
+        await durable.ScheduleNewOrchestrationInstanceAsync(nameof(DatasetReleaseOrchestration), new ReleaseWait(Dataset, 1, TimeSpan.FromSeconds(2)), new StartOrchestrationOptions(instance));
+        await Wait.ForAsync(async () => await durable.GetInstanceAsync(instance) is { RuntimeStatus: OrchestrationRuntimeStatus.Running } i ? i : null, logs: app.Logs);
+        await Task.Delay(TimeSpan.FromSeconds(5)); // at least one timer round: the wait continues as new and keeps waiting
+
+        // The decision is recorded with no event raised (as if the endpoint had crashed after storing it).
+        await catalogue.UpdateVersionAsync(Dataset, 1, v => v with { Release = ReleaseState.ReviewRejected, Reviews = [.. v.Reviews, new ReviewDecision { Verdict = ReviewVerdict.Reject, Subject = "sub-x", Name = "X", At = DateTimeOffset.UtcNow, Notes = "too small" }] }, CancellationToken.None);
+        var done = await Wait.ForAsync(async () => await durable.GetInstanceAsync(instance, getInputsAndOutputs: true) is { RuntimeStatus: OrchestrationRuntimeStatus.Completed } i ? i : null, seconds: 60, logs: app.Logs);
+        var outcome = done.ReadOutputAs<ReleaseOutcome>()!;
+        Assert.Equal((ReleaseState.ReviewRejected, "too small"), (outcome.Release, outcome.Reason));
     }
 
     private async Task<FunctionAppFactory> ArrangeAsync(string mode, IDictionary<string, string?>? settings = null)

@@ -88,6 +88,14 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
         return await (await GetAsync(cancellationToken)).GetStudyIdTokenizerAsync(cancellationToken);
     }
 
+    /// <summary>Destroys a project's id and geography keys (crypto-shredding, decision 0304; provisioning zone only). Idempotent.</summary>
+    public async Task DestroyProjectKeysAsync(string projectId, CancellationToken cancellationToken)
+    {
+        EnsureAllowed(KeyPurposes.ProjectId(projectId));
+        EnsureAllowed(KeyPurposes.ProjectGeography(projectId));
+        await (await GetAsync(cancellationToken)).DestroyProjectAsync(projectId, cancellationToken);
+    }
+
     /// <summary>The TTP's manifest signer (TTP zone only).</summary>
     public async Task<ManifestSigner> GetManifestSignerAsync(CancellationToken cancellationToken)
     {

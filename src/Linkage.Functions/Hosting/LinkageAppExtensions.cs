@@ -2,6 +2,7 @@ using Linkage.Functions.Api;
 using Linkage.Functions.Deliveries;
 using Linkage.Functions.Health;
 using Linkage.Functions.Processor;
+using Linkage.Functions.Provisioning;
 using Linkage.Functions.Ttp;
 using Linkage.Functions.Workflows;
 using Microsoft.DurableTask;
@@ -43,6 +44,7 @@ public static class LinkageAppExtensions
         builder.AddDeliveries();
         builder.AddTtpZone();
         builder.AddProcessorZone();
+        builder.AddProvisioningZone();
         return builder;
     }
 

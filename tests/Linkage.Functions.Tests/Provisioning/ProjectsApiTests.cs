@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Linkage.Functions.Api;
+using Linkage.Functions.Hosting;
+using Linkage.Functions.Provisioning;
+using Linkage.Functions.Tests.Infrastructure;
+using Linkage.Keys;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Linkage.Functions.Tests.Provisioning;
+
+/// <summary>Projects over HTTP against the real local stack: create, read, change, end (keys destroyed, container closed, files deleted), each audited.</summary>
+public sealed class ProjectsApiTests(IsolatedStackFixture stack) : IClassFixture<IsolatedStackFixture>
+{
+    [Fact]
+    public async Task A_project_is_created_changed_and_ended_with_its_keys_destroyed_and_every_call_audited()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["Provisioning:RetainDays"] = "0" });
+        using var http = app.CreateClient();
+        string admin = app.Token("Pat ProjectAdmin", Roles.ProjectAdmin);
+        string id = "LLC_" + Random.Shared.Next(1000, 9999);
+
+        // Bad requests say what to send; the LSOA11 mappings are always added.
+        await ProblemAsync(await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id = "PROJ1", title = "t", studies = new[] { "ALSPAC" }, datasets = Array.Empty<string>(), endDate = "2030-01-01" }), HttpStatusCode.BadRequest, "LLC_0001");
+        await ProblemAsync(await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "t", studies = new[] { "ALSPAC" }, datasets = new[] { "no_such" }, endDate = "2030-01-01" }), HttpStatusCode.BadRequest, "not a catalogued dataset");
+        await ProblemAsync(await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "t", studies = new[] { "ALSPAC" }, datasets = Array.Empty<string>(), endDate = "2020-01-01" }), HttpStatusCode.BadRequest, "endDate must be after today");
+        var created = await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "Deprivation and hospital use", studies = new[] { "ALSPAC", "UKHLS" }, datasets = new[] { "nhse_hes_apc" }, endDate = "2030-01-01" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal($"/api/projects/{id}", created.Headers.Location?.ToString());
+        var project = await created.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(["nhse_lsoa11_dataset_mapping", "nhse_hes_apc"], project.GetProperty("datasets").EnumerateArray().Select(d => d.GetString()));
+        await ProblemAsync(await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "again", studies = new[] { "ALSPAC" }, datasets = Array.Empty<string>(), endDate = "2030-01-01" }), HttpStatusCode.Conflict, "exists");
+
+        // Read and change.
+        Assert.Contains((await (await SendAsync(http, HttpMethod.Get, "/api/projects", admin)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("projects").EnumerateArray(), p => p.GetProperty("id").GetString() == id);
+        var studies = await SendAsync(http, HttpMethod.Put, $"/api/projects/{id}/studies", admin, new { items = new[] { "ALSPAC" } });
+        Assert.Equal(["ALSPAC"], (await studies.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("studies").EnumerateArray().Select(s => s.GetString()));
+        var datasets = await SendAsync(http, HttpMethod.Put, $"/api/projects/{id}/datasets", admin, new { items = new[] { "imd2019_lsoa11" } });
+        Assert.Equal(["nhse_lsoa11_dataset_mapping", "imd2019_lsoa11"], (await datasets.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("datasets").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, HttpMethod.Get, "/api/projects/LLC_0000", admin)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(http, HttpMethod.Get, $"/api/projects/{id}", app.Token("Rhea Researcher", Roles.Reader))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, $"/api/projects/{id}", null)).StatusCode);
+
+        // The project's keys exist and make tokens; a file sits in its container.
+        var keys = app.Services.GetRequiredService<KeyRingProvider>();
+        using (var cipher = await keys.GetCipherAsync(KeyPurposes.ProjectId(id), CancellationToken.None))
+        {
+            Assert.Equal(22, cipher.Encrypt("P1").Length);
+        }
+
+        var container = stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(id));
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient("nhse_lsoa11_dataset_mapping_v0001_20260101.csv").UploadAsync(BinaryData.FromString("cohortkey_e\n"));
+
+        // End: state, container closed, keys destroyed, files deleted (no retention configured), audited.
+        var ended = await SendAsync(http, HttpMethod.Post, $"/api/projects/{id}/end", admin);
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        var view = await ended.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Ended", view.GetProperty("state").GetString());
+        Assert.True(view.GetProperty("filesDeleted").GetBoolean());
+        Assert.Equal("ended", (await container.GetPropertiesAsync()).Value.Metadata["state"]);
+        Assert.Empty(await container.ListNamesAsync());
+        await Assert.ThrowsAsync<KeyDestroyedException>(() => keys.GetCipherAsync(KeyPurposes.ProjectId(id), CancellationToken.None));
+        await Assert.ThrowsAsync<KeyDestroyedException>(() => keys.GetCipherAsync(KeyPurposes.ProjectGeography(id), CancellationToken.None));
+        await ProblemAsync(await SendAsync(http, HttpMethod.Put, $"/api/projects/{id}/datasets", admin, new { items = new[] { "nhse_hes_apc" } }), HttpStatusCode.Conflict, "ended");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Post, $"/api/projects/{id}/end", admin)).StatusCode); // idempotent
+
+        var audit = await app.Services.GetRequiredService<AuditLog>().ForTargetAsync(ProjectEnding.Target(id), 100, CancellationToken.None);
+        foreach (var action in new[] { "projects.create", "projects.studies", "projects.datasets", "projects.read", "projects.end" })
+        {
+            Assert.Contains(audit, e => e.Action == action);
+        }
+
+        Assert.Contains(audit, e => e is { Action: "projects.read", Outcome: "denied", Status: 403, Name: "Rhea Researcher" });
+        Assert.Contains(audit, e => e is { Action: "projects.end", Outcome: "succeeded" } && e.Details["keys"] == "destroyed");
+        Assert.Contains(audit, e => e is { Action: "projects.files.delete", Outcome: "succeeded" } && e.Details["blobs"] == "1");
+    }
+
+    private static async Task ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string says)
+    {
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(says, body, StringComparison.Ordinal);
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string url, string? token, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return http.SendAsync(request);
+    }
+}

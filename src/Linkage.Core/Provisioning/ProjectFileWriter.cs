@@ -130,15 +130,23 @@ public sealed class ProjectFileWriter
     private sealed class AllowedSetFilter(string column, AllowedParticipants allowed) : TokenRowFilter(column)
     {
         private readonly ulong[] _seen = new ulong[(allowed.SlotCount + 63) / 64];
+        private int[] _slots = [];
 
         public long DistinctKept { get; private set; }
 
         public override void Select(ReadOnlySpan<byte> blocks, Span<bool> keep)
         {
             var seen = _seen;
+            if (_slots.Length < keep.Length)
+            {
+                _slots = new int[keep.Length];
+            }
+
+            var slots = _slots.AsSpan(0, keep.Length);
+            allowed.SlotsOf(blocks, slots);
             for (var k = 0; k < keep.Length; k++)
             {
-                var slot = allowed.SlotOf(blocks.Slice(k * 16, 16));
+                var slot = slots[k];
                 if (slot < 0)
                 {
                     keep[k] = false;

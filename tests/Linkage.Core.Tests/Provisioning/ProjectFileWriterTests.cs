@@ -320,4 +320,36 @@ public sealed class AllowedParticipantsTests
         Assert.Contains("Member 2", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("secret", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Batched_lookups_agree_with_single_lookups_for_every_batch_length()
+    {
+        var members = new byte[3000 * 16];
+        new Random(7).NextBytes(members);
+        var set = AllowedParticipants.FromBlocks(members);
+        var queries = new byte[40 * 16];
+        for (var q = 0; q < 40; q++)
+        {
+            // Every other query a member, the rest unknown.
+            if (q % 2 == 0)
+            {
+                members.AsSpan(q * 16 * 7, 16).CopyTo(queries.AsSpan(q * 16));
+            }
+            else
+            {
+                queries[(q * 16) + 3] = (byte)q;
+            }
+        }
+
+        for (var n = 0; n <= 40; n++)
+        {
+            var slots = new int[n];
+            set.SlotsOf(queries.AsSpan(0, n * 16), slots);
+            for (var q = 0; q < n; q++)
+            {
+                Assert.Equal(set.SlotOf(queries.AsSpan(q * 16, 16)), slots[q]);
+                Assert.Equal(q % 2 == 0, slots[q] >= 0);
+            }
+        }
+    }
 }

@@ -49,10 +49,12 @@ internal static class ProvisionBench
         var rowsOption = new Option<int>("--rows") { Description = "Rows in the generated curated version.", DefaultValueFactory = _ => 1_000_000 };
         var roundsOption = new Option<int>("--rounds") { Description = "Timed rounds of each path (interleaved); medians are reported.", DefaultValueFactory = _ => 7 };
         var jsonOption = new Option<bool>("--json") { Description = "Print only the JSON object." };
+        var breakdownOption = new Option<bool>("--breakdown") { Description = "Also time the parts: the two re-keyed columns alone, then with the cohort filter (no hash)." };
         var command = new Command("provision", "Benchmark writing a project file (re-keyed ids and LSOAs, cohort filter, SHA-256) against a plain CSV copy.");
         command.Options.Add(rowsOption);
         command.Options.Add(roundsOption);
         command.Options.Add(jsonOption);
+        command.Options.Add(breakdownOption);
         command.SetAction(async (ParseResult parseResult, CancellationToken cancellationToken) =>
         {
             var rows = parseResult.GetValue(rowsOption);
@@ -63,14 +65,14 @@ internal static class ProvisionBench
                 return 2;
             }
 
-            var result = await RunAsync(rows, rounds, parseResult.GetValue(jsonOption) ? null : Console.Error, cancellationToken);
+            var result = await RunAsync(rows, rounds, parseResult.GetValue(jsonOption) ? null : Console.Error, cancellationToken, parseResult.GetValue(breakdownOption));
             Console.WriteLine(JsonSerializer.Serialize(result));
             return 0;
         });
         return command;
     }
 
-    internal static async Task<Dictionary<string, object>> RunAsync(int rows, int rounds, TextWriter? progress, CancellationToken cancellationToken)
+    internal static async Task<Dictionary<string, object>> RunAsync(int rows, int rounds, TextWriter? progress, CancellationToken cancellationToken, bool breakdown = false)
     {
         var folder = Directory.CreateTempSubdirectory("linkage-bench-provision-");
         try
@@ -102,19 +104,32 @@ internal static class ProvisionBench
                 await TimeAsync(input, output, Provision, cancellationToken);
             }
 
+            // The parts, for --breakdown: the same rewrite with the two rules only, then with the cohort filter (no hash).
+            TokenColumnRule[] rules = [TokenColumnRule.Transcode("cohortkey_e", treId, projectId), TokenColumnRule.Transcode("lsoa11cd_e", treGeo, projectGeo)];
+            Task<long> RulesOnly(Stream i, Stream o, CancellationToken ct) => RewriteAsync(rules, null, i, o, ct);
+            Task<long> RulesAndFilter(Stream i, Stream o, CancellationToken ct) => RewriteAsync(rules, new ContainsFilter("cohortkey_e", allowed), i, o, ct);
+
             var copy = new List<Timing>();
             var provision = new List<Timing>();
+            var rulesOnly = new List<Timing>();
+            var rulesAndFilter = new List<Timing>();
             for (var round = 0; round < rounds; round++)
             {
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
                 copy.Add(await TimeAsync(input, output, CopyAsync, cancellationToken));
                 provision.Add(await TimeAsync(input, output, Provision, cancellationToken));
+                if (breakdown)
+                {
+                    rulesOnly.Add(await TimeAsync(input, output, RulesOnly, cancellationToken));
+                    rulesAndFilter.Add(await TimeAsync(input, output, RulesAndFilter, cancellationToken));
+                }
+
                 progress?.WriteLine($"round {round + 1}: copy {copy[^1].WallSeconds:F3} s, provision {provision[^1].WallSeconds:F3} s");
             }
 
             var copySeconds = Median(copy.Select(t => t.WallSeconds));
             var provisionSeconds = Median(provision.Select(t => t.WallSeconds));
-            return new Dictionary<string, object>
+            var result = new Dictionary<string, object>
             {
                 ["rows"] = rows,
                 ["rows_per_s"] = Math.Round(rows / provisionSeconds),
@@ -138,6 +153,15 @@ internal static class ProvisionBench
                 ["load_average_before"] = loadBefore,
                 ["load_average_after"] = LoadAverage(),
             };
+            if (breakdown)
+            {
+                result["rules_only_cpu_ns_per_row"] = Math.Round(Median(rulesOnly.Select(t => t.CpuSeconds)) * 1e9 / rows, 1);
+                result["rules_and_filter_cpu_ns_per_row"] = Math.Round(Median(rulesAndFilter.Select(t => t.CpuSeconds)) * 1e9 / rows, 1);
+                result["rules_only_rows_per_s"] = Math.Round(rows / Median(rulesOnly.Select(t => t.WallSeconds)));
+                result["rules_and_filter_rows_per_s"] = Math.Round(rows / Median(rulesAndFilter.Select(t => t.WallSeconds)));
+            }
+
+            return result;
         }
         finally
         {
@@ -153,11 +177,26 @@ internal static class ProvisionBench
     }
 
     /// <summary>The baseline: the same reader, batch writer and encoders as the provisioning path, with no rules.</summary>
-    private static async Task<long> CopyAsync(Stream input, Stream output, CancellationToken cancellationToken)
+    private static Task<long> CopyAsync(Stream input, Stream output, CancellationToken cancellationToken) =>
+        RewriteAsync([], null, input, output, cancellationToken);
+
+    private static async Task<long> RewriteAsync(TokenColumnRule[] rules, TokenRowFilter? filter, Stream input, Stream output, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(input, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, IoBufferBytes, leaveOpen: true);
         await using var writer = new StreamWriter(output, new UTF8Encoding(false), IoBufferBytes, leaveOpen: true);
-        return (await new CsvTokenRewriter([]).RewriteAsync(reader, writer, cancellationToken)).Rows;
+        return (await new CsvTokenRewriter(rules, null, filter).RewriteAsync(reader, writer, cancellationToken)).Rows;
+    }
+
+    /// <summary>The breakdown's filter: one public lookup a row (the writer's own filter batches them with prefetch).</summary>
+    private sealed class ContainsFilter(string column, AllowedParticipants allowed) : TokenRowFilter(column)
+    {
+        public override void Select(ReadOnlySpan<byte> blocks, Span<bool> keep)
+        {
+            for (var k = 0; k < keep.Length; k++)
+            {
+                keep[k] = allowed.Contains(Linkage.Permissions.TokenBytes.FromBytes(blocks.Slice(k * 16, 16)));
+            }
+        }
     }
 
     private static async Task<Timing> TimeAsync(string input, string output, Func<Stream, Stream, CancellationToken, Task<long>> run, CancellationToken cancellationToken)

@@ -31,6 +31,12 @@ public sealed record File2PipelineOptions
     /// <summary>Disclosure threshold: cells and combinations under it are flagged.</summary>
     public int SmallCellThreshold { get; init; } = 10;
 
+    /// <summary>
+    /// Reference datasets: every combination of the output's non-key values must be shared by at least this many
+    /// distinct keys (areas), or the delivery is rejected (<see cref="File2Outcome.SinglesOutArea"/>).
+    /// </summary>
+    public int PlaceBasedThreshold { get; init; } = Linkage.Provisioning.PlaceBasedDisclosureCheck.DefaultThreshold;
+
     /// <summary>Overrides the in-memory dedup index size derived from the budget (tests use it to force spilling).</summary>
     public long? IndexEntriesInMemory { get; init; }
 

@@ -16,6 +16,13 @@ public enum File2Outcome
 
     /// <summary>The file is not readable CSV/UTF-8 (bad bytes, unterminated quotes, a record too large).</summary>
     Unreadable,
+
+    /// <summary>
+    /// A reference (place-based) table whose non-key output columns single out areas: some combination of their values
+    /// is shared by fewer than the threshold of areas, which would undo the encryption of the key (e.g. an IMD rank).
+    /// Nothing was written; see <see cref="File2Result.PlaceBased"/>.
+    /// </summary>
+    SinglesOutArea,
 }
 
 /// <summary>Why a row was left out of the curated dataset; each has its own count.</summary>
@@ -78,6 +85,9 @@ public sealed record File2Result(
 
     /// <summary>Per onUnexpected: warn column (output name): values kept that were not in its code list. Never the values.</summary>
     public IReadOnlyDictionary<string, long> UnexpectedCodes { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>For reference datasets: the place-based disclosure check of the output's non-key columns (null otherwise).</summary>
+    public Linkage.Provisioning.PlaceBasedDisclosureReport? PlaceBased { get; init; }
 }
 
 /// <summary>The span of a dataset's dates, to the month only (no exact date is disclosed): "yyyy-MM" each.</summary>

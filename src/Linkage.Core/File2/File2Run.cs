@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Linkage.Keys;
 using Linkage.Permissions;
+using Linkage.Provisioning;
 using Sylvan.Data.Csv;
 
 namespace Linkage.File2;
@@ -31,6 +32,11 @@ internal sealed class File2Run
     // Distinct people among the staged rows: one bit per snapshot participant (UK LLC), or the encrypted 16-byte keys (SDE).
     private readonly ulong[]? _people;
     private readonly HashSet<TokenBytes>? _peopleKeys;
+
+    // Reference data only: the place-based disclosure check of the staged output rows (participant runs never pay for it).
+    private readonly PlaceBasedDisclosureCheck? _places;
+    private readonly int _placeKeyField;
+    private long _placeRows;
     private RowFilter _filter = null!;
     private RowComposer _composer = null!;
     private RowBatchReader? _rowReader;
@@ -63,6 +69,13 @@ internal sealed class File2Run
         else if (_plan.HasPersonKey)
         {
             _peopleKeys = [];
+        }
+
+        if (spec.Kind == DatasetKind.Reference)
+        {
+            var outputs = _plan.OutputColumns.Select(c => _plan.Columns[c]).ToList();
+            _placeKeyField = outputs.FindIndex(c => c.Name == spec.KeyColumn);
+            _places = new PlaceBasedDisclosureCheck(outputs.Where((_, i) => i != _placeKeyField).Select(c => c.OutputName).ToList(), options.PlaceBasedThreshold);
         }
     }
 
@@ -154,6 +167,12 @@ internal sealed class File2Run
             return Fail(File2Outcome.IdentifierColumn, shapeProblems, store);
         }
 
+        var places = _places?.Report();
+        if (places is { Passes: false })
+        {
+            return Fail(File2Outcome.SinglesOutArea, [$"Reference dataset '{_plan.Spec.DatasetId}': {places.Describe("area")} Nothing was written."], store) with { PlaceBased = places };
+        }
+
         clock.Restart();
         _tally.SetDuplicates(store.FindDuplicates(cancellationToken));
         _dedupSeconds = clock.Elapsed.TotalSeconds;
@@ -174,6 +193,7 @@ internal sealed class File2Run
             ParticipantCount = statistics.ParticipantCount,
             TemporalCoverage = statistics.TemporalCoverage,
             UnexpectedCodes = statistics.UnexpectedCodes,
+            PlaceBased = places,
         };
     }
 
@@ -243,6 +263,10 @@ internal sealed class File2Run
         byte[] records = b.Bytes;
         long first = store.Rows;
         CountPeople(batch, b);
+        if (_places is not null)
+        {
+            AddPlaces(b);
+        }
         for (int r = 0; r < b.Count; r++)
         {
             int row = b.SourceRow[r];
@@ -261,6 +285,28 @@ internal sealed class File2Run
 
         // The worker laid the rows out as staged records: one copy stages the whole batch.
         store.AppendRecords(records.AsSpan(0, b.Used), b.RecordStart.AsSpan(0, b.Count), b.Hash.AsSpan(0, b.Count));
+    }
+
+    /// <summary>Reference data: gives each staged output row's key and non-key fields (as written) to the place-based check.</summary>
+    private void AddPlaces(OutputBatch b)
+    {
+        var fields = new List<string>();
+        var values = new List<string>();
+        for (int r = 0; r < b.Count; r++)
+        {
+            CsvLineFields.Split(Encoding.UTF8.GetString(b.Bytes, b.LineStart[r], b.LineEnd[r] - b.LineStart[r]), fields);
+            values.Clear();
+            for (int f = 0; f < fields.Count; f++)
+            {
+                if (f != _placeKeyField)
+                {
+                    values.Add(fields[f]);
+                }
+            }
+
+            // No key column in the output: each row stands for its own area (the strictest reading).
+            _places!.Add(_placeKeyField >= 0 ? fields[_placeKeyField] : (_placeRows++).ToString(System.Globalization.CultureInfo.InvariantCulture), values);
+        }
     }
 
     /// <summary>Marks the people of a batch's staged rows (consumer thread, so the set has one writer).</summary>

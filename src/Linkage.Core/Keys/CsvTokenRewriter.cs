@@ -12,8 +12,36 @@ public sealed class CsvTokenRewriterOptions
     public int ReaderBufferChars { get; init; } = 1 << 16;
 }
 
-/// <summary>What a rewrite did: rows written, empty values passed through, and the key version of each rewritten column.</summary>
-public sealed record CsvRewriteSummary(long Rows, long EmptyValues, IReadOnlyDictionary<string, string> KeyVersions);
+/// <summary>
+/// What a rewrite did: rows read, empty values passed through (over all rows read), and the key version of each
+/// rewritten column. With a <see cref="TokenRowFilter"/>, <see cref="RowsLeftOut"/> of the rows read were not written.
+/// </summary>
+public sealed record CsvRewriteSummary(long Rows, long EmptyValues, IReadOnlyDictionary<string, string> KeyVersions)
+{
+    /// <summary>Rows the row filter left out (0 without a filter).</summary>
+    public long RowsLeftOut { get; init; }
+
+    /// <summary>Rows written (after the header).</summary>
+    public long RowsWritten => Rows - RowsLeftOut;
+}
+
+/// <summary>
+/// Keeps or leaves out whole rows of a <see cref="CsvTokenRewriter"/> by the token in one of its rule's columns, as it
+/// was read (before the rule transforms it): e.g. provisioning keeps only rows whose TRE id is in a project's cohort.
+/// </summary>
+/// <remarks>
+/// <see cref="Select"/> is called once a batch, on the flush thread, one batch at a time and in input order, so an
+/// implementation may keep per-run state without locking. Every row must hold a token in the column: an empty value
+/// stops the rewrite (a row without a person key cannot be judged).
+/// </remarks>
+public abstract class TokenRowFilter(string column)
+{
+    /// <summary>The input column whose tokens decide (it must also be a rule's column).</summary>
+    public string Column { get; } = column;
+
+    /// <summary>For each row of a batch, its token's 16 raw bytes (<paramref name="blocks"/>, n×16) → keep it or not.</summary>
+    public abstract void Select(ReadOnlySpan<byte> blocks, Span<bool> keep);
+}
 
 /// <summary>A value in a rewritten column could not be processed. Names the data row and column, never the value.</summary>
 public sealed class CsvTokenException(long dataRow, string column, string problem)
@@ -27,7 +55,7 @@ public sealed class CsvTokenException(long dataRow, string column, string proble
 /// <summary>
 /// Streams a CSV (with header) from reader to writer, rewriting token columns in batches: the hot-path pattern for
 /// File 2 intake, project provisioning and re-keying. With no rules it is a plain parse-and-write copy (the benchmark
-/// baseline).
+/// baseline). An optional <see cref="TokenRowFilter"/> leaves out whole rows by one rule column's input token.
 /// </summary>
 /// <remarks>
 /// Each output row is written straight into a batch character buffer, leaving a 22-character gap for every token
@@ -37,9 +65,11 @@ public sealed class CsvTokenException(long dataRow, string column, string proble
 /// batches in memory). Memory is O(batch), independent of the file's length. Rows whose field count differs from
 /// the header, malformed tokens and over-long values stop the rewrite with a <see cref="CsvTokenException"/>: nothing is
 /// silently dropped. Values are checked when their batch is flushed, so on an error the output holds earlier batches
-/// and must be discarded (write to a staging blob, commit on success).
+/// and must be discarded (write to a staging blob, commit on success). The row filter also runs in the flush: the
+/// filter column's tokens are decoded, judged in one call, the batch's rules applied, and the rows left out are cut
+/// from the batch text (runs of kept rows moved down) before the one write — the parsing thread pays nothing for it.
 /// </remarks>
-public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTokenRewriterOptions? options = null)
+public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTokenRewriterOptions? options = null, TokenRowFilter? rowFilter = null)
 {
     private static readonly SearchValues<char> NeedsQuotes = SearchValues.Create(",\"\r\n");
     private readonly CsvTokenRewriterOptions _options = options ?? new CsvTokenRewriterOptions();
@@ -62,8 +92,18 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
             versions[rule.OutputColumn ?? rule.Column] = rule.KeyVersion;
         }
 
+        var filterOrdinal = -1;
+        if (rowFilter is not null)
+        {
+            filterOrdinal = FindColumn(reader, rowFilter.Column);
+            if (!ordinals.ContainsKey(filterOrdinal))
+            {
+                throw new ArgumentException($"The row filter's column '{rowFilter.Column}' is not rewritten by any rule.", nameof(rowFilter));
+            }
+        }
+
         // Two batches: while one is encrypted and written on the thread pool, the caller parses into the other.
-        var batches = new[] { new Batch(fieldCount, ordinals, batchRows), new Batch(fieldCount, ordinals, batchRows) };
+        var batches = new[] { new Batch(fieldCount, ordinals, batchRows, rowFilter, filterOrdinal), new Batch(fieldCount, ordinals, batchRows, rowFilter, filterOrdinal) };
         var batch = batches[0];
         var text = batch.Text;
         for (var i = 0; i < fieldCount; i++)
@@ -93,6 +133,7 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
                 }
 
                 var slots = batch.Slots;
+                batch.StartRow();
                 for (var i = 0; i < fieldCount; i++)
                 {
                     if (i > 0)
@@ -108,6 +149,11 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
                     }
                     else if (value.IsEmpty)
                     {
+                        if (slot.Filters)
+                        {
+                            throw new CsvTokenException(rows, slot.Rule.Column, "empty, but the row filter needs a token in every row");
+                        }
+
                         empty++;
                     }
                     else if (value.Length > TokenCodec.TokenChars)
@@ -144,19 +190,35 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
         await pending;
         await batch.FlushAsync(output, cancellationToken);
         await output.FlushAsync(cancellationToken);
-        return new CsvRewriteSummary(rows, empty, versions);
+        return new CsvRewriteSummary(rows, empty, versions) { RowsLeftOut = batches[0].RowsLeftOut + batches[1].RowsLeftOut };
     }
 
     /// <summary>One batch of output text and the gathered blocks of each rule's column.</summary>
     private sealed class Batch
     {
-        public Batch(int fieldCount, Dictionary<int, TokenColumnRule> rules, int batchRows)
+        private readonly TokenRowFilter? _filter;
+        private readonly RuleSlot? _filterSlot;
+
+        // With a row filter: where each row's text starts (and, at the flush, where the last one ends), and the verdicts.
+        private readonly int[] _rowStart = [];
+        private readonly bool[] _keep = [];
+        private int _rowCount;
+
+        public Batch(int fieldCount, Dictionary<int, TokenColumnRule> rules, int batchRows, TokenRowFilter? filter, int filterOrdinal)
         {
             Text = new CharBatch(batchRows * 64);
             Slots = new RuleSlot?[fieldCount];
             foreach (var (ordinal, rule) in rules)
             {
-                Slots[ordinal] = new RuleSlot(rule, batchRows);
+                Slots[ordinal] = new RuleSlot(rule, batchRows, filters: ordinal == filterOrdinal);
+            }
+
+            if (filter is not null)
+            {
+                _filter = filter;
+                _filterSlot = Slots[filterOrdinal];
+                _rowStart = new int[batchRows + 1];
+                _keep = new bool[batchRows];
             }
         }
 
@@ -164,15 +226,80 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
 
         public RuleSlot?[] Slots { get; }
 
+        /// <summary>Rows of this batch object's flushes that the filter left out (read once the rewrite is over).</summary>
+        public long RowsLeftOut { get; private set; }
+
+        /// <summary>Marks where a data row starts (only needed to cut rows out).</summary>
+        public void StartRow()
+        {
+            if (_filter is not null)
+            {
+                _rowStart[_rowCount++] = Text.Length;
+            }
+        }
+
         public async Task FlushAsync(TextWriter output, CancellationToken cancellationToken)
         {
             foreach (var slot in Slots)
             {
-                slot?.Transform(Text.Buffer);
+                slot?.Gather(Text.Buffer);
+            }
+
+            if (_filter is not null)
+            {
+                // One token a row in the filter column (empty values were refused), so entry k is row k.
+                var keep = _keep.AsSpan(0, _rowCount);
+                _filter.Select(_filterSlot!.Blocks, keep);
+            }
+
+            foreach (var slot in Slots)
+            {
+                slot?.Apply(Text.Buffer);
+            }
+
+            if (_filter is not null)
+            {
+                CutRowsLeftOut();
             }
 
             await output.WriteAsync(Text.Buffer.AsMemory(0, Text.Length), cancellationToken);
             Text.Length = 0;
+        }
+
+        /// <summary>Moves each run of kept rows down over the rows left out; the header (before row 0) stays.</summary>
+        private void CutRowsLeftOut()
+        {
+            var buffer = Text.Buffer;
+            _rowStart[_rowCount] = Text.Length;
+            var to = _rowCount > 0 ? _rowStart[0] : Text.Length;
+            var r = 0;
+            while (r < _rowCount)
+            {
+                if (!_keep[r])
+                {
+                    RowsLeftOut++;
+                    r++;
+                    continue;
+                }
+
+                var first = r;
+                while (r < _rowCount && _keep[r])
+                {
+                    r++;
+                }
+
+                var from = _rowStart[first];
+                var length = _rowStart[r] - from;
+                if (from != to)
+                {
+                    Array.Copy(buffer, from, buffer, to, length);
+                }
+
+                to += length;
+            }
+
+            Text.Length = to;
+            _rowCount = 0;
         }
     }
 
@@ -190,7 +317,7 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
     }
 
     /// <summary>One rule's values in the current batch: where each sits in the text, and their blocks.</summary>
-    private sealed class RuleSlot(TokenColumnRule rule, int capacity)
+    private sealed class RuleSlot(TokenColumnRule rule, int capacity, bool filters)
     {
         private readonly byte[] _blocks = new byte[capacity * 16];
         private readonly int[] _gaps = new int[capacity];
@@ -199,6 +326,12 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
         private int _count;
 
         public TokenColumnRule Rule { get; } = rule;
+
+        /// <summary>The row filter reads this column's tokens (so it may not be empty).</summary>
+        public bool Filters { get; } = filters;
+
+        /// <summary>The gathered input blocks, valid between <see cref="Gather"/> and <see cref="Apply"/>.</summary>
+        public ReadOnlySpan<byte> Blocks => _blocks.AsSpan(0, _count * 16);
 
         public string Problem => Rule.Operation == TokenOperation.EncryptText
             ? $"not a value of 1 to {BlockPadding.MaxValueBytes} UTF-8 bytes"
@@ -212,8 +345,8 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
             _count++;
         }
 
-        /// <summary>Reads the parked values, transforms their blocks in one or two native calls, writes the tokens back.</summary>
-        public void Transform(char[] buffer)
+        /// <summary>Reads the parked values into blocks (padding or decoding them); a bad value stops the rewrite.</summary>
+        public void Gather(char[] buffer)
         {
             var blocks = _blocks.AsSpan(0, _count * 16);
             var text = Rule.Operation == TokenOperation.EncryptText;
@@ -227,7 +360,12 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
                     throw new CsvTokenException(_rows[k], Rule.Column, Problem);
                 }
             }
+        }
 
+        /// <summary>Transforms the gathered blocks in one or two native calls and writes the tokens back into their gaps.</summary>
+        public void Apply(char[] buffer)
+        {
+            var blocks = _blocks.AsSpan(0, _count * 16);
             switch (Rule.Operation)
             {
                 case TokenOperation.EncryptText:

@@ -49,4 +49,22 @@ public class BenchCommandTests
             Assert.True(Convert.ToDouble(result[key], System.Globalization.CultureInfo.InvariantCulture) > 0, key);
         }
     }
+
+    [Fact]
+    public async Task Provision_reports_rates_ratio_memory_and_a_stable_output()
+    {
+        var result = await ProvisionBench.RunAsync(20_000, 2, null, CancellationToken.None);
+        Assert.Equal(20_000L, Convert.ToInt64(result["rows"], System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var key in new[] { "rows_per_s", "baseline_rows_per_s", "ratio", "peak_working_set_mb" })
+        {
+            Assert.True(Convert.ToDouble(result[key], System.Globalization.CultureInfo.InvariantCulture) > 0, key);
+        }
+
+        // Most rows kept (the allowed set is 250k of 280k people), none lost: written + left out = rows.
+        long written = Convert.ToInt64(result["rows_written"], System.Globalization.CultureInfo.InvariantCulture);
+        long leftOut = Convert.ToInt64(result["rows_left_out"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(20_000L, written + leftOut);
+        Assert.InRange(written, 16_000L, 19_500L);
+        Assert.True((bool)result["output_sha256_stable"]);
+    }
 }

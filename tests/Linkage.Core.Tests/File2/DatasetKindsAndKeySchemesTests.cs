@@ -96,7 +96,9 @@ public sealed class DatasetKindsAndKeySchemesTests : IDisposable
         var spec = File2World.ShippedSpec("imd2019_lsoa11");
         string csv = "lsoa11cd,imd_decile\nE01000001,3\nE01000002,10\nE01000003,11\nE01000001,3\n";
 
-        var pipeline = new File2Pipeline(spec, NoSnapshots, _world.IdCipher, _world.GeoCipher, new File2PipelineOptions { MaxRejectShare = 0.5 });
+        // Two areas cannot pass the place-based check (threshold 10); it has its own tests (PlaceBasedDisclosureCheckTests).
+
+        var pipeline = new File2Pipeline(spec, NoSnapshots, _world.IdCipher, _world.GeoCipher, new File2PipelineOptions { MaxRejectShare = 0.5, PlaceBasedThreshold = 1 });
         using var output = new MemoryStream();
         var result = await pipeline.RunAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), output, CancellationToken.None);
 

@@ -133,4 +133,50 @@ public sealed class CsvTokenRewriterTests
         await Assert.ThrowsAsync<CsvTokenException>(() =>
             Rewrite("a,b\n1,2\n1234567890123456,2\n", TokenColumnRule.EncryptText("a", cipher)));
     }
+
+    private sealed class KeepFirstByteEven(string column) : TokenRowFilter(column)
+    {
+        public override void Select(ReadOnlySpan<byte> blocks, Span<bool> keep)
+        {
+            for (var k = 0; k < keep.Length; k++)
+            {
+                keep[k] = blocks[k * 16] % 2 == 0;
+            }
+        }
+    }
+
+    private static byte FirstByte(string token)
+    {
+        var block = new byte[16];
+        TokenCodec.Decode(token, block);
+        return block[0];
+    }
+
+    [Fact]
+    public async Task A_row_filter_judges_the_input_token_and_cuts_rows_out_across_batches()
+    {
+        using var from = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "a/v1");
+        using var to = new BlockTokenCipher(BlockTokenCipherTests.Key(2), "b/v1");
+        var tokens = Enumerable.Range(0, 40).Select(i => from.Encrypt($"v{i}")).ToList();
+        var csv = "x,id,y\n" + string.Concat(tokens.Select((t, i) => $"{i},{t},\"q,{i}\"\n"));
+        var kept = tokens.Select((t, i) => (t, i)).Where(p => FirstByte(p.t) % 2 == 0).ToList();
+        using var input = new StringReader(csv);
+        await using var output = new StringWriter();
+        var summary = await new CsvTokenRewriter([TokenColumnRule.Transcode("id", from, to)], new CsvTokenRewriterOptions { BatchRows = 3 }, new KeepFirstByteEven("id"))
+            .RewriteAsync(input, output, CancellationToken.None);
+        Assert.Equal("x,id,y\n" + string.Concat(kept.Select(p => $"{p.i},{to.Encrypt($"v{p.i}")},\"q,{p.i}\"\n")), output.ToString());
+        Assert.Equal(40, summary.Rows);
+        Assert.Equal(40 - kept.Count, summary.RowsLeftOut);
+        Assert.InRange(kept.Count, 5, 35);
+    }
+
+    [Fact]
+    public async Task A_row_filter_on_a_column_without_a_rule_is_refused()
+    {
+        using var cipher = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "k/v1");
+        using var input = new StringReader("a,b\n1,2\n");
+        await using var output = new StringWriter();
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            new CsvTokenRewriter([TokenColumnRule.EncryptText("a", cipher)], null, new KeepFirstByteEven("b")).RewriteAsync(input, output, CancellationToken.None));
+    }
 }

@@ -29,13 +29,17 @@ public sealed class TtpManifestOptions
 /// </summary>
 public sealed class PermissionSnapshotSource(BlobServiceClient blobs, IOptions<TtpManifestOptions> options, IHostEnvironment environment)
 {
-    public async Task<PermissionSnapshotSet> LoadLatestAsync(CancellationToken cancellationToken)
+    public async Task<PermissionSnapshotSet> LoadLatestAsync(CancellationToken cancellationToken) =>
+        PermissionSnapshotSet.Merge(await LoadLatestSnapshotsAsync(cancellationToken));
+
+    /// <summary>Each study's latest committed snapshot (through its signed manifest), one per study.</summary>
+    public async Task<IReadOnlyList<PermissionSnapshot>> LoadLatestSnapshotsAsync(CancellationToken cancellationToken)
     {
         var container = blobs.GetBlobContainerClient(TtpProcessorContract.Container);
         var snapshots = new List<PermissionSnapshot>();
         if (!await container.ExistsAsync(cancellationToken))
         {
-            return PermissionSnapshotSet.Merge(snapshots);
+            return snapshots;
         }
 
         ManifestVerifier? verifier = null;
@@ -63,7 +67,7 @@ public sealed class PermissionSnapshotSource(BlobServiceClient blobs, IOptions<T
             verifier?.Dispose();
         }
 
-        return PermissionSnapshotSet.Merge(snapshots);
+        return snapshots;
     }
 
     /// <summary>The manifest of one study, verified; null when the study has none yet.</summary>

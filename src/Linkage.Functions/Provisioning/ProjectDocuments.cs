@@ -45,6 +45,9 @@ public sealed record ProjectDocument
     public DateTimeOffset? DeleteFilesAfter { get; init; }
 
     public bool FilesDeleted { get; init; }
+
+    /// <summary>Provisioning runs started; the next run's workflow is <c>provision-&lt;project&gt;-&lt;n&gt;</c>.</summary>
+    public int ProvisionRuns { get; init; }
 }
 
 /// <summary>

@@ -96,6 +96,7 @@ public static class ProvisioningZoneExtensions
             .Validate(o => o.RetainDays >= 0, "Provisioning:RetainDays must be 0 or more.").ValidateOnStart();
         builder.Services.AddSingleton<ProjectStore>();
         builder.Services.AddSingleton<ProjectEnding>();
+        builder.Services.AddSingleton<ProjectProvisioner>();
         return builder;
     }
 }

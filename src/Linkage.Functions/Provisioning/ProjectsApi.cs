@@ -6,6 +6,8 @@ using Linkage.Functions.Processor;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using Linkage.Functions.Workflows;
 using Microsoft.Extensions.Options;
 
 namespace Linkage.Functions.Provisioning;
@@ -134,6 +136,42 @@ public sealed class ProjectsApi(ApiGate gate, AuditLog audit, ProjectStore store
                 participants = f.Participants, created = f.CreatedAt, idKeyVersion = f.IdKeyVersion, geographyKeyVersion = f.GeographyKeyVersion, sha256 = f.Sha256,
             }),
         });
+    }
+
+    /// <summary><c>POST /api/projects/{id}/provision</c>: 202 with the status URL of the provisioning workflow.</summary>
+    [Function("ProvisionProject")]
+    [ApiDoc("Provision a project", role: Roles.ProjectAdmin,
+        Description = "Freezes the cohort (first time), then writes each approved dataset's latest released version into the project's container under the project's keys (decision 0701). Answers 202 with the workflow's status URL in Location (progress: datasets and rows done of total). Audited.",
+        SuccessStatus = 202, Problems = [404, 409])]
+    public async Task<IActionResult> Provision(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "projects/{id}/provision")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        var (access, project, refusal) = await OpenAsync(request, id, "projects.provision", cancellationToken);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        string target = ProjectEnding.Target(id);
+        if (project!.State == ProjectState.Ended)
+        {
+            await audit.WriteAsync(access!.Caller, access.Role, "projects.provision", target, "refused", StatusCodes.Status409Conflict, null, cancellationToken);
+            return Problems.Conflict("project-ended", "The project has ended", $"Project {id} ended on {project.EndedAt:yyyy-MM-dd}; nothing is provisioned to it.");
+        }
+
+        var counted = await store.UpdateAsync(id, p => p with { ProvisionRuns = p.ProvisionRuns + 1 }, cancellationToken);
+        string instanceId = $"provision-{id}-{counted!.ProvisionRuns}";
+        await new DurableWorkflowClient(durable).StartIfNewAsync(nameof(ProvisionProjectOrchestration), instanceId, new ProvisionRequest(id, counted.Datasets), cancellationToken);
+        await audit.WriteAsync(access!.Caller, access.Role, "projects.provision", target, "started", StatusCodes.Status202Accepted, new Dictionary<string, string>
+        {
+            ["instanceId"] = instanceId,
+            ["datasets"] = string.Join(",", counted.Datasets),
+        }, cancellationToken);
+        string location = $"/api/workflows/{instanceId}";
+        return new AcceptedResult(location, new { id, instanceId, statusUrl = location });
     }
 
     /// <summary><c>POST /api/projects/{id}/end</c>.</summary>

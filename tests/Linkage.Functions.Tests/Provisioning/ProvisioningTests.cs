@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Linkage.Functions.Api;
+using Linkage.Functions.Hosting;
+using Linkage.Functions.Processor;
+using Linkage.Functions.Provisioning;
+using Linkage.Functions.Tests.FaultInjection;
+using Linkage.Functions.Tests.Infrastructure;
+using Linkage.Keys;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Linkage.Functions.Tests.Provisioning;
+
+/// <summary>
+/// Provisioning through the running app (decision 0701): two projects, a withdrawal between two refreshes, a project
+/// created after it, the IMD join inside a project and not across projects, a second provision that changes nothing.
+/// </summary>
+public sealed class ProvisioningTests(IsolatedStackFixture stack) : IClassFixture<IsolatedStackFixture>, IDisposable
+{
+    private const string Lsoa = File2Scenario.Dataset;
+    private const string Imd = "imd2019_lsoa11";
+    private readonly File2Scenario _scenario = new(stack.Stack);
+
+    public void Dispose() => _scenario.Dispose();
+
+    [Fact]
+    public async Task A_withdrawal_keeps_what_a_project_holds_adds_nothing_new_and_never_reaches_a_later_project()
+    {
+        await _scenario.ResetAsync();
+        var people = File2Scenario.People();
+        await _scenario.SeedSnapshotAsync(people.Permitted, people.Withdrawn);
+        await using var app = new FunctionAppFactory(stack.Stack, "Local");
+        _ = app.Services;
+        var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
+        using var http = app.CreateClient();
+        string admin = app.Token("Pat ProjectAdmin", Roles.ProjectAdmin);
+        string operatorToken = app.Token("Olive Operator", Roles.Operator);
+
+        // Version 1 of the LSOA11 mappings and the IMD table, through the inbox.
+        await _scenario.DeliverAsync(File2Scenario.File2(rows: 2000, people: people));
+        await _scenario.DeliverAsync(ImdTable(), blobName: $"{Imd}/imd_2019.csv");
+        await Wait.ForAsync(() => catalogue.GetReleasedVersionAsync(Lsoa, 1, CancellationToken.None), seconds: 120, logs: app.Logs);
+        await Wait.ForAsync(() => catalogue.GetReleasedVersionAsync(Imd, 1, CancellationToken.None), seconds: 120, logs: app.Logs);
+
+        string a = "LLC_" + Random.Shared.Next(1000, 4999);
+        string b = "LLC_" + Random.Shared.Next(5000, 9999);
+        await CreateAsync(http, admin, a);
+        var firstRun = await ProvisionAsync(http, admin, operatorToken, a, app);
+        Assert.Equal(200, firstRun.GetProperty("output").GetProperty("CohortSize").GetInt32()); // the 200 active people; the 10 withdrawn never
+        var aV1 = await LinesAsync(a, Lsoa, 1, app);
+
+        // Five people withdraw; version 2 drops all their rows; project A refreshes.
+        var leaving = people.Permitted.Take(5).ToList();
+        await _scenario.SeedSnapshotAsync(people.Permitted.Skip(5), people.Withdrawn.Concat(leaving), file1Version: 2);
+        await _scenario.DeliverAsync(File2Scenario.File2(rows: 2600, people: people), blobName: $"{Lsoa}/lsoa_2027.csv");
+        await Wait.ForAsync(() => catalogue.GetReleasedVersionAsync(Lsoa, 2, CancellationToken.None), seconds: 120, logs: app.Logs);
+        await ProvisionAsync(http, admin, operatorToken, a, app);
+        var aV2 = await LinesAsync(a, Lsoa, 2, app);
+
+        var keys = app.Services.GetRequiredService<KeyRingProvider>();
+        using var aIds = await keys.GetCipherAsync(KeyPurposes.ProjectId(a), CancellationToken.None);
+        var leavers = leaving.Select(t => aIds.ReencryptToken(t)).ToHashSet(StringComparer.Ordinal);
+        var stayers = people.Permitted.Skip(5).Select(t => aIds.ReencryptToken(t)).ToHashSet(StringComparer.Ordinal);
+
+        // The leavers keep exactly what A held, and get nothing new; the others get version 2's rows.
+        var heldBefore = aV1.Where(l => leavers.Contains(Id(l))).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(heldBefore);
+        Assert.Equal(heldBefore, aV2.Where(l => leavers.Contains(Id(l))).Order(StringComparer.Ordinal).ToList());
+        var curatedV2 = (await catalogue.GetReleasedVersionAsync(Lsoa, 2, CancellationToken.None))!;
+        Assert.Equal(curatedV2.ObservationCount, aV2.Count(l => stayers.Contains(Id(l))));
+        var files = await GetJsonAsync(http, $"/api/projects/{a}/files", admin);
+        var v2File = files.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("datasetId").GetString() == Lsoa && f.GetProperty("version").GetInt32() == 2);
+        Assert.Equal(heldBefore.Count, v2File.GetProperty("rowsRetained").GetInt64());
+        Assert.Equal($"{Lsoa}_v0002_{curatedV2.VersionDate:yyyyMMdd}.csv", v2File.GetProperty("name").GetString());
+        Assert.DoesNotContain("cohortkey", files.ToString(), StringComparison.Ordinal); // names and counts, no tokens
+
+        // A project created after the withdrawal never receives a leaver.
+        await CreateAsync(http, admin, b);
+        await ProvisionAsync(http, admin, operatorToken, b, app);
+        var bV2 = await LinesAsync(b, Lsoa, 2, app);
+        using var bIds = await keys.GetCipherAsync(KeyPurposes.ProjectId(b), CancellationToken.None);
+        Assert.DoesNotContain(bV2, l => leaving.Select(t => bIds.ReencryptToken(t)).Contains(Id(l)));
+        Assert.Equal(curatedV2.ObservationCount, bV2.Count);
+
+        // Place-based linkage: inside a project every LSOA token joins the IMD table; across projects nothing joins.
+        var aImd = (await LinesAsync(a, Imd, 1, app)).Select(Id).ToHashSet(StringComparer.Ordinal);
+        var bImd = (await LinesAsync(b, Imd, 1, app)).Select(Id).ToHashSet(StringComparer.Ordinal);
+        var aLsoas = aV2.Select(l => l.Split(',')[2]).ToHashSet(StringComparer.Ordinal);
+        Assert.Subset(aImd, aLsoas);
+        Assert.Empty(aImd.Intersect(bImd));
+        Assert.Empty(aV2.Select(Id).Intersect(bV2.Select(Id)));
+
+        // A second provision of the same versions changes nothing.
+        var blob = stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(a)).GetBlobClient($"{Lsoa}_v0002_{curatedV2.VersionDate:yyyyMMdd}.csv");
+        var etag = (await blob.GetPropertiesAsync()).Value.ETag;
+        var again = await ProvisionAsync(http, admin, operatorToken, a, app);
+        Assert.All(again.GetProperty("output").GetProperty("Datasets").EnumerateArray(), d => Assert.Equal("Unchanged", d.GetProperty("Outcome").GetString()));
+        Assert.Equal(etag, (await blob.GetPropertiesAsync()).Value.ETag);
+
+        // Nothing of a TRE id reached a project's container: the cohort stays on the TRE side.
+        Assert.DoesNotContain(await stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(a)).ListNamesAsync(), n => n.Contains("cohort", StringComparison.Ordinal));
+    }
+
+    /// <summary>The IMD shape this product keeps: an LSOA and its decile, 20 LSOAs per decile (the scenario's LSOAs among them).</summary>
+    private static string ImdTable()
+    {
+        var sb = new StringBuilder("lsoa11cd,imd_decile\n");
+        for (int i = 0; i < 200; i++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"E01{i:D6},{(i % 10) + 1}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Id(string line) => line.Split(',')[0];
+
+    private async Task<List<string>> LinesAsync(string project, string dataset, int version, FunctionAppFactory app)
+    {
+        var record = (await app.Services.GetRequiredService<ProjectStore>().GetFileAsync(project, dataset, version, CancellationToken.None))!;
+        string text = (await stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(project)).GetBlobClient(record.Name).DownloadContentAsync()).Value.Content.ToString();
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+        Assert.Equal(record.Rows, lines.Count - 1);
+        return lines.Skip(1).ToList();
+    }
+
+    private static async Task CreateAsync(HttpClient http, string token, string id)
+    {
+        var response = await SendAsync(http, HttpMethod.Post, "/api/projects", token, new { id, title = "Deprivation and hospital use", studies = new[] { "ALSPAC" }, datasets = new[] { Imd }, endDate = "2030-01-01" });
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>POST …/provision (202 + Location), then the workflow's status until it completes; returns the status.</summary>
+    private static async Task<JsonElement> ProvisionAsync(HttpClient http, string admin, string operatorToken, string id, FunctionAppFactory app)
+    {
+        var started = await SendAsync(http, HttpMethod.Post, $"/api/projects/{id}/provision", admin);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        string location = started.Headers.Location!.ToString();
+        string done = await Wait.ForAsync(async () =>
+        {
+            var status = await GetJsonAsync(http, location, operatorToken);
+            string? state = status.GetProperty("runtimeStatus").GetString();
+            Assert.True(state != "Failed", status.ToString());
+            return state == "Completed" ? status.GetRawText() : null;
+        }, seconds: 120, logs: app.Logs);
+        return JsonDocument.Parse(done).RootElement.Clone();
+    }
+
+    private static async Task<JsonElement> GetJsonAsync(HttpClient http, string url, string token)
+    {
+        var response = await SendAsync(http, HttpMethod.Get, url, token);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string url, string? token, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return http.SendAsync(request);
+    }
+}

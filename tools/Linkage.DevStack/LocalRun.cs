@@ -102,6 +102,8 @@ internal static class LocalRun
             await PrintSummaryAsync(blobs, stop.Token);
             await PrintDeliveriesAsync(stop.Token);
             await PrintCatalogueAsync(stop.Token);
+            var studies = Directory.GetDirectories(Path.Combine(synthDir, "file1")).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
+            await DemoProjectsAsync(studies, stop.Token);
             Console.WriteLine($"== the app is serving on {AppUrl}; Ctrl-C stops it and the stack. Try:");
             Console.WriteLine($"   curl {AppUrl}/api/health");
             Console.WriteLine("   TOKEN=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Operator)");
@@ -110,6 +112,8 @@ internal static class LocalRun
             Console.WriteLine($"   curl -H \"Authorization: Bearer $READER\" '{AppUrl}/api/datasets/nhse_lsoa11_dataset_mapping'");
             Console.WriteLine("   REVIEWER=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Reviewer --name 'Rita Reviewer')");
             Console.WriteLine($"   curl -H \"Authorization: Bearer $REVIEWER\" '{AppUrl}/api/reviews'");
+            Console.WriteLine("   ADMIN=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.ProjectAdmin)");
+            Console.WriteLine($"   curl -H \"Authorization: Bearer $ADMIN\" '{AppUrl}/api/projects/LLC_0001/files'");
             await app.WaitForExitAsync(stop.Token);
             return app.ExitCode;
         }
@@ -278,6 +282,73 @@ internal static class LocalRun
             string current = d.GetProperty("currentVersion") is { ValueKind: System.Text.Json.JsonValueKind.Number } v ? $"current v{v.GetInt32()}" : "no released version";
             string waiting = pending[id].Any() ? $"; awaiting review: {string.Join(", ", pending[id].Select(n => $"v{n}"))}" : "";
             Console.WriteLine($"   {id,-30} {current}{waiting}");
+        }
+    }
+
+    /// <summary>
+    /// The demonstration of review and provisioning, through the API as each role would use it: two demo reviewers approve
+    /// every version awaiting review (synthetic data only), a project admin creates two projects and provisions them, and
+    /// their files are printed. A second run finds the projects and provisions nothing twice.
+    /// </summary>
+    private static async Task DemoProjectsAsync(IReadOnlyList<string> studies, CancellationToken ct)
+    {
+        var tokens = Linkage.Azure.Identity.DevelopmentTokens.GetOrCreate();
+        using var http = new HttpClient { BaseAddress = new Uri(AppUrl) };
+        async Task<(int Status, System.Text.Json.JsonElement Body, string? Location)> SendAsync(HttpMethod method, string path, string role, string name, object? body = null)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : System.Net.Http.Json.JsonContent.Create(body) };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", tokens.Issue([role], name, TimeSpan.FromMinutes(5)));
+            using var response = await http.SendAsync(request, ct);
+            string text = await response.Content.ReadAsStringAsync(ct);
+            return ((int)response.StatusCode, text.Length == 0 ? default : System.Text.Json.JsonDocument.Parse(text).RootElement.Clone(), response.Headers.Location?.ToString());
+        }
+
+        Console.WriteLine("== disclosure review (demo reviewers approve every flagged item of the synthetic versions)");
+        var pending = (await SendAsync(HttpMethod.Get, "/api/reviews", "Linkage.Reviewer", "Rita Reviewer (demo)")).Body.GetProperty("versions").EnumerateArray().ToList();
+        foreach (var v in pending)
+        {
+            string ds = v.GetProperty("datasetId").GetString()!;
+            int n = v.GetProperty("version").GetInt32();
+            var items = (await SendAsync(HttpMethod.Get, $"/api/datasets/{ds}/versions/{n}/risk", "Linkage.Reviewer", "Rita Reviewer (demo)")).Body
+                .GetProperty("flaggedItems").EnumerateArray().Select(i => i.GetProperty("id").GetString()).ToList();
+            string release = "";
+            foreach (var reviewer in new[] { "Rita Reviewer (demo)", "Raj Reviewer (demo)" })
+            {
+                var answer = await SendAsync(HttpMethod.Post, $"/api/datasets/{ds}/versions/{n}/review", "Linkage.Reviewer", reviewer, new { decision = "approve", notes = "synthetic data, demo", acceptedItems = items });
+                release = answer.Status == 200 ? answer.Body.GetProperty("release").GetString()! : $"HTTP {answer.Status}";
+            }
+
+            Console.WriteLine($"   {ds} v{n}: {items.Count} flagged items accepted by two reviewers -> {release}");
+        }
+
+        Console.WriteLine("== projects (a project admin creates and provisions two, through the API)");
+        var projects = new[]
+        {
+            (Id: "LLC_0001", Title: "Hospital use and deprivation (demo)", Studies: studies, Datasets: new[] { "nhse_hes_apc", "imd2019_lsoa11" }),
+            (Id: "LLC_0002", Title: "Place and health (demo)", Studies: (IReadOnlyList<string>)studies.Take(1).ToList(), Datasets: new[] { "imd2019_lsoa11" }),
+        };
+        foreach (var p in projects)
+        {
+            var created = await SendAsync(HttpMethod.Post, "/api/projects", "Linkage.ProjectAdmin", "Pat ProjectAdmin (demo)", new { id = p.Id, title = p.Title, studies = p.Studies, datasets = p.Datasets, endDate = DateTime.UtcNow.AddYears(2).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) });
+            var started = await SendAsync(HttpMethod.Post, $"/api/projects/{p.Id}/provision", "Linkage.ProjectAdmin", "Pat ProjectAdmin (demo)");
+            string state = "?";
+            for (int i = 0; i < 240 && started.Location is not null; i++)
+            {
+                state = (await SendAsync(HttpMethod.Get, started.Location, "Linkage.Operator", "run-local")).Body.GetProperty("runtimeStatus").GetString()!;
+                if (state is "Completed" or "Failed" or "Terminated")
+                {
+                    break;
+                }
+
+                await Task.Delay(500, ct);
+            }
+
+            Console.WriteLine($"   {p.Id} ({(created.Status == 201 ? "created" : "exists")}): provisioning {state}");
+            var files = (await SendAsync(HttpMethod.Get, $"/api/projects/{p.Id}/files", "Linkage.ProjectAdmin", "Pat ProjectAdmin (demo)")).Body;
+            foreach (var f in files.GetProperty("files").EnumerateArray())
+            {
+                Console.WriteLine($"     {files.GetProperty("container").GetString()}/{f.GetProperty("name").GetString(),-48} {f.GetProperty("rows").GetInt64(),9} rows  {(f.GetProperty("participants").ValueKind == System.Text.Json.JsonValueKind.Number ? f.GetProperty("participants").GetInt64() + " people" : "reference")}");
+            }
         }
     }
 

@@ -82,6 +82,13 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
         return await (await GetAsync(cancellationToken)).GetCipherAsync(purpose, cancellationToken);
     }
 
+    /// <summary>The cipher of one version of a purpose (e.g. the TRE id key a curated version was made with, after a rotation).</summary>
+    public async Task<BlockTokenCipher> GetCipherAsync(string purpose, int version, CancellationToken cancellationToken)
+    {
+        EnsureAllowed(purpose);
+        return await (await GetAsync(cancellationToken)).GetCipherAsync(purpose, version, cancellationToken);
+    }
+
     public async Task<StudyIdTokenizer> GetStudyIdTokenizerAsync(CancellationToken cancellationToken)
     {
         EnsureAllowed(KeyPurposes.TtpPerson);

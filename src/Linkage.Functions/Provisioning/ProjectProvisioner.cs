@@ -228,8 +228,11 @@ public sealed class ProjectProvisioner(
             var p => p,
         };
 
+    /// <summary>The key version a curated version was made with (its record names it, e.g. <c>processor-id/v2</c>), so a rotation since does not break provisioning.</summary>
     private async Task<BlockTokenCipher> CipherAsync(string purpose, string? keyVersion, CancellationToken cancellationToken) =>
-        await keys.GetCipherAsync(purpose, cancellationToken); // the version record names it; key rotation is not exercised here
+        keyVersion is { } named && named.LastIndexOf("/v", StringComparison.Ordinal) is >= 0 and var at && int.TryParse(named.AsSpan(at + 2), out int version)
+            ? await keys.GetCipherAsync(purpose, version, cancellationToken)
+            : await keys.GetCipherAsync(purpose, cancellationToken);
 
     private async Task<Stream> OpenAsync(string path, CancellationToken cancellationToken)
     {

@@ -40,6 +40,8 @@ public static partial class ProjectRequestRules
     public static string? CheckDatasets(IReadOnlyList<string>? datasets, DatasetSpecs specs) =>
         datasets is null ? "datasets must list the approved dataset ids (an empty list is allowed: the LSOA11 mappings are always provisioned)."
         : datasets.FirstOrDefault(d => !specs.TryGet(d ?? "", out _)) is { } bad ? $"'{bad}' is not a catalogued dataset; use one of {string.Join(", ", specs.All.Select(s => s.DatasetId).Order(StringComparer.Ordinal))}."
+        : datasets.FirstOrDefault(d => specs.TryGet(d, out var s) && s.Kind == Linkage.File2.DatasetKind.Participant && s.PermissionChecks == Linkage.File2.PermissionChecks.None) is { } foreign
+            ? $"'{foreign}' is keyed by another organisation's patient key, not by UK LLC participants, so a UK LLC project's cohort and permissions cannot be applied to it; it is not provisioned to projects."
         : null;
 
     public static string? CheckEndDate(DateOnly? endDate, DateOnly today) =>

@@ -26,6 +26,7 @@ public sealed class ProjectsApiTests(IsolatedStackFixture stack) : IClassFixture
         await ProblemAsync(await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id = "PROJ1", title = "t", studies = new[] { "ALSPAC" }, datasets = Array.Empty<string>(), endDate = "2030-01-01" }), HttpStatusCode.BadRequest, "LLC_0001");
         await ProblemAsync(await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "t", studies = new[] { "ALSPAC" }, datasets = new[] { "no_such" }, endDate = "2030-01-01" }), HttpStatusCode.BadRequest, "not a catalogued dataset");
         await ProblemAsync(await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "t", studies = new[] { "ALSPAC" }, datasets = Array.Empty<string>(), endDate = "2020-01-01" }), HttpStatusCode.BadRequest, "endDate must be after today");
+        await ProblemAsync(await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "t", studies = new[] { "ALSPAC" }, datasets = new[] { "london_sde_asc_cld" }, endDate = "2030-01-01" }), HttpStatusCode.BadRequest, "another organisation's patient key");
         var created = await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "Deprivation and hospital use", studies = new[] { "ALSPAC", "UKHLS" }, datasets = new[] { "nhse_hes_apc" }, endDate = "2030-01-01" });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal($"/api/projects/{id}", created.Headers.Location?.ToString());

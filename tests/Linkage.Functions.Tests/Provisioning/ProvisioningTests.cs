@@ -105,6 +105,39 @@ public sealed class ProvisioningTests(IsolatedStackFixture stack) : IClassFixtur
         Assert.DoesNotContain(await stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(a)).ListNamesAsync(), n => n.Contains("cohort", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_provisioning_that_fails_part_way_leaves_no_file_visible_and_a_fixed_source_then_provisions()
+    {
+        await _scenario.ResetAsync();
+        var people = File2Scenario.People();
+        await _scenario.SeedSnapshotAsync(people.Permitted, people.Withdrawn);
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
+        var (blob, etag) = await _scenario.DeliverAsync(File2Scenario.File2(rows: 20_000, people: people));
+        var version = (await app.Services.GetRequiredService<File2IntakeService>().ProcessAsync(blob, etag, CancellationToken.None)).Version!;
+        string id = "LLC_" + Random.Shared.Next(1000, 9999);
+        var store = app.Services.GetRequiredService<ProjectStore>();
+        await store.CreateAsync(new ProjectDocument { ProjectId = id, Title = "t", Studies = ["ALSPAC"], Datasets = [Lsoa], EndDate = new DateOnly(2030, 1, 1) }, CancellationToken.None);
+        var provisioner = app.Services.GetRequiredService<ProjectProvisioner>();
+        await provisioner.FreezeCohortAsync(id, CancellationToken.None);
+
+        // The curated file is damaged late on (a token cut short): the run stops after writing earlier rows as staged blocks.
+        var curated = stack.CreateBlobServiceClient().GetBlobContainerClient(ProcessorStorage.Curated).GetBlobClient(version.DataFile!.Split('/', 2)[1]);
+        string good = (await curated.DownloadContentAsync()).Value.Content.ToString();
+        var lines = good.Split('\n').ToList();
+        lines[^10] = lines[^10][5..];
+        await curated.UploadAsync(BinaryData.FromString(string.Join('\n', lines)), overwrite: true);
+        await Assert.ThrowsAnyAsync<FormatException>(() => provisioner.ProvisionDatasetAsync(id, Lsoa, CancellationToken.None));
+        var container = stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(id));
+        Assert.Empty(await container.ListNamesAsync()); // staged blocks only: no file a reader could see
+        Assert.Null(await store.GetFileAsync(id, Lsoa, 1, CancellationToken.None));
+
+        // Repaired, the same run writes the file under the same name.
+        await curated.UploadAsync(BinaryData.FromString(good), overwrite: true);
+        var result = await provisioner.ProvisionDatasetAsync(id, Lsoa, CancellationToken.None);
+        Assert.Equal("Provisioned", result.Outcome);
+        Assert.Equal([result.File!], await container.ListNamesAsync());
+    }
+
     /// <summary>The IMD shape this product keeps: an LSOA and its decile, 20 LSOAs per decile (the scenario's LSOAs among them).</summary>
     private static string ImdTable()
     {

@@ -17,9 +17,6 @@ public static partial class DatasetSpecLoader
     private static readonly string[] TopLevel = ["$schema", "specVersion", "datasetId", "title", "description", "owner", "source", "kind", "keyScheme", "legalBasis", "keyColumn", "permissions", "columns", "risk", "catalogue"];
     private static readonly string[] ColumnProps = ["name", "type", "rule", "output", "required", "maxLength", "min", "max", "format", "labels", "generalise", "description", "onUnexpected"];
     private static readonly string[] PermissionProps = ["checks", "required", "nationalOptOutApplies", "geography"];
-    private static readonly string[] CatalogueProps = ["series", "keywords", "specificRestrictions", "citation", "publishingFrequency", "temporalCoverageColumn", "spatialCoverage", "published", "startDate", "endDate", "releaseDate"];
-    private static readonly string[] CitationProps = ["author", "publisher"];
-    private static readonly string[] PublishedProps = ["measure", "count", "date", "source"];
 
     private static readonly Dictionary<string, DatasetKind> Kinds = new(StringComparer.Ordinal)
     {
@@ -67,7 +64,7 @@ public static partial class DatasetSpecLoader
         ["exclude"] = ColumnRule.Exclude,
     };
 
-    private static readonly string[] FlagNames = Enum.GetNames<PermissionFlags>()
+    internal static readonly string[] FlagNames = Enum.GetNames<PermissionFlags>()
         .Where(n => n is not (nameof(PermissionFlags.None) or nameof(PermissionFlags.Active) or nameof(PermissionFlags.NationalOptOutApplies)))
         .ToArray();
 
@@ -175,7 +172,7 @@ public static partial class DatasetSpecLoader
         CheckColumnSet(columns, keyColumn, kind, keyScheme, problems);
         var (checks, required, optOut, geoFlag, geoMissing) = BuildPermissions(root, columns, kind, keyScheme, problems);
         var (qis, marginals) = BuildRisk(root, columns, problems);
-        var catalogue = BuildCatalogue(root, columns, problems);
+        var catalogue = CatalogueBlock.Build(root, columns, problems);
         if (problems.List.Count > 0)
         {
             return null;
@@ -551,103 +548,6 @@ public static partial class DatasetSpecLoader
         return (qis, marginals);
     }
 
-    private static DatasetCatalogueInfo BuildCatalogue(JsonElement root, List<ColumnSpec> columns, Problems problems)
-    {
-        const string cp = "$.catalogue";
-        if (!root.TryGetProperty("catalogue", out var c))
-        {
-            return DatasetCatalogueInfo.Empty;
-        }
-
-        if (c.ValueKind != JsonValueKind.Object)
-        {
-            problems.Add(cp, "catalogue must be an object.", "Write \"catalogue\": { \"series\": …, \"publishingFrequency\": … }.");
-            return DatasetCatalogueInfo.Empty;
-        }
-
-        problems.UnknownProperties(c, cp, CatalogueProps);
-        CatalogueCitation? citation = null;
-        if (c.TryGetProperty("citation", out var ce))
-        {
-            if (ce.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add($"{cp}.citation", "citation must be an object.", "Write \"citation\": { \"author\": …, \"publisher\": … }.");
-            }
-            else
-            {
-                problems.UnknownProperties(ce, $"{cp}.citation", CitationProps);
-                citation = new CatalogueCitation(problems.Text(ce, $"{cp}.citation", "author", required: false), problems.Text(ce, $"{cp}.citation", "publisher", required: false));
-            }
-        }
-
-        string? temporal = problems.Text(c, cp, "temporalCoverageColumn", required: false);
-        if (temporal is not null)
-        {
-            var column = columns.FirstOrDefault(x => x.Name == temporal);
-            if (column is null || !column.IsOutput || column.Type != ColumnType.Date)
-            {
-                problems.Add($"{cp}.temporalCoverageColumn", $"'{temporal}' is not a date-typed output column of this spec.", "Name an input column with \"type\": \"date\" that is not excluded (e.g. record_date).");
-            }
-        }
-
-        var published = new List<PublishedCount>();
-        if (c.TryGetProperty("published", out var pe))
-        {
-            if (pe.ValueKind != JsonValueKind.Array)
-            {
-                problems.Add($"{cp}.published", "published must be a list.", "Write \"published\": [ { \"measure\": \"Persons\", \"count\": 2258, \"date\": \"2025-10-21\", \"source\": \"…\" } ].");
-            }
-            else
-            {
-                int i = 0;
-                foreach (var item in pe.EnumerateArray())
-                {
-                    string ip = $"{cp}.published[{i++}]";
-                    if (item.ValueKind != JsonValueKind.Object)
-                    {
-                        problems.Add(ip, "Each published fact must be an object.", "Write { \"measure\": \"Persons\", \"count\": 2258, \"date\": \"2025-10-21\", \"source\": \"…\" }.");
-                        continue;
-                    }
-
-                    problems.UnknownProperties(item, ip, PublishedProps);
-                    string? measure = problems.Text(item, ip, "measure", required: true);
-                    long? count = problems.Integer(item, ip, "count", required: true);
-                    if (count is < 0)
-                    {
-                        problems.Add($"{ip}.count", "A published count cannot be negative.", "Write the count as published.");
-                    }
-
-                    string? date = problems.IsoDate(item, ip, "date", required: true);
-                    string? source = problems.Text(item, ip, "source", required: true);
-                    if (measure is not null && count is not null && date is not null && source is not null)
-                    {
-                        published.Add(new PublishedCount(measure, count.Value, date, source));
-                    }
-                }
-            }
-        }
-
-        string? start = problems.IsoDate(c, cp, "startDate", required: false);
-        string? end = problems.IsoDate(c, cp, "endDate", required: false);
-        if (start is not null && end is not null && string.CompareOrdinal(start, end) > 0)
-        {
-            problems.Add($"{cp}.endDate", $"endDate {end} is before startDate {start}.", "Write the dates as published.");
-        }
-
-        return new DatasetCatalogueInfo(
-            problems.Text(c, cp, "series", required: false),
-            problems.TextList(c, cp, "keywords"),
-            problems.Text(c, cp, "specificRestrictions", required: false),
-            citation,
-            problems.Text(c, cp, "publishingFrequency", required: false),
-            temporal,
-            problems.TextList(c, cp, "spatialCoverage"),
-            published,
-            start,
-            end,
-            problems.IsoDate(c, cp, "releaseDate", required: false));
-    }
-
     private static int ColumnIndex(JsonElement e, string path, List<ColumnSpec> columns, Problems problems)
     {
         string name = e.ValueKind == JsonValueKind.String ? e.GetString()! : "";
@@ -665,203 +565,4 @@ public static partial class DatasetSpecLoader
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9_]{0,63}$")]
     private static partial Regex ColumnNamePattern();
-
-    /// <summary>Collects problems and reads typed properties, recording a problem for each wrong one.</summary>
-    private sealed class Problems(string file)
-    {
-        public List<SpecProblem> List { get; } = [];
-
-        public void Add(string path, string problem, string fix) => List.Add(new SpecProblem(file, path, problem, fix));
-
-        public void UnknownProperties(JsonElement element, string path, string[] known, string? datasetId = null)
-        {
-            foreach (var p in element.EnumerateObject())
-            {
-                if (path == "$" && p.Name == "citationPrefix")
-                {
-                    // Retired: say where the DOI comes from now, not just which names are known.
-                    Add("$.citationPrefix", "Unknown property 'citationPrefix': DOIs are no longer part of a dataset spec.", $"Remove it: a dataset's DOI now comes from configuration, Catalogue:Datasets:{(string.IsNullOrEmpty(datasetId) ? "<datasetId>" : datasetId)}:Doi.");
-                }
-                else if (!known.Contains(p.Name, StringComparer.Ordinal))
-                {
-                    Add($"{path}.{p.Name}", $"Unknown property '{p.Name}'.", $"Remove it or use one of: {string.Join(", ", known)}.");
-                }
-            }
-        }
-
-        public string? Text(JsonElement element, string path, string name, bool required)
-        {
-            if (!element.TryGetProperty(name, out var v))
-            {
-                if (required)
-                {
-                    Add($"{path}.{name}", $"'{name}' is missing.", $"Add \"{name}\": \"…\".");
-                }
-
-                return null;
-            }
-
-            if (v.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(v.GetString()))
-            {
-                Add($"{path}.{name}", $"'{name}' must be a non-empty string.", $"Write \"{name}\": \"…\".");
-                return null;
-            }
-
-            return v.GetString();
-        }
-
-        /// <summary>A calendar date written yyyy-MM-dd.</summary>
-        public string? IsoDate(JsonElement element, string path, string name, bool required)
-        {
-            string? text = Text(element, path, name, required);
-            if (text is not null && !DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _))
-            {
-                Add($"{path}.{name}", $"'{text}' is not a date written yyyy-MM-dd.", $"Write \"{name}\": \"2023-03-31\" (for example).");
-                return null;
-            }
-
-            return text;
-        }
-
-        /// <summary>An optional list of non-empty strings (empty when absent).</summary>
-        public List<string> TextList(JsonElement element, string path, string name)
-        {
-            var list = new List<string>();
-            if (!element.TryGetProperty(name, out var v))
-            {
-                return list;
-            }
-
-            if (v.ValueKind != JsonValueKind.Array)
-            {
-                Add($"{path}.{name}", $"'{name}' must be a list of strings.", $"Write \"{name}\": [\"…\", \"…\"].");
-                return list;
-            }
-
-            int i = 0;
-            foreach (var e in v.EnumerateArray())
-            {
-                if (e.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(e.GetString()))
-                {
-                    Add($"{path}.{name}[{i}]", "Each entry must be a non-empty string.", "Write the text in quotes.");
-                }
-                else
-                {
-                    list.Add(e.GetString()!);
-                }
-
-                i++;
-            }
-
-            return list;
-        }
-
-        public long? Integer(JsonElement element, string path, string name, bool required)
-        {
-            if (!element.TryGetProperty(name, out var v))
-            {
-                if (required)
-                {
-                    Add($"{path}.{name}", $"'{name}' is missing.", $"Add \"{name}\": <whole number>.");
-                }
-
-                return null;
-            }
-
-            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long n))
-            {
-                Add($"{path}.{name}", $"'{name}' must be a whole number.", $"Write \"{name}\": 5 (for example), without quotes.");
-                return null;
-            }
-
-            return n;
-        }
-
-        /// <summary>A whole number that must fit 32 bits (lengths, widths, top codes): a larger one is an error, not a wrap.</summary>
-        public int? Int32(JsonElement element, string path, string name, bool required)
-        {
-            long? n = Integer(element, path, name, required);
-            if (n is { } value && value is < int.MinValue or > int.MaxValue)
-            {
-                Add($"{path}.{name}", $"'{name}' is {value}, outside what it can be ({int.MinValue} to {int.MaxValue}).", $"Write a realistic \"{name}\".");
-                return null;
-            }
-
-            return (int?)n;
-        }
-
-        public bool? Bool(JsonElement element, string path, string name)
-        {
-            if (!element.TryGetProperty(name, out var v))
-            {
-                return null;
-            }
-
-            if (v.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-            {
-                Add($"{path}.{name}", $"'{name}' must be true or false.", $"Write \"{name}\": true or false, without quotes.");
-                return null;
-            }
-
-            return v.GetBoolean();
-        }
-
-        public T? Choice<T>(JsonElement element, string path, string name, Dictionary<string, T> choices, bool required)
-            where T : struct
-        {
-            string? text = Text(element, path, name, required);
-            if (text is null)
-            {
-                return null;
-            }
-
-            if (choices.TryGetValue(text, out var value))
-            {
-                return value;
-            }
-
-            Add($"{path}.{name}", $"'{text}' is not a valid {name}.", $"Use one of: {string.Join(", ", choices.Keys)}.");
-            return null;
-        }
-
-        public PermissionFlags Flag(JsonElement e, string path)
-        {
-            string name = e.ValueKind == JsonValueKind.String ? e.GetString()! : "";
-            if (FlagNames.Contains(name, StringComparer.Ordinal))
-            {
-                return Enum.Parse<PermissionFlags>(name);
-            }
-
-            Add(path, $"'{name}' is not a permission flag.", $"Use one of: {string.Join(", ", FlagNames)} (being active and the national opt-out are always checked).");
-            return PermissionFlags.None;
-        }
-
-        public Dictionary<string, string> Labels(JsonElement c, string path)
-        {
-            var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-            if (!c.TryGetProperty("labels", out var l))
-            {
-                return labels;
-            }
-
-            if (l.ValueKind != JsonValueKind.Object)
-            {
-                Add($"{path}.labels", "labels must be an object of value → label.", "Write \"labels\": { \"1\": \"Male\", \"2\": \"Female\" }.");
-                return labels;
-            }
-
-            foreach (var p in l.EnumerateObject())
-            {
-                if (p.Value.ValueKind != JsonValueKind.String || p.Name.Length == 0)
-                {
-                    Add($"{path}.labels.{p.Name}", "Each label must be a non-empty value with a string label.", "Write \"VALUE\": \"label text\".");
-                    continue;
-                }
-
-                labels[p.Name] = p.Value.GetString()!;
-            }
-
-            return labels;
-        }
-    }
 }

@@ -43,7 +43,11 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         Assert.Equal(2, record.Errors);
 
         // The file is kept, byte for byte, in quarantine, with the report beside it and a copy in the provider's area.
+        // The record is written before the move (it names the copy it is making), so the copy may follow a moment later.
         var quarantine = blobs.GetBlobContainerClient(TtpStorage.File1Quarantine);
+        await Wait.ForAsync(() => blobs.TryDownloadTextAsync($"{TtpStorage.ProviderReports}/{name}.report.json"), logs: app.Logs);
+        await Wait.ForAsync(() => blobs.TryDownloadTextAsync($"{TtpStorage.File1Quarantine}/{name}"), logs: app.Logs);
+        await Wait.ForAsync(() => blobs.TryDownloadTextAsync($"{TtpStorage.File1Quarantine}/{name}.report.json"), logs: app.Logs);
         Assert.Equal(content, (await quarantine.GetBlobClient(name).DownloadContentAsync()).Value.Content.ToArray());
         var report = JsonNode.Parse((await quarantine.GetBlobClient(name + ".report.json").DownloadContentAsync()).Value.Content.ToString())!;
         Assert.False((bool)report["accepted"]!);

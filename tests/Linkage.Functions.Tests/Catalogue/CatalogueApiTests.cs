@@ -9,6 +9,8 @@ using Linkage.Functions.Tests.FaultInjection;
 using Linkage.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Linkage.Functions.Tests.Infrastructure.ApiCalls;
+
 namespace Linkage.Functions.Tests.Catalogue;
 
 /// <summary>
@@ -47,13 +49,13 @@ public sealed class CatalogueApiTests(IsolatedStackFixture stack) : IClassFixtur
         string reader = app.Token("Rhea Researcher", Roles.Reader);
 
         // The list: every shipped dataset, the LSOA11 one with its current version.
-        var list = await GetAsync(http, "/api/datasets", reader);
+        var list = await GetJsonAsync(http, "/api/datasets", reader);
         var ids = list.GetProperty("datasets").EnumerateArray().Select(d => d.GetProperty("id").GetString()).ToList();
         Assert.Equal(["imd2019_lsoa11", "london_sde_asc_cld", "london_sde_cla", "nhse_hes_apc", Dataset], ids);
         Assert.Equal(2, list.GetProperty("datasets").EnumerateArray().Single(d => d.GetProperty("id").GetString() == Dataset).GetProperty("currentVersion").GetInt32());
 
         // The descriptor table of seed 000.
-        var entry = await GetAsync(http, $"/api/datasets/{Dataset}", reader);
+        var entry = await GetJsonAsync(http, $"/api/datasets/{Dataset}", reader);
         Assert.Equal("UKLLC_nhse_lsoa11_dataset_mapping", entry.GetProperty("nameInTre").GetString());
         Assert.Equal("UK LLC Managed", entry.GetProperty("series").GetString());
         Assert.Equal("UK Longitudinal Linkage Collaboration, NHS England", entry.GetProperty("owner").GetString());
@@ -78,7 +80,7 @@ public sealed class CatalogueApiTests(IsolatedStackFixture stack) : IClassFixtur
             citation.GetProperty("text").GetString());
 
         // The version history of seed 000: version, date, variables, observations, DOI, change log.
-        var history = (await GetAsync(http, $"/api/datasets/{Dataset}/versions", reader)).GetProperty("versions").EnumerateArray().ToList();
+        var history = (await GetJsonAsync(http, $"/api/datasets/{Dataset}/versions", reader)).GetProperty("versions").EnumerateArray().ToList();
         Assert.Equal([1, 2], history.Select(h => h.GetProperty("version").GetInt32()));
         Assert.Equal(Doi1, history[0].GetProperty("doi").GetString());
         Assert.Equal(JsonValueKind.Null, history[1].GetProperty("doi").ValueKind);
@@ -100,14 +102,14 @@ public sealed class CatalogueApiTests(IsolatedStackFixture stack) : IClassFixtur
         Assert.Equal(10, history[0].GetProperty("changeLog").GetProperty("suppressedBelow").GetInt32());
 
         // Variables of a version: names, descriptions, types, rules, value labels.
-        var variables = (await GetAsync(http, $"/api/datasets/{Dataset}/versions/1/variables", reader)).GetProperty("variables").EnumerateArray().ToList();
+        var variables = (await GetJsonAsync(http, $"/api/datasets/{Dataset}/versions/1/variables", reader)).GetProperty("variables").EnumerateArray().ToList();
         var origin = variables.Single(v => v.GetProperty("name").GetString() == "origin");
         Assert.Equal("keep", origin.GetProperty("rule").GetString());
         Assert.Equal("Hospital Episode Statistics Admitted Patient Care", origin.GetProperty("valueLabels").GetProperty("HES APC").GetString());
         Assert.Equal("encrypt-geography", variables.Single(v => v.GetProperty("name").GetString() == "lsoa11cd_e").GetProperty("rule").GetString());
 
         // A dataset without versions says no DOI is registered; the shipped specs invent none.
-        var hes = await GetAsync(http, "/api/datasets/nhse_hes_apc", reader);
+        var hes = await GetJsonAsync(http, "/api/datasets/nhse_hes_apc", reader);
         Assert.Equal("not configured", hes.GetProperty("citation").GetProperty("doiStatus").GetString());
         Assert.Equal(JsonValueKind.Null, hes.GetProperty("currentVersion").ValueKind);
         foreach (var spec in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "datasets"), "*.json"))
@@ -116,10 +118,10 @@ public sealed class CatalogueApiTests(IsolatedStackFixture stack) : IClassFixtur
         }
 
         // Not found, 401, 403; reads and denials are audited.
-        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, "/api/datasets/no_such_dataset", reader)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, $"/api/datasets/{Dataset}/versions/9/variables", reader)).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, $"/api/datasets/{Dataset}", null)).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(http, $"/api/datasets/{Dataset}", app.Token("Pat ProjectAdmin", Roles.ProjectAdmin))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, HttpMethod.Get, "/api/datasets/no_such_dataset", reader)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, HttpMethod.Get, $"/api/datasets/{Dataset}/versions/9/variables", reader)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, $"/api/datasets/{Dataset}", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(http, HttpMethod.Get, $"/api/datasets/{Dataset}", app.Token("Pat ProjectAdmin", Roles.ProjectAdmin))).StatusCode);
         var audit = await app.Services.GetRequiredService<AuditLog>().ForTargetAsync($"dataset/{Dataset}", 100, CancellationToken.None);
         Assert.Contains(audit, e => e is { Action: "catalogue.read", Outcome: "succeeded", Name: "Rhea Researcher" });
         Assert.Contains(audit, e => e is { Action: "catalogue.versions", Outcome: "succeeded" });
@@ -138,21 +140,4 @@ public sealed class CatalogueApiTests(IsolatedStackFixture stack) : IClassFixtur
         return (kept.Select(f => f[0]).Distinct().Count(), months[0], months[^1]);
     }
 
-    private static async Task<JsonElement> GetAsync(HttpClient http, string url, string token)
-    {
-        var response = await SendAsync(http, url, token);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
-
-    private static Task<HttpResponseMessage> SendAsync(HttpClient http, string url, string? token)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return http.SendAsync(request);
-    }
 }

@@ -12,6 +12,8 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Linkage.Functions.Tests.Infrastructure.ApiCalls;
+
 namespace Linkage.Functions.Tests.Catalogue;
 
 /// <summary>
@@ -232,15 +234,6 @@ public sealed class DisclosureReviewTests(IsolatedStackFixture stack) : IClassFi
 
     private static async Task<List<string>> FlaggedAsync(HttpClient http, int version, string token) =>
         (await GetJsonAsync(http, $"/api/datasets/{Dataset}/versions/{version}/risk", token)).GetProperty("flaggedItems").EnumerateArray().Select(i => i.GetProperty("id").GetString()!).ToList();
-
-    private static async Task<JsonElement> GetJsonAsync(HttpClient http, string url, string token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        var response = await http.SendAsync(request);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
 
     private static Task<HttpResponseMessage> ReviewAsync(HttpClient http, string token, string decision, IReadOnlyList<string> accepted, IReadOnlyList<string>? suppress = null, string? notes = null, int version = 1)
     {

@@ -8,6 +8,8 @@ using Linkage.Functions.Tests.Infrastructure;
 using Linkage.Synth;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Linkage.Functions.Tests.Infrastructure.ApiCalls;
+
 namespace Linkage.Functions.Tests.Catalogue;
 
 /// <summary>
@@ -86,25 +88,17 @@ public sealed class SeedDatasetsThroughInboxTests(IsolatedStackFixture stack) : 
 
         // The catalogue carries the seeds' published facts beside the computed ones.
         using var http = app.CreateClient();
-        var entry = await GetAsync(http, "/api/datasets/london_sde_asc_cld", app.Token("Rhea Researcher", Roles.Reader));
+        var entry = await GetJsonAsync(http, "/api/datasets/london_sde_asc_cld", app.Token("Rhea Researcher", Roles.Reader));
         var published = entry.GetProperty("published");
         Assert.Equal("Quarterly", published.GetProperty("publishingFrequency").GetString());
         var facts = published.GetProperty("observations").EnumerateArray().Select(o => (o.GetProperty("measure").GetString(), o.GetProperty("count").GetInt64())).ToList();
         Assert.Contains(("Events", 145853L), facts);
         Assert.Contains(("Persons", 23366L), facts);
         Assert.Equal("participant", entry.GetProperty("kind").GetString());
-        Assert.Equal("reference", (await GetAsync(http, "/api/datasets/imd2019_lsoa11", app.Token("Rhea Researcher", Roles.Reader))).GetProperty("kind").GetString());
+        Assert.Equal("reference", (await GetJsonAsync(http, "/api/datasets/imd2019_lsoa11", app.Token("Rhea Researcher", Roles.Reader))).GetProperty("kind").GetString());
     }
 
     private static HashSet<string> KeysOf(string file) =>
         File.ReadAllLines(file).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',')[0]).ToHashSet(StringComparer.Ordinal);
 
-    private static async Task<JsonElement> GetAsync(HttpClient http, string url, string token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        var response = await http.SendAsync(request);
-        Assert.True(response.IsSuccessStatusCode, $"GET {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
 }

@@ -9,6 +9,8 @@ using Linkage.Functions.Tests.Infrastructure;
 using Linkage.Keys;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Linkage.Functions.Tests.Infrastructure.ApiCalls;
+
 namespace Linkage.Functions.Tests.Provisioning;
 
 /// <summary>Projects over HTTP against the real local stack: create, read, change, end (keys destroyed, container closed, files deleted), each audited.</summary>
@@ -87,14 +89,4 @@ public sealed class ProjectsApiTests(IsolatedStackFixture stack) : IClassFixture
         Assert.Contains(says, body, StringComparison.Ordinal);
     }
 
-    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string url, string? token, object? body = null)
-    {
-        var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return http.SendAsync(request);
-    }
 }

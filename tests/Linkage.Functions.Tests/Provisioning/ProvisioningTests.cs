@@ -13,6 +13,8 @@ using Linkage.Functions.Tests.Infrastructure;
 using Linkage.Keys;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Linkage.Functions.Tests.Infrastructure.ApiCalls;
+
 namespace Linkage.Functions.Tests.Provisioning;
 
 /// <summary>
@@ -183,21 +185,4 @@ public sealed class ProvisioningTests(IsolatedStackFixture stack) : IClassFixtur
         return JsonDocument.Parse(done).RootElement.Clone();
     }
 
-    private static async Task<JsonElement> GetJsonAsync(HttpClient http, string url, string token)
-    {
-        var response = await SendAsync(http, HttpMethod.Get, url, token);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
-
-    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string url, string? token, object? body = null)
-    {
-        var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return http.SendAsync(request);
-    }
 }

@@ -74,6 +74,14 @@ public sealed class ProjectProvisioner(
         }
 
         var version = released[^1];
+        if (version.Suppressions.Count > 0)
+        {
+            // Reviewers released it on condition that cells be suppressed; until provisioning applies suppressions it
+            // fails closed: the version is not provisioned (the previous file, if any, stays the project's).
+            logger.LogWarning("{Dataset} v{Version} was released with {Cells} cells to suppress; not provisioned to {Project} until suppression is applied", datasetId, version.Version, version.Suppressions.Count, projectId);
+            return new DatasetProvisionResult(datasetId, "SuppressionsPending", version.Version, null, 0, 0, null);
+        }
+
         if (await store.GetFileAsync(projectId, datasetId, version.Version, cancellationToken) is { } done)
         {
             return new DatasetProvisionResult(datasetId, "Unchanged", done.Version, done.Name, done.Rows, done.RowsRetained, done.Participants);

@@ -138,6 +138,15 @@ public sealed class ProvisioningTests(IsolatedStackFixture stack) : IClassFixtur
         var result = await provisioner.ProvisionDatasetAsync(id, Lsoa, CancellationToken.None);
         Assert.Equal("Provisioned", result.Outcome);
         Assert.Equal([result.File!], await container.ListNamesAsync());
+
+        // A version released on condition that cells be suppressed is not provisioned until suppression is applied (fail closed).
+        var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
+        await catalogue.UpdateVersionAsync(Lsoa, 1, v => v with { Suppressions = [new Linkage.Functions.Catalogue.SuppressedCell("small-cell-1", "origin × record_date:year", "origin=GDPPR, record_date:year=2031")] }, CancellationToken.None);
+        await store.CreateAsync(new ProjectDocument { ProjectId = id[..^1] + (id[^1] == '9' ? '8' : '9'), Title = "t", Studies = ["ALSPAC"], Datasets = [Lsoa], EndDate = new DateOnly(2030, 1, 1) }, CancellationToken.None);
+        string other = id[..^1] + (id[^1] == '9' ? '8' : '9');
+        await provisioner.FreezeCohortAsync(other, CancellationToken.None);
+        Assert.Equal("SuppressionsPending", (await provisioner.ProvisionDatasetAsync(other, Lsoa, CancellationToken.None)).Outcome);
+        Assert.Empty(await stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(other)).ListNamesAsync());
     }
 
     /// <summary>The IMD shape this product keeps: an LSOA and its decile, 20 LSOAs per decile (the scenario's LSOAs among them).</summary>

@@ -127,6 +127,8 @@ public sealed class CatalogueApiTests(IsolatedStackFixture stack) : IClassFixtur
         Assert.Contains(audit, e => e is { Action: "catalogue.versions", Outcome: "succeeded" });
         Assert.Contains(audit, e => e is { Action: "catalogue.variables", Outcome: "succeeded" } && e.Details["version"] == "1");
         Assert.Contains(audit, e => e is { Action: "catalogue.read", Outcome: "denied", Status: 403, Name: "Pat ProjectAdmin" });
+        var listed = await app.Services.GetRequiredService<AuditLog>().ForTargetAsync("catalogue", 1000, CancellationToken.None);
+        Assert.Contains(listed, e => e is { Action: "catalogue.list", Outcome: "succeeded", Name: "Rhea Researcher" });
     }
 
     /// <summary>People and months of the rows curation keeps: permitted people, valid dates (the scenario's invalid date is 30 February).</summary>

@@ -188,6 +188,11 @@ public sealed class DisclosureReviewTests(IsolatedStackFixture stack) : IClassFi
         var entries = (await audit.ForTargetAsync(DisclosureReview.AuditTarget(Dataset, 1), 1000, CancellationToken.None)).Where(e => e.At >= started).ToList();
         Assert.Contains(entries, e => e is { Outcome: "denied", Status: 403, Name: "Rhea Researcher" });
         Assert.Contains(entries, e => e is { Action: "datasets.risk.read", Outcome: "succeeded", Name: "Rita Reviewer" });
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(http, HttpMethod.Get, "/api/reviews", Token(["Linkage.Reader"], "Rhea Researcher", "sub-rhea"))).StatusCode);
+        await GetJsonAsync(http, "/api/reviews", raj);
+        var listed = (await audit.ForTargetAsync("reviews", 1000, CancellationToken.None)).Where(e => e.At >= started).ToList();
+        Assert.Contains(listed, e => e is { Action: "reviews.list", Outcome: "succeeded", Name: "Raj Reviewer" });
+        Assert.Contains(listed, e => e is { Action: "reviews.list", Outcome: "denied", Status: 403, Name: "Rhea Researcher" });
         Assert.DoesNotContain(entries, e => e.Details.Values.Any(v => v.Contains("5919", StringComparison.Ordinal) || v.Contains("SW1A", StringComparison.Ordinal)));
     }
 

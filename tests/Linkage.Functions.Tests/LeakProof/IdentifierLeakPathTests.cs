@@ -82,6 +82,9 @@ public sealed class IdentifierLeakPathTests(IsolatedStackFixture stack, ITestOut
             // Another test of this class may have taken a version number first (a rejected File 2 keeps its reservation, 0603).
             // Committed is enough here: a version awaiting disclosure review is written in full, like a released one.
             curated = (await Wait.ForAsync(async () => await catalogue.VersionsAsync(Dataset, CancellationToken.None) is { Count: > 0 } v ? v[^1] : null, seconds: 240, logs: app.Logs)).Version;
+
+            // The commit comes before the publish step (current version, archive): wait for the archive copy too.
+            await Wait.ForAsync(async () => (await blobs.GetBlobContainerClient(ProcessorStorage.File2Archive).ListNamesAsync()).FirstOrDefault(n => n.StartsWith($"{Dataset}/", StringComparison.Ordinal)), seconds: 120, logs: app.Logs);
         }
         finally
         {

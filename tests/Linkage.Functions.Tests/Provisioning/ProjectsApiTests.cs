@@ -77,6 +77,7 @@ public sealed class ProjectsApiTests(IsolatedStackFixture stack) : IClassFixture
         }
 
         Assert.Contains(audit, e => e is { Action: "projects.read", Outcome: "denied", Status: 403, Name: "Rhea Researcher" });
+        Assert.Contains(await app.Services.GetRequiredService<AuditLog>().ForTargetAsync("projects", 1000, CancellationToken.None), e => e is { Action: "projects.list", Outcome: "succeeded", Name: "Pat ProjectAdmin" });
         Assert.Contains(audit, e => e is { Action: "projects.end", Outcome: "succeeded" } && e.Details["keys"] == "destroyed");
         Assert.Contains(audit, e => e is { Action: "projects.files.delete", Outcome: "succeeded" } && e.Details["blobs"] == "1");
     }

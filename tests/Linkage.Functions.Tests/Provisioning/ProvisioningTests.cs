@@ -79,6 +79,9 @@ public sealed class ProvisioningTests(IsolatedStackFixture stack) : IClassFixtur
         Assert.Equal(heldBefore.Count, v2File.GetProperty("rowsRetained").GetInt64());
         Assert.Equal($"{Lsoa}_v0002_{curatedV2.VersionDate:yyyyMMdd}.csv", v2File.GetProperty("name").GetString());
         Assert.DoesNotContain("cohortkey", files.ToString(), StringComparison.Ordinal); // names and counts, no tokens
+        var audit = await app.Services.GetRequiredService<AuditLog>().ForTargetAsync(ProjectEnding.Target(a), 1000, CancellationToken.None);
+        Assert.Equal(2, audit.Count(e => e is { Action: "projects.provision", Outcome: "started", Name: "Pat ProjectAdmin" }));
+        Assert.Contains(audit, e => e is { Action: "projects.files", Outcome: "succeeded" });
 
         // A project created after the withdrawal never receives a leaver.
         await CreateAsync(http, admin, b);

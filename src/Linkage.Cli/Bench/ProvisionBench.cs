@@ -94,7 +94,7 @@ internal static class ProvisionBench
 
             ProjectFileResult? last = null;
             var hashes = new HashSet<string>(StringComparer.Ordinal);
-            Task<long> Provision(Stream i, Stream o, CancellationToken ct) => ProvisionAsync(writer, allowed, i, o, r => { last = r; hashes.Add(r.Sha256); }, ct);
+            Task<long> Provision(Stream i, Stream o, CancellationToken ct) => ProvisionAsync(writer, allowed, i, o, r => { last = r; hashes.Add(r.Sha256!); }, ct);
 
             // Warm-up (JIT tiers, page cache), untimed; then interleaved rounds: other work on a shared machine slows
             // both paths alike instead of skewing the ratio. Medians, with the best beside them.

@@ -2,10 +2,13 @@ using System.Security.Cryptography;
 
 namespace Linkage.Provisioning;
 
-/// <summary>A write-only pass-through stream that takes the SHA-256 of every byte written to the stream it wraps.</summary>
-internal sealed class HashingWriteStream(Stream inner) : Stream
+/// <summary>
+/// A write-only pass-through stream that counts the bytes written to the stream it wraps and, unless told not to
+/// (the destination hashes them itself), takes their SHA-256.
+/// </summary>
+internal sealed class HashingWriteStream(Stream inner, bool hash = true) : Stream
 {
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash? _hash = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
 
     public long BytesWritten { get; private set; }
 
@@ -20,13 +23,13 @@ internal sealed class HashingWriteStream(Stream inner) : Stream
     public override long Position { get => BytesWritten; set => throw new NotSupportedException(); }
 
     /// <summary>Lower-case hex SHA-256 of the bytes written so far.</summary>
-    public string Sha256Hex() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+    public string? Sha256Hex() => _hash is null ? null : Convert.ToHexStringLower(_hash.GetCurrentHash());
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        _hash.AppendData(buffer);
+        _hash?.AppendData(buffer);
         BytesWritten += buffer.Length;
         inner.Write(buffer);
     }
@@ -36,7 +39,7 @@ internal sealed class HashingWriteStream(Stream inner) : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        _hash.AppendData(buffer.Span);
+        _hash?.AppendData(buffer.Span);
         BytesWritten += buffer.Length;
         return inner.WriteAsync(buffer, cancellationToken);
     }
@@ -55,7 +58,7 @@ internal sealed class HashingWriteStream(Stream inner) : Stream
     {
         if (disposing)
         {
-            _hash.Dispose();
+            _hash?.Dispose();
         }
 
         base.Dispose(disposing);

@@ -10,7 +10,7 @@ namespace Linkage.Provisioning;
 /// with the same keys and set gives the same hash).
 /// </summary>
 /// <param name="ParticipantsWritten">Distinct people among the rows written; null for reference data.</param>
-/// <param name="Sha256">Lower-case hex SHA-256 of the project file's bytes (header included).</param>
+/// <param name="Sha256">Lower-case hex SHA-256 of the project file's bytes (header included); null when the caller's destination hashes them.</param>
 /// <param name="KeyVersions">Per re-keyed output column, the project key version that made its tokens.</param>
 public sealed record ProjectFileResult(
     long RowsIn,
@@ -18,7 +18,7 @@ public sealed record ProjectFileResult(
     long RowsLeftOut,
     long? ParticipantsWritten,
     long Bytes,
-    string Sha256,
+    string? Sha256,
     IReadOnlyDictionary<string, string> KeyVersions);
 
 /// <summary>
@@ -100,7 +100,8 @@ public sealed class ProjectFileWriter
     /// <paramref name="projectFile"/> (UTF-8, no BOM; both streams are left open).
     /// </summary>
     /// <param name="allowed">The project's people (TRE ids): required for participant data, null for reference data.</param>
-    public async Task<ProjectFileResult> WriteAsync(Stream curated, Stream projectFile, AllowedParticipants? allowed, CancellationToken cancellationToken)
+    /// <param name="computeSha256">False when <paramref name="projectFile"/> takes the hash itself (a blob writer that hashes what it uploads): the bytes are not hashed twice.</param>
+    public async Task<ProjectFileResult> WriteAsync(Stream curated, Stream projectFile, AllowedParticipants? allowed, CancellationToken cancellationToken, bool computeSha256 = true)
     {
         ArgumentNullException.ThrowIfNull(curated);
         ArgumentNullException.ThrowIfNull(projectFile);
@@ -116,7 +117,7 @@ public sealed class ProjectFileWriter
 
         var filter = _idColumn is null ? null : new AllowedSetFilter(_idColumn, allowed!);
         using var reader = new StreamReader(curated, StrictUtf8, detectEncodingFromByteOrderMarks: false, IoBufferBytes, leaveOpen: true);
-        await using var hashing = new HashingWriteStream(projectFile);
+        await using var hashing = new HashingWriteStream(projectFile, computeSha256);
         CsvRewriteSummary summary;
         await using (var writer = new StreamWriter(hashing, StrictUtf8, IoBufferBytes, leaveOpen: true))
         {

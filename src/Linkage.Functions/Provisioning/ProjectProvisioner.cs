@@ -111,7 +111,7 @@ public sealed class ProjectProvisioner(
         ProjectFileResult result;
         await using (var curated = await OpenAsync(version.DataFile!, cancellationToken))
         {
-            result = await writer.WriteAsync(curated, output, permittedNow, cancellationToken);
+            result = await writer.WriteAsync(curated, output, permittedNow, cancellationToken, computeSha256: false); // the blob writer hashes the whole file, retained rows included
         }
 
         long retained = people ? await AppendRetainedAsync(projectId, spec, version, permittedBlocks, treId, projectIdCipher, output, cancellationToken) : 0;

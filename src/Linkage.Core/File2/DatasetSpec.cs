@@ -191,4 +191,7 @@ public sealed record DatasetSpec(
 
     /// <summary>The catalogue block; never null (<see cref="DatasetCatalogueInfo.Empty"/> when absent).</summary>
     public DatasetCatalogueInfo Catalogue { get; init; } = DatasetCatalogueInfo.Empty;
+
+    /// <summary>When a new File 2 is expected (spec block <c>refresh</c>): the annual refresh workflow's schedule.</summary>
+    public DatasetRefreshSchedule Refresh { get; init; } = DatasetRefreshSchedule.Default;
 }

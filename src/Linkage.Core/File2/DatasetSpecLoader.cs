@@ -14,7 +14,7 @@ public static partial class DatasetSpecLoader
 {
     private const int MaxEncryptedBytes = 15;
 
-    private static readonly string[] TopLevel = ["$schema", "specVersion", "datasetId", "title", "description", "owner", "source", "kind", "keyScheme", "legalBasis", "keyColumn", "permissions", "columns", "risk", "catalogue"];
+    private static readonly string[] TopLevel = ["$schema", "specVersion", "datasetId", "title", "description", "owner", "source", "kind", "keyScheme", "legalBasis", "keyColumn", "permissions", "columns", "risk", "catalogue", "refresh"];
     private static readonly string[] ColumnProps = ["name", "type", "rule", "output", "required", "maxLength", "min", "max", "format", "labels", "generalise", "description", "onUnexpected"];
     private static readonly string[] PermissionProps = ["checks", "required", "nationalOptOutApplies", "geography"];
 
@@ -173,6 +173,7 @@ public static partial class DatasetSpecLoader
         var (checks, required, optOut, geoFlag, geoMissing) = BuildPermissions(root, columns, kind, keyScheme, problems);
         var (qis, marginals) = BuildRisk(root, columns, problems);
         var catalogue = CatalogueBlock.Build(root, columns, problems);
+        var refresh = RefreshBlock.Build(root, problems);
         if (problems.List.Count > 0)
         {
             return null;
@@ -186,6 +187,7 @@ public static partial class DatasetSpecLoader
             LegalBasis = legalBasis,
             Description = description,
             Catalogue = catalogue,
+            Refresh = refresh,
         };
     }
 

@@ -36,6 +36,11 @@ public sealed class DeliveryOrchestration : TaskOrchestrator<DeliveryWork, Deliv
             last = attempt;
             if (attempt.Final is { } final)
             {
+                if (final == DeliveryState.Completed && attempt.Outcome is { } outcome)
+                {
+                    await WakeWorkflowsAsync(context, work, outcome);
+                }
+
                 return new DeliveryResult(work.DeliveryId, final, attempt.Outcome, attempt.Attempts, FailureClass.None);
             }
 
@@ -51,6 +56,22 @@ public sealed class DeliveryOrchestration : TaskOrchestrator<DeliveryWork, Deliv
 
         return await HoldAsync(context, work, last); // attempts are counted by the activity, so the policy stops first
     }
+
+    /// <summary>Wakes the workflows waiting for this delivery (e.g. an annual refresh for a curated File 2). Best effort: they re-check on their own.</summary>
+    private static async Task WakeWorkflowsAsync(TaskOrchestrationContext context, DeliveryWork work, string outcome)
+    {
+        try
+        {
+            await context.CallActivityAsync<int>(Workflows.WakeWorkflowsFunction.Name, new Workflows.DeliveryFinished(work.Inbox, work.BlobName, outcome), WakeRetry);
+        }
+        catch (TaskFailedException)
+        {
+            // A lost wake delays a waiting workflow until its next re-check; it never fails the delivery.
+        }
+    }
+
+    private static readonly TaskOptions WakeRetry = new(new TaskRetryOptions(new RetryPolicy(
+        maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(2), backoffCoefficient: 2)));
 
     private static async Task<DeliveryResult> HoldAsync(TaskOrchestrationContext context, DeliveryWork work, AttemptResult attempt)
     {

@@ -65,7 +65,11 @@ public static class LinkageAppExtensions
             .Validate(p => p.MaxAttempts >= 1 && p.MaxAttemptsUnexpected >= 1 && p.FirstRetryDelay > TimeSpan.Zero && p.MaxRetryDelay >= p.FirstRetryDelay,
                 "Deliveries: MaxAttempts and MaxAttemptsUnexpected must be at least 1, and MaxRetryDelay at least FirstRetryDelay (> 0).")
             .ValidateOnStart();
-        builder.Services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName);
+        builder.Services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName)
+            .Validate(o => o.RetainDays >= 0 && o.Refresh.ProjectAttempts >= 1 && o.Refresh.RemindEvery > TimeSpan.Zero && o.Refresh.RecheckEvery > TimeSpan.Zero && o.Refresh.ReviewRecheckEvery > TimeSpan.Zero && o.Refresh.ProjectRetryDelay >= TimeSpan.Zero,
+                "Workflows: RetainDays must be 0 or more, Refresh:ProjectAttempts at least 1, and Refresh:RemindEvery, RecheckEvery and ReviewRecheckEvery more than zero.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<WorkflowReportStore>();
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<DeliveryStarter>();
         builder.Services.AddSingleton<DeliveryHolder>();

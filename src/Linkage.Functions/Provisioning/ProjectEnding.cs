@@ -97,6 +97,8 @@ public static class ProvisioningZoneExtensions
         builder.Services.AddSingleton<ProjectStore>();
         builder.Services.AddSingleton<ProjectEnding>();
         builder.Services.AddSingleton<ProjectProvisioner>();
+        builder.Services.AddSingleton<Workflows.Refresh.RefreshActivities>();
+        builder.Services.AddSingleton<Workflows.Refresh.RefreshStarter>();
         return builder;
     }
 }

@@ -31,22 +31,24 @@ public sealed class DurableWorkflowClient(DurableTaskClient client) : IWorkflowC
         return m is null ? null : new WorkflowStatus(
             m.InstanceId,
             m.Name,
-            m.RuntimeStatus switch
-            {
-                OrchestrationRuntimeStatus.Pending => WorkflowRuntimeStatus.Pending,
-                OrchestrationRuntimeStatus.Running => WorkflowRuntimeStatus.Running,
-                OrchestrationRuntimeStatus.Completed => WorkflowRuntimeStatus.Completed,
-                OrchestrationRuntimeStatus.Failed => WorkflowRuntimeStatus.Failed,
-                OrchestrationRuntimeStatus.Terminated => WorkflowRuntimeStatus.Terminated,
-                OrchestrationRuntimeStatus.Suspended => WorkflowRuntimeStatus.Suspended,
-                _ => WorkflowRuntimeStatus.Unknown,
-            },
+            StatusOf(m.RuntimeStatus),
             m.CreatedAt,
             m.LastUpdatedAt,
             m.SerializedCustomStatus,
             m.SerializedOutput,
             m.FailureDetails is { } f ? $"{f.ErrorType}: {f.ErrorMessage}" : null);
     }
+
+    public static WorkflowRuntimeStatus StatusOf(OrchestrationRuntimeStatus status) => status switch
+    {
+        OrchestrationRuntimeStatus.Pending => WorkflowRuntimeStatus.Pending,
+        OrchestrationRuntimeStatus.Running => WorkflowRuntimeStatus.Running,
+        OrchestrationRuntimeStatus.Completed => WorkflowRuntimeStatus.Completed,
+        OrchestrationRuntimeStatus.Failed => WorkflowRuntimeStatus.Failed,
+        OrchestrationRuntimeStatus.Terminated => WorkflowRuntimeStatus.Terminated,
+        OrchestrationRuntimeStatus.Suspended => WorkflowRuntimeStatus.Suspended,
+        _ => WorkflowRuntimeStatus.Unknown,
+    };
 
     public Task RaiseEventAsync(string instanceId, string eventName, object? payload, CancellationToken cancellationToken) =>
         client.RaiseEventAsync(instanceId, eventName, payload, cancellationToken);

@@ -15,33 +15,34 @@ public sealed class WorkflowOptions
 
     /// <summary>Days the history of an ended workflow is kept before the nightly purge deletes it.</summary>
     public int RetainDays { get; set; } = 90;
+
+    /// <summary>The annual refresh's cadences (section <c>Workflows:Refresh</c>).</summary>
+    public RefreshOptions Refresh { get; set; } = new();
 }
 
-/// <summary>Operators' view of workflows, and the nightly purge of old workflow history.</summary>
-[Zone(FunctionZone.Platform)]
-public sealed class WorkflowFunctions(ApiGate gate, IOptions<WorkflowOptions> options, TimeProvider time, ILogger<WorkflowFunctions> logger)
+/// <summary>How an annual refresh waits and retries (section <c>Workflows:Refresh</c>); its deadline comes from the dataset spec.</summary>
+public sealed class RefreshOptions
 {
-    /// <summary><c>GET /api/workflows/{instanceId}</c>: where a workflow stands (the status resource of every 202).</summary>
-    [Function("WorkflowStatus")]
-    [ApiDoc("Read a workflow's status", role: Roles.Operator, Description = "Where a workflow stands: the status resource every 202 answer points to.", Problems = [404])]
-    public async Task<IActionResult> Status(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "workflows/{instanceId}")] HttpRequest request,
-        string instanceId,
-        [DurableClient] DurableTaskClient durable,
-        CancellationToken cancellationToken)
-    {
-        var access = await gate.AuthorizeAsync(request, Roles.Operator, cancellationToken);
-        if (!access.Allowed)
-        {
-            return access.Denied!;
-        }
+    /// <summary>Between reminders to the data owner while the new File 2 has not arrived.</summary>
+    public TimeSpan RemindEvery { get; set; } = TimeSpan.FromDays(7);
 
-        var status = await new DurableWorkflowClient(durable).GetAsync(instanceId, cancellationToken);
-        return status is null
-            ? Problems.NotFound($"No workflow has the instance id '{instanceId}'. Instance ids come from the Location header of a 202 answer.")
-            : new OkObjectResult(WorkflowStatusView.From(status));
-    }
+    /// <summary>How often the wait re-reads the catalogue in case a wake event was missed.</summary>
+    public TimeSpan RecheckEvery { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>How often a wait for the disclosure review re-reads the catalogue.</summary>
+    public TimeSpan ReviewRecheckEvery { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>Attempts at each project's re-provisioning before it is reported failed.</summary>
+    public int ProjectAttempts { get; set; } = 3;
+
+    /// <summary>Wait before a project's second attempt (doubled for the third, and so on).</summary>
+    public TimeSpan ProjectRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>The nightly purge of old workflow history (reports stay: <see cref="WorkflowReportStore"/>).</summary>
+[Zone(FunctionZone.Platform)]
+public sealed class WorkflowFunctions(IOptions<WorkflowOptions> options, TimeProvider time, ILogger<WorkflowFunctions> logger)
+{
     /// <summary>On the schedule in setting <c>WorkflowPurgeSchedule</c> (nightly, <c>0 30 3 * * *</c>): delete the history of workflows that ended more than <see cref="WorkflowOptions.RetainDays"/> ago.</summary>
     [Function("PurgeWorkflowHistory")]
     public async Task Purge([TimerTrigger("%WorkflowPurgeSchedule%")] TimerInfo timer, [DurableClient] DurableTaskClient durable, CancellationToken cancellationToken)
@@ -63,6 +64,9 @@ public sealed record WorkflowStatusView(
     System.Text.Json.JsonElement? Output,
     string? Failure)
 {
+    /// <summary>True when the history was purged and this is the stored report.</summary>
+    public bool HistoryPurged { get; init; }
+
     public static WorkflowStatusView From(WorkflowStatus s) =>
         new(s.InstanceId, s.Name, s.RuntimeStatus, s.CreatedAt, s.LastUpdatedAt, Parse(s.CustomStatusJson), Parse(s.OutputJson), s.Failure);
 

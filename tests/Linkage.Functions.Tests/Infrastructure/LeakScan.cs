@@ -71,7 +71,7 @@ internal static class LeakScan
 
     /// <summary>The Cosmos containers that must never hold an identifier (the scan covers all containers but the TTP's; this names the known ones).</summary>
     public static IReadOnlyList<string> NonTtpCosmosContainers { get; } =
-        [DeliveryStore.ContainerId, Linkage.Functions.Api.AuditLog.ContainerId, Linkage.Azure.Keys.DataKeyStore.ContainerName, CurationCatalogue.ContainerId];
+        [DeliveryStore.ContainerId, Linkage.Functions.Api.AuditLog.ContainerId, Linkage.Azure.Keys.DataKeyStore.ContainerName, CurationCatalogue.ContainerId, Linkage.Functions.Workflows.WorkflowReportStore.ContainerId, Linkage.Functions.Provisioning.ProjectStore.ContainerId];
 
     public static async Task<LeakScanReport> ScanAsync(IdentifierScan scan, LocalStack stack, CapturingLoggerProvider? logs, LeakScanOptions? options = null)
     {

@@ -47,6 +47,22 @@ internal static class CurationReport
         _ => "ukllc-ttp-token",
     };
 
+    /// <summary>How a cell label shows an empty value (a value "(empty)" reads the same: one label, both cells).</summary>
+    public const string EmptyValue = "(empty)";
+
+    /// <summary>Between a marginal's dimensions in its name.</summary>
+    public const string DimensionSeparator = " × ";
+
+    /// <summary>Between the <c>dimension=value</c> parts of a cell label.</summary>
+    public const string CellSeparator = ", ";
+
+    /// <summary>A marginal dimension as the report names it: the input column name, with <c>:year</c> or <c>:month</c> when reduced.</summary>
+    public static string DimensionName(DatasetSpec spec, MarginalDimension d) =>
+        spec.Columns[d.ColumnIndex].Name + (d.Granularity == Generalisation.None ? "" : ":" + d.Granularity.ToString().ToLowerInvariant());
+
+    /// <summary>Marginal <paramref name="g"/>'s name in the report, e.g. <c>origin × record_date:year</c>.</summary>
+    public static string MarginalName(DatasetSpec spec, int g) => string.Join(DimensionSeparator, spec.Marginals[g].Select(d => DimensionName(spec, d)));
+
     public static DisclosureRiskReport RiskReport(ColumnPlan plan, RiskTally risk, RunTally tally, int threshold)
     {
         const int maxCells = 1000;
@@ -57,8 +73,8 @@ internal static class CurationReport
         var marginalNames = new List<string>();
         for (int g = 0; g < plan.Spec.Marginals.Count; g++)
         {
-            var dims = plan.Spec.Marginals[g].Select(d => plan.Columns[d.ColumnIndex].Name + (d.Granularity == Generalisation.None ? "" : ":" + d.Granularity.ToString().ToLowerInvariant())).ToList();
-            string name = string.Join(" × ", dims);
+            var dims = plan.Spec.Marginals[g].Select(d => DimensionName(plan.Spec, d)).ToList();
+            string name = MarginalName(plan.Spec, g);
             marginalNames.Add(name);
             complete &= risk.UntrackedRows(g) == 0;
             foreach (var (key, count) in risk.Cells(g))
@@ -69,7 +85,7 @@ internal static class CurationReport
                     if (small.Count < maxCells)
                     {
                         var values = RiskKeys.RiskKeyParts(key);
-                        small.Add(new SmallCell(name, string.Join(", ", dims.Zip(values, (d, v) => $"{d}={(v.Length == 0 ? "(empty)" : v)}"))));
+                        small.Add(new SmallCell(name, string.Join(CellSeparator, dims.Zip(values, (d, v) => $"{d}={(v.Length == 0 ? EmptyValue : v)}"))));
                     }
                     else
                     {

@@ -43,6 +43,33 @@ public abstract class TokenRowFilter(string column)
     public abstract void Select(ReadOnlySpan<byte> blocks, Span<bool> keep);
 }
 
+/// <summary>
+/// Writes chosen fields of a <see cref="CsvTokenRewriter"/>'s rows empty (e.g. provisioning's cell suppression), judged on
+/// each row's values as read, and learns which of those rows were written (after any <see cref="TokenRowFilter"/>).
+/// </summary>
+/// <remarks>
+/// <see cref="Judge"/> runs on the parsing thread, once a row, in input order; <see cref="Written"/> on the flush thread,
+/// once a batch, in input order (never two at once). A rule's column can never be blanked: <see cref="Bind"/> names the
+/// columns it may blank, and the rewrite refuses one a rule rewrites. An instance serves one rewrite at a time.
+/// </remarks>
+public abstract class CsvRowSuppressor
+{
+    /// <summary>How many tags <see cref="Judge"/> writes a row (handed back to <see cref="Written"/>).</summary>
+    public abstract int TagsPerRow { get; }
+
+    /// <summary>Called once with the input header (before any row): the ordinals it may blank. Throws to refuse the file.</summary>
+    public abstract IReadOnlyList<int> Bind(IReadOnlyList<string> header);
+
+    /// <summary>
+    /// One data row: set <paramref name="blank"/>[ordinal] (all false on entry) for each field to write empty, fill the
+    /// row's <paramref name="tags"/>; true when anything is blanked.
+    /// </summary>
+    public abstract bool Judge(CsvDataReader row, Span<bool> blank, Span<int> tags);
+
+    /// <summary>One flushed batch: its rows' tags (<see cref="TagsPerRow"/> each, in row order) and whether each row was written.</summary>
+    public abstract void Written(ReadOnlySpan<int> tags, ReadOnlySpan<bool> written);
+}
+
 /// <summary>A value in a rewritten column could not be processed. Names the data row and column, never the value.</summary>
 public sealed class CsvTokenException(long dataRow, string column, string problem)
     : FormatException($"Data row {dataRow}, column '{column}': {problem}")
@@ -68,8 +95,10 @@ public sealed class CsvTokenException(long dataRow, string column, string proble
 /// and must be discarded (write to a staging blob, commit on success). The row filter also runs in the flush: the
 /// filter column's tokens are decoded, judged in one call, the batch's rules applied, and the rows left out are cut
 /// from the batch text (runs of kept rows moved down) before the one write — the parsing thread pays nothing for it.
+/// An optional <see cref="CsvRowSuppressor"/> blanks fields of the rows it picks as they are copied, and is told at the
+/// flush which of them were written; without one the parsing loop pays one untaken branch a row and a field.
 /// </remarks>
-public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTokenRewriterOptions? options = null, TokenRowFilter? rowFilter = null)
+public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTokenRewriterOptions? options = null, TokenRowFilter? rowFilter = null, CsvRowSuppressor? suppressor = null)
 {
     private static readonly SearchValues<char> NeedsQuotes = SearchValues.Create(",\"\r\n");
     private readonly CsvTokenRewriterOptions _options = options ?? new CsvTokenRewriterOptions();
@@ -102,8 +131,22 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
             }
         }
 
+        var blank = Array.Empty<bool>();
+        if (suppressor is not null)
+        {
+            foreach (var ordinal in suppressor.Bind(Enumerable.Range(0, fieldCount).Select(reader.GetName).ToList()))
+            {
+                if (ordinal < 0 || ordinal >= fieldCount || ordinals.ContainsKey(ordinal))
+                {
+                    throw new ArgumentException($"The row suppressor may not blank field {ordinal}: it is a rule's column or not in the file.", nameof(suppressor));
+                }
+            }
+
+            blank = new bool[fieldCount];
+        }
+
         // Two batches: while one is encrypted and written on the thread pool, the caller parses into the other.
-        var batches = new[] { new Batch(fieldCount, ordinals, batchRows, rowFilter, filterOrdinal), new Batch(fieldCount, ordinals, batchRows, rowFilter, filterOrdinal) };
+        var batches = new[] { new Batch(fieldCount, ordinals, batchRows, rowFilter, filterOrdinal, suppressor), new Batch(fieldCount, ordinals, batchRows, rowFilter, filterOrdinal, suppressor) };
         var batch = batches[0];
         var text = batch.Text;
         for (var i = 0; i < fieldCount; i++)
@@ -134,6 +177,7 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
 
                 var slots = batch.Slots;
                 batch.StartRow();
+                var blankRow = suppressor is not null && batch.Judge(reader, blank);
                 for (var i = 0; i < fieldCount; i++)
                 {
                     if (i > 0)
@@ -145,7 +189,7 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
                     var slot = slots[i];
                     if (slot is null)
                     {
-                        text.AppendField(value);
+                        text.AppendField(blankRow && blank[i] ? default : value);
                     }
                     else if (value.IsEmpty)
                     {
@@ -170,6 +214,11 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
                 }
 
                 text.Append('\n');
+                if (blankRow)
+                {
+                    Array.Clear(blank);
+                }
+
                 if (++inBatch == batchRows)
                 {
                     await pending;
@@ -198,14 +247,27 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
     {
         private readonly TokenRowFilter? _filter;
         private readonly RuleSlot? _filterSlot;
+        private readonly CsvRowSuppressor? _suppressor;
+
+        // With a suppressor: each row's tags, and (without a filter) the all-written verdicts it is told.
+        private readonly int[] _tags = [];
+        private readonly bool[] _allWritten = [];
+        private int _judged;
 
         // With a row filter: where each row's text starts (and, at the flush, where the last one ends), and the verdicts.
         private readonly int[] _rowStart = [];
         private readonly bool[] _keep = [];
         private int _rowCount;
 
-        public Batch(int fieldCount, Dictionary<int, TokenColumnRule> rules, int batchRows, TokenRowFilter? filter, int filterOrdinal)
+        public Batch(int fieldCount, Dictionary<int, TokenColumnRule> rules, int batchRows, TokenRowFilter? filter, int filterOrdinal, CsvRowSuppressor? suppressor)
         {
+            if (suppressor is not null)
+            {
+                _suppressor = suppressor;
+                _tags = new int[batchRows * suppressor.TagsPerRow];
+                _allWritten = filter is null ? Enumerable.Repeat(true, batchRows).ToArray() : [];
+            }
+
             Text = new CharBatch(batchRows * 64);
             Slots = new RuleSlot?[fieldCount];
             foreach (var (ordinal, rule) in rules)
@@ -228,6 +290,13 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
 
         /// <summary>Rows of this batch object's flushes that the filter left out (read once the rewrite is over).</summary>
         public long RowsLeftOut { get; private set; }
+
+        /// <summary>The suppressor's verdict on the row being parsed (its tags kept for the flush).</summary>
+        public bool Judge(CsvDataReader reader, Span<bool> blank)
+        {
+            var n = _suppressor!.TagsPerRow;
+            return _suppressor.Judge(reader, blank, _tags.AsSpan(_judged++ * n, n));
+        }
 
         /// <summary>Marks where a data row starts (only needed to cut rows out).</summary>
         public void StartRow()
@@ -255,6 +324,12 @@ public sealed class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rules, CsvTo
             foreach (var slot in Slots)
             {
                 slot?.Apply(Text.Buffer);
+            }
+
+            if (_suppressor is not null)
+            {
+                _suppressor.Written(_tags.AsSpan(0, _judged * _suppressor.TagsPerRow), _filter is null ? _allWritten.AsSpan(0, _judged) : _keep.AsSpan(0, _judged));
+                _judged = 0;
             }
 
             if (_filter is not null)

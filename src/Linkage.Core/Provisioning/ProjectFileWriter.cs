@@ -19,7 +19,14 @@ public sealed record ProjectFileResult(
     long? ParticipantsWritten,
     long Bytes,
     string? Sha256,
-    IReadOnlyDictionary<string, string> KeyVersions);
+    IReadOnlyDictionary<string, string> KeyVersions)
+{
+    /// <summary>With a <see cref="CellSuppression"/>: per suppressed cell, the rows written in it (TRE-internal counts: publish masked, decision 0507).</summary>
+    public IReadOnlyList<SuppressedCellRows> SuppressedCells { get; init; } = [];
+
+    /// <summary>Rows written with a value blanked by cell suppression.</summary>
+    public long RowsSuppressed { get; init; }
+}
 
 /// <summary>
 /// Streams one curated dataset version (the File 2 pipeline's CSV: header, then rows) into a project's file: the id
@@ -101,7 +108,8 @@ public sealed class ProjectFileWriter
     /// </summary>
     /// <param name="allowed">The project's people (TRE ids): required for participant data, null for reference data.</param>
     /// <param name="computeSha256">False when <paramref name="projectFile"/> takes the hash itself (a blob writer that hashes what it uploads): the bytes are not hashed twice.</param>
-    public async Task<ProjectFileResult> WriteAsync(Stream curated, Stream projectFile, AllowedParticipants? allowed, CancellationToken cancellationToken, bool computeSha256 = true)
+    /// <param name="suppression">Cells the reviewers require suppressed (decision 0702): their marginals' values are written empty in the rows in them; null for none.</param>
+    public async Task<ProjectFileResult> WriteAsync(Stream curated, Stream projectFile, AllowedParticipants? allowed, CancellationToken cancellationToken, bool computeSha256 = true, CellSuppression? suppression = null)
     {
         ArgumentNullException.ThrowIfNull(curated);
         ArgumentNullException.ThrowIfNull(projectFile);
@@ -121,10 +129,14 @@ public sealed class ProjectFileWriter
         CsvRewriteSummary summary;
         await using (var writer = new StreamWriter(hashing, StrictUtf8, IoBufferBytes, leaveOpen: true))
         {
-            summary = await new CsvTokenRewriter(_rules, _options, filter).RewriteAsync(reader, writer, cancellationToken);
+            summary = await new CsvTokenRewriter(_rules, _options, filter, suppression).RewriteAsync(reader, writer, cancellationToken);
         }
 
-        return new ProjectFileResult(summary.Rows, summary.RowsWritten, summary.RowsLeftOut, filter?.DistinctKept, hashing.BytesWritten, hashing.Sha256Hex(), summary.KeyVersions);
+        return new ProjectFileResult(summary.Rows, summary.RowsWritten, summary.RowsLeftOut, filter?.DistinctKept, hashing.BytesWritten, hashing.Sha256Hex(), summary.KeyVersions)
+        {
+            SuppressedCells = suppression?.RowsPerCell ?? [],
+            RowsSuppressed = suppression?.RowsAffected ?? 0,
+        };
     }
 
     /// <summary>Keeps rows whose TRE id is in the set, and marks each member kept (one bit a slot) to count people.</summary>

@@ -83,5 +83,22 @@ public sealed record ProjectFileDocument
 
     public string? Sha256 { get; init; }
 
+    /// <summary>Cells the reviewers required suppressed, applied to this file (decision 0702); empty when none.</summary>
+    public IReadOnlyList<ProjectFileSuppression> Suppressions { get; init; } = [];
+
+    /// <summary>Rows with values blanked by suppression; null when there were none to suppress or fewer than 10 (0–9, never stored: decision 0507).</summary>
+    public long? RowsSuppressed { get; init; }
+
     public static string IdFor(string datasetId, int version) => $"file-{datasetId}-v{version:D4}";
+}
+
+/// <summary>A suppressed cell as the risk report names it, and the file's rows in it: null when fewer than 10 (0–9 never leave the TRE, decision 0507).</summary>
+public sealed record ProjectFileSuppression(string Item, string Marginal, string Cell, long? Rows);
+
+/// <summary>Counts under 10, 0 included, are never stored where a reader sees them (decision 0507; the domain's rule).</summary>
+public static class SmallCounts
+{
+    public const int Threshold = 10;
+
+    public static long? Mask(long count) => count < Threshold ? null : count;
 }

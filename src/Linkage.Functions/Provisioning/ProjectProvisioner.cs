@@ -14,8 +14,11 @@ using Linkage.Provisioning;
 
 namespace Linkage.Functions.Provisioning;
 
-/// <summary>What provisioning one dataset to a project did.</summary>
-public sealed record DatasetProvisionResult(string DatasetId, string Outcome, int? Version, string? File, long Rows, long RowsRetained, long? Participants);
+/// <summary>What provisioning one dataset to a project did (<see cref="Reason"/> says why a dataset was not provisioned, when that is not plain from the outcome).</summary>
+public sealed record DatasetProvisionResult(string DatasetId, string Outcome, int? Version, string? File, long Rows, long RowsRetained, long? Participants)
+{
+    public string? Reason { get; init; }
+}
 
 /// <summary>The project has ended: nothing is provisioned to it again.</summary>
 public sealed class ProjectEndedException(string projectId) : InvalidOperationException($"Project {projectId} has ended; nothing is provisioned to it.");
@@ -74,17 +77,24 @@ public sealed class ProjectProvisioner(
         }
 
         var version = released[^1];
-        if (version.Suppressions.Count > 0)
-        {
-            // Reviewers released it on condition that cells be suppressed; until provisioning applies suppressions it
-            // fails closed: the version is not provisioned (the previous file, if any, stays the project's).
-            logger.LogWarning("{Dataset} v{Version} was released with {Cells} cells to suppress; not provisioned to {Project} until suppression is applied", datasetId, version.Version, version.Suppressions.Count, projectId);
-            return new DatasetProvisionResult(datasetId, "SuppressionsPending", version.Version, null, 0, 0, null);
-        }
-
         if (await store.GetFileAsync(projectId, datasetId, version.Version, cancellationToken) is { } done)
         {
             return new DatasetProvisionResult(datasetId, "Unchanged", done.Version, done.Name, done.Rows, done.RowsRetained, done.Participants);
+        }
+
+        // Reviewers released it on condition that cells be suppressed (decision 0702): every cell must read as a cell of
+        // this spec's marginals, or the version is not provisioned at all (the previous file, if any, stays the project's).
+        CellSuppression? suppression = null;
+        if (version.Suppressions.Count > 0)
+        {
+            try
+            {
+                suppression = SuppressionFor(spec, version);
+            }
+            catch (CellSuppressionException e)
+            {
+                return Unsuppressible(projectId, version, e);
+            }
         }
 
         string name = ProjectFileWriter.FileName(datasetId, version.Version, version.VersionDate);
@@ -109,9 +119,14 @@ public sealed class ProjectProvisioner(
         var writer = new ProjectFileWriter(spec, people ? treId : null, people ? projectIdCipher : null, treGeo, projectGeo);
         await using var output = new AtomicBlobWriter(container.GetBlockBlobClient(name), computeSha256: true);
         ProjectFileResult result;
-        await using (var curated = await OpenAsync(version.DataFile!, cancellationToken))
+        try
         {
-            result = await writer.WriteAsync(curated, output, permittedNow, cancellationToken, computeSha256: false); // the blob writer hashes the whole file, retained rows included
+            await using var curated = await OpenAsync(version.DataFile!, cancellationToken);
+            result = await writer.WriteAsync(curated, output, permittedNow, cancellationToken, computeSha256: false, suppression); // the blob writer hashes the whole file, retained rows included
+        }
+        catch (CellSuppressionException e)
+        {
+            return Unsuppressible(projectId, version, e); // the staged blocks are never committed
         }
 
         long retained = people ? await AppendRetainedAsync(projectId, spec, version, permittedBlocks, treId, projectIdCipher, output, cancellationToken) : 0;
@@ -131,10 +146,32 @@ public sealed class ProjectProvisioner(
             IdKeyVersion = people ? projectIdCipher.KeyVersion : null,
             GeographyKeyVersion = projectGeo.KeyVersion,
             Sha256 = output.Sha256,
+            Suppressions = [.. result.SuppressedCells.Select(c => new ProjectFileSuppression(c.Cell.Item, c.Cell.Marginal, c.Cell.Cell, SmallCounts.Mask(c.Rows)))],
+            RowsSuppressed = suppression is null ? null : SmallCounts.Mask(result.RowsSuppressed),
         };
         await store.CommitFileAsync(file, cancellationToken);
         logger.LogInformation("Provisioned {Dataset} v{Version} to {Project}: {Rows} rows ({Retained} retained)", datasetId, version.Version, projectId, file.Rows, retained);
         return new DatasetProvisionResult(datasetId, "Provisioned", version.Version, name, file.Rows, retained, file.Participants);
+    }
+
+    /// <summary>
+    /// The version's suppressed cells read against the spec. The cells were named by the risk report of the spec the
+    /// version was curated under: a spec changed since could derive cells differently, so it fails closed too.
+    /// </summary>
+    private static CellSuppression SuppressionFor(DatasetSpec spec, DatasetVersionDocument version)
+    {
+        if (version.SpecSha256 is { } curatedUnder && !string.Equals(curatedUnder, spec.SpecSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new CellSuppressionException($"Version {version.Version} was curated under another spec (SHA-256 {curatedUnder}) than the current one ({spec.SpecSha256}): its cells may not be this spec's cells.");
+        }
+
+        return CellSuppression.Create(spec, version.Suppressions.Select(c => new SuppressionCell(c.Item, c.Marginal, c.Cell)));
+    }
+
+    private DatasetProvisionResult Unsuppressible(string projectId, DatasetVersionDocument version, CellSuppressionException e)
+    {
+        logger.LogError("{Dataset} v{Version} not provisioned to {Project}: its suppressed cells cannot be applied: {Reason}", version.DatasetId, version.Version, projectId, e.Message);
+        return new DatasetProvisionResult(version.DatasetId, "SuppressionNotApplicable", version.Version, null, 0, 0, null) { Reason = e.Message };
     }
 
     /// <summary>

@@ -113,7 +113,7 @@ public sealed class ProjectsApi(ApiGate gate, AuditLog audit, ProjectStore store
 
     /// <summary><c>GET /api/projects/{id}/files</c>.</summary>
     [Function("ListProjectFiles")]
-    [ApiDoc("A project's files", role: Roles.ProjectAdmin, Description = "File name, dataset, version, rows, participants, created, key versions: never a token or an identifier.", Problems = [404])]
+    [ApiDoc("A project's files", role: Roles.ProjectAdmin, Description = "File name, dataset, version, rows, participants, created, key versions, and the cells suppressed in it (decision 0702; row counts under suppressedBelow shown as null): never a token or an identifier.", Problems = [404])]
     public async Task<IActionResult> Files([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "projects/{id}/files")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
         var (access, project, refusal) = await OpenAsync(request, id, "projects.files", cancellationToken);
@@ -134,6 +134,9 @@ public sealed class ProjectsApi(ApiGate gate, AuditLog audit, ProjectStore store
             {
                 name = f.Name, datasetId = f.DatasetId, version = f.Version, versionDate = f.VersionDate, rows = f.Rows, rowsRetained = f.RowsRetained,
                 participants = f.Participants, created = f.CreatedAt, idKeyVersion = f.IdKeyVersion, geographyKeyVersion = f.GeographyKeyVersion, sha256 = f.Sha256,
+                suppressedCells = f.Suppressions.Select(c => new { item = c.Item, marginal = c.Marginal, cell = c.Cell, rows = c.Rows }),
+                rowsSuppressed = f.RowsSuppressed,
+                suppressedBelow = SmallCounts.Threshold,
             }),
         });
     }

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Linkage.Functions.Api;
+using Linkage.Functions.Catalogue;
 using Linkage.Functions.Hosting;
 using Linkage.Functions.Processor;
 using Linkage.Functions.Provisioning;
@@ -142,14 +143,118 @@ public sealed class ProvisioningTests(IsolatedStackFixture stack) : IClassFixtur
         Assert.Equal("Provisioned", result.Outcome);
         Assert.Equal([result.File!], await container.ListNamesAsync());
 
-        // A version released on condition that cells be suppressed is not provisioned until suppression is applied (fail closed).
+        // A version released on condition that a cell be suppressed which cannot be read as a cell of the spec (here a
+        // year that is no year) is not provisioned at all: suppression fails closed, with the reason, never ignored.
         var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
-        await catalogue.UpdateVersionAsync(Lsoa, 1, v => v with { Suppressions = [new Linkage.Functions.Catalogue.SuppressedCell("small-cell-1", "origin × record_date:year", "origin=GDPPR, record_date:year=2031")] }, CancellationToken.None);
-        await store.CreateAsync(new ProjectDocument { ProjectId = id[..^1] + (id[^1] == '9' ? '8' : '9'), Title = "t", Studies = ["ALSPAC"], Datasets = [Lsoa], EndDate = new DateOnly(2030, 1, 1) }, CancellationToken.None);
+        await catalogue.UpdateVersionAsync(Lsoa, 1, v => v with { Suppressions = [new Linkage.Functions.Catalogue.SuppressedCell("small-cell-1", "origin × record_date:year", "origin=GDPPR, record_date:year=31")] }, CancellationToken.None);
         string other = id[..^1] + (id[^1] == '9' ? '8' : '9');
+        await store.CreateAsync(new ProjectDocument { ProjectId = other, Title = "t", Studies = ["ALSPAC"], Datasets = [Lsoa], EndDate = new DateOnly(2030, 1, 1) }, CancellationToken.None);
         await provisioner.FreezeCohortAsync(other, CancellationToken.None);
-        Assert.Equal("SuppressionsPending", (await provisioner.ProvisionDatasetAsync(other, Lsoa, CancellationToken.None)).Outcome);
+        var refused = await provisioner.ProvisionDatasetAsync(other, Lsoa, CancellationToken.None);
+        Assert.Equal("SuppressionNotApplicable", refused.Outcome);
+        Assert.Contains("small-cell-1", refused.Reason, StringComparison.Ordinal);
         Assert.Empty(await stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(other)).ListNamesAsync());
+        Assert.Null(await store.GetFileAsync(other, Lsoa, 1, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_version_approved_with_a_suppressed_cell_is_provisioned_with_that_cells_values_blanked_in_exactly_its_rows()
+    {
+        await _scenario.ResetAsync();
+        var people = File2Scenario.People();
+        await _scenario.SeedSnapshotAsync(people.Permitted, people.Withdrawn);
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
+
+        // Three records in a year no other record has: a small cell of the origin × record_date:year marginal.
+        const string Marginal = "origin × record_date:year";
+        const string Cell = "origin=GDPPR, record_date:year=2031";
+        string rare = string.Concat(people.Permitted.Take(3).Select((t, i) => $"{t},2031-05-0{i + 1},E01000001,GDPPR,2021-01-01\n"));
+        var (blob, etag) = await _scenario.DeliverAsync(File2Scenario.File2(rows: 3000, people: people) + rare);
+        var curated = (await app.Services.GetRequiredService<File2IntakeService>().ProcessAsync(blob, etag, CancellationToken.None)).Version!;
+        Assert.Equal(ReleaseState.AwaitingReview, curated.Release);
+
+        // Two reviewers approve through the API, suppressing that cell and accepting the rest.
+        using var http = app.CreateClient();
+        var tokens = Linkage.Azure.Identity.DevelopmentTokens.GetOrCreate(FunctionAppFactory.DevTokenFolder(stack.Stack));
+        string rita = tokens.Issue([Roles.Reviewer], "Rita Reviewer", TimeSpan.FromMinutes(10), subject: "sub-rita");
+        string raj = tokens.Issue([Roles.Reviewer], "Raj Reviewer", TimeSpan.FromMinutes(10), subject: "sub-raj");
+        var flagged = (await GetJsonAsync(http, $"/api/datasets/{Lsoa}/versions/1/risk", rita)).GetProperty("flaggedItems").EnumerateArray().ToList();
+        string cellId = flagged.Single(i => i.GetProperty("description").GetString()!.StartsWith($"{Marginal}: {Cell} ", StringComparison.Ordinal)).GetProperty("id").GetString()!;
+        var accepted = flagged.Select(i => i.GetProperty("id").GetString()!).Where(i => i != cellId).ToList();
+        foreach (var reviewer in new[] { rita, raj })
+        {
+            var review = await SendAsync(http, HttpMethod.Post, $"/api/datasets/{Lsoa}/versions/1/review", reviewer, new { decision = "approve", notes = "suppress the 2031 cell", acceptedItems = accepted, suppressCells = new[] { cellId } });
+            Assert.True(review.StatusCode == HttpStatusCode.OK, await review.Content.ReadAsStringAsync());
+        }
+
+        var catalogue = app.Services.GetRequiredService<CurationCatalogue>();
+        var released = (await catalogue.GetReleasedVersionAsync(Lsoa, 1, CancellationToken.None))!;
+        Assert.Equal(new Linkage.Functions.Catalogue.SuppressedCell(cellId, Marginal, Cell), Assert.Single(released.Suppressions));
+
+        string id = "LLC_" + Random.Shared.Next(1000, 9999);
+        var store = app.Services.GetRequiredService<ProjectStore>();
+        await store.CreateAsync(new ProjectDocument { ProjectId = id, Title = "t", Studies = ["ALSPAC"], Datasets = [Lsoa], EndDate = new DateOnly(2030, 1, 1) }, CancellationToken.None);
+        var provisioner = app.Services.GetRequiredService<ProjectProvisioner>();
+        await provisioner.FreezeCohortAsync(id, CancellationToken.None);
+        var result = await provisioner.ProvisionDatasetAsync(id, Lsoa, CancellationToken.None);
+        Assert.Equal("Provisioned", result.Outcome);
+
+        // What the file would be without suppression: the same re-key of the same curated bytes, through the writer alone.
+        var blobs = stack.CreateBlobServiceClient();
+        byte[] curatedBytes = (await blobs.GetBlobContainerClient(ProcessorStorage.Curated).GetBlobClient(released.DataFile!.Split('/', 2)[1]).DownloadContentAsync()).Value.Content.ToArray();
+        var keys = app.Services.GetRequiredService<KeyRingProvider>();
+        using var treId = await keys.GetCipherAsync(KeyPurposes.ProcessorId, CancellationToken.None);
+        using var treGeo = await keys.GetCipherAsync(KeyPurposes.TreGeography, CancellationToken.None);
+        using var projectId = await keys.GetCipherAsync(KeyPurposes.ProjectId(id), CancellationToken.None);
+        using var projectGeo = await keys.GetCipherAsync(KeyPurposes.ProjectGeography(id), CancellationToken.None);
+        var curatedLines = Encoding.UTF8.GetString(curatedBytes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var everyone = Linkage.Provisioning.AllowedParticipants.FromTokens(curatedLines.Skip(1).Select(Id).Distinct());
+        using var unsuppressed = new MemoryStream();
+        var spec = app.Services.GetRequiredService<DatasetSpecs>().TryGet(Lsoa, out var s) ? s : throw new InvalidOperationException();
+        await new Linkage.Provisioning.ProjectFileWriter(spec, treId, projectId, treGeo, projectGeo).WriteAsync(new MemoryStream(curatedBytes), unsuppressed, everyone, CancellationToken.None);
+        var expected = Encoding.UTF8.GetString(unsuppressed.ToArray()).Split('\n');
+
+        var record = (await store.GetFileAsync(id, Lsoa, 1, CancellationToken.None))!;
+        var actual = (await blobs.GetBlobContainerClient(ProjectStorage.Container(id)).GetBlobClient(record.Name).DownloadContentAsync()).Value.Content.ToString().Split('\n');
+        Assert.Equal(expected.Length, actual.Length); // no row dropped
+        Assert.Equal("cohortkey_e,record_date,lsoa11cd_e,origin,avail_from_dt", actual[0]);
+        int blanked = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            var e = expected[i].Split(',');
+            if (e.Length == 5 && e[3] == "GDPPR" && e[1].StartsWith("2031-", StringComparison.Ordinal))
+            {
+                // In the cell: its marginal's columns (origin, record_date) are empty; the keys and the rest are the same bytes.
+                Assert.Equal($"{e[0]},,{e[2]},,{e[4]}", actual[i]);
+                blanked++;
+            }
+            else
+            {
+                Assert.Equal(expected[i], actual[i]);
+            }
+        }
+
+        Assert.Equal(3, blanked);
+        Assert.Equal(curatedLines.Length - 1, record.Rows);
+
+        // The file's record and the files listing name the cell; its 3 rows are a count under 10, so never shown.
+        var suppression = Assert.Single(record.Suppressions);
+        Assert.Equal(new ProjectFileSuppression(cellId, Marginal, Cell, null), suppression);
+        Assert.Null(record.RowsSuppressed);
+        string admin = app.Token("Pat ProjectAdmin", Roles.ProjectAdmin);
+        var listed = (await GetJsonAsync(http, $"/api/projects/{id}/files", admin)).GetProperty("files").EnumerateArray().Single();
+        var listedCell = Assert.Single(listed.GetProperty("suppressedCells").EnumerateArray().ToList());
+        Assert.Equal(Cell, listedCell.GetProperty("cell").GetString());
+        Assert.Equal(Marginal, listedCell.GetProperty("marginal").GetString());
+        Assert.Equal(JsonValueKind.Null, listedCell.GetProperty("rows").ValueKind);
+        Assert.Equal(JsonValueKind.Null, listed.GetProperty("rowsSuppressed").ValueKind);
+        Assert.DoesNotContain("\"rows\":3", listed.GetRawText(), StringComparison.Ordinal);
+
+        // A second provision of the same version changes nothing.
+        var file = blobs.GetBlobContainerClient(ProjectStorage.Container(id)).GetBlobClient(record.Name);
+        var etagBefore = (await file.GetPropertiesAsync()).Value.ETag;
+        Assert.Equal("Unchanged", (await provisioner.ProvisionDatasetAsync(id, Lsoa, CancellationToken.None)).Outcome);
+        Assert.Equal(etagBefore, (await file.GetPropertiesAsync()).Value.ETag);
     }
 
     /// <summary>The IMD shape this product keeps: an LSOA and its decile, 20 LSOAs per decile (the scenario's LSOAs among them).</summary>

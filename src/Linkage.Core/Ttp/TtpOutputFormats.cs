@@ -98,10 +98,15 @@ public static class TtpOutputFormats
     }
 
     /// <summary>
-    /// Changes since the study's previous accepted File 1: joined, withdrawn, rejoined, each permission turned on or off,
-    /// and participants absent from the new file (reported, never silently dropped). Returns the number of rows written.
+    /// The delta file for NHS England: changes since the study's previous accepted File 1 that NHS England acts on
+    /// (seed 001), for participants within its reach (NHS England linkage permitted before or now): withdrawn and
+    /// rejoined (UKLLC_STATUS), NHS England linkage turned off or on, and the national data opt-out starting or ceasing
+    /// to apply (s251). Nothing else: not who joined, not other permissions (DWP, HMRC, DfE, geocoding…), not who is
+    /// absent — NHS England must not learn them. Every change, relevant or not, is counted in
+    /// <paramref name="changes"/> (for the File 1 record and the quarter report; the registry keeps each one).
+    /// Returns the number of rows written.
     /// </summary>
-    public static long WriteDelta(IReadOnlyList<Participant> current, PermissionSnapshot? previous, string studyCode, int file1Version, DateOnly effective, string keyVersion, TextWriter output)
+    public static long WriteDelta(IReadOnlyList<Participant> current, PermissionSnapshot? previous, string studyCode, int file1Version, DateOnly effective, string keyVersion, TextWriter output, IDictionary<string, long>? changes = null)
     {
         var line = new CsvLine();
         foreach (var c in DeltaColumns)
@@ -111,6 +116,12 @@ public static class TtpOutputFormats
 
         line.WriteTo(output);
         long rows = 0;
+        var counts = changes ?? new Dictionary<string, long>();
+        foreach (var key in DeltaChangeKeys)
+        {
+            counts[key] = 0;
+        }
+
         string date = effective.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         void Row(TokenBytes token, string change, string permission, string before, string after)
         {
@@ -125,7 +136,7 @@ public static class TtpOutputFormats
             // Both sides are sorted by token: a merge join.
             while (hasBefore && before!.Current.Token.CompareTo(p.Token) < 0)
             {
-                Row(before.Current.Token, "absent", "", "present", "absent");
+                counts["absent"]++;
                 hasBefore = before.MoveNext();
             }
 
@@ -133,33 +144,55 @@ public static class TtpOutputFormats
             {
                 var old = before.Current.Flags;
                 hasBefore = before.MoveNext();
+                bool inReach = old.HasFlag(PermissionFlags.NhsE) || p.Flags.HasFlag(PermissionFlags.NhsE);
                 if (old.HasFlag(PermissionFlags.Active) != p.Flags.HasFlag(PermissionFlags.Active))
                 {
-                    Row(p.Token, p.Flags.HasFlag(PermissionFlags.Active) ? "rejoined" : "withdrawn", "ukllc_status", Bit(old, PermissionFlags.Active), Bit(p.Flags, PermissionFlags.Active));
+                    bool rejoined = p.Flags.HasFlag(PermissionFlags.Active);
+                    counts[rejoined ? "rejoined" : "withdrawals"]++;
+                    if (inReach)
+                    {
+                        Row(p.Token, rejoined ? "rejoined" : "withdrawn", "ukllc_status", Bit(old, PermissionFlags.Active), Bit(p.Flags, PermissionFlags.Active));
+                    }
                 }
 
-                foreach (var (column, flag) in PermissionColumns.Skip(1))
+                foreach (var (column, flag) in NhsEnglandPermissions)
                 {
                     if (old.HasFlag(flag) != p.Flags.HasFlag(flag))
                     {
-                        Row(p.Token, p.Flags.HasFlag(flag) ? "permission-on" : "permission-off", column, Bit(old, flag), Bit(p.Flags, flag));
+                        bool on = p.Flags.HasFlag(flag);
+                        counts[flag == PermissionFlags.NhsE ? (on ? "nhsEOptIns" : "nhsEOptOuts") : (on ? "nationalOptOutExclusions" : "nationalOptOutLifted")]++;
+                        if (inReach)
+                        {
+                            Row(p.Token, on ? "permission-on" : "permission-off", column, Bit(old, flag), Bit(p.Flags, flag));
+                        }
                     }
                 }
             }
             else if (previous is not null)
             {
-                Row(p.Token, "joined", "", "", "");
+                counts["joined"]++;
             }
         }
 
         while (hasBefore)
         {
-            Row(before!.Current.Token, "absent", "", "present", "absent");
-            hasBefore = before.MoveNext();
+            counts["absent"]++;
+            hasBefore = before!.MoveNext();
         }
 
         return rows;
     }
+
+    /// <summary>The change counts <see cref="WriteDelta"/> fills (all changes, whether NHS England is told or not).</summary>
+    public static IReadOnlyList<string> DeltaChangeKeys { get; } =
+        ["joined", "withdrawals", "rejoined", "absent", "nhsEOptOuts", "nhsEOptIns", "nationalOptOutExclusions", "nationalOptOutLifted"];
+
+    /// <summary>The permissions whose changes NHS England acts on: its own linkage, and the national data opt-out (s251).</summary>
+    private static readonly (string Column, PermissionFlags Flag)[] NhsEnglandPermissions =
+    [
+        ("nhs_e_linkage", PermissionFlags.NhsE),
+        ("national_opt_out_applies", PermissionFlags.NationalOptOutApplies),
+    ];
 
     private static string Bit(PermissionFlags flags, PermissionFlags flag) => flags.HasFlag(flag) ? "1" : "0";
 }

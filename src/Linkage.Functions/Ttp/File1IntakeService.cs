@@ -227,6 +227,7 @@ public sealed class File1IntakeService(
             ["nhsOutputParticipants"] = participants.Count(p => p.InNhsOutput),
             ["withdrawn"] = participants.Count(p => !p.Flags.HasFlag(PermissionFlags.Active)),
             ["nationalOptOutApplied"] = participants.Count(p => p.Flags.HasFlag(PermissionFlags.NationalOptOutApplies)),
+            ["s251Participants"] = participants.Count(p => p.S251),
         };
         return new File1VersionRecord
         {

@@ -66,12 +66,17 @@ public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time
 
         var before = await ReadBaselineAsync(registry, r.Previous, cancellationToken);
         long deltaRows = 0;
+        var changes = new Dictionary<string, long>();
         files[Keys.Delta] = await WriteTextAsync(nhse, TtpStorage.Delta(r.Study, r.Version, r.FileDate), w =>
         {
-            deltaRows = TtpOutputFormats.WriteDelta(r.Participants, before, r.Study, r.Version, r.FileDate, r.KeyVersion, w);
+            deltaRows = TtpOutputFormats.WriteDelta(r.Participants, before, r.Study, r.Version, r.FileDate, r.KeyVersion, w, changes);
             return Task.CompletedTask;
         }, cancellationToken);
         counts["deltaRows"] = deltaRows;
+        foreach (var (key, n) in changes)
+        {
+            counts[key] = n; // every change, for the record and the quarter report (the delta carries only what NHS England acts on)
+        }
         return new File1StagedOutputs(files, counts);
     }
 

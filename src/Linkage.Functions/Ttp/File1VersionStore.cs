@@ -97,6 +97,20 @@ public sealed class File1VersionStore(CosmosDatabase database)
         return record;
     }
 
+    /// <summary>Every record of the study (committed, accepted and rejected deliveries), oldest processed first.</summary>
+    public async Task<IReadOnlyList<File1VersionRecord>> AllAsync(string study, CancellationToken cancellationToken)
+    {
+        var container = await database.ContainerAsync(ContainerId, "/study", cancellationToken);
+        var results = new List<File1VersionRecord>();
+        using var it = container.GetItemQueryIterator<File1VersionRecord>(new QueryDefinition("SELECT * FROM c WHERE c.study = @study").WithParameter("@study", study), requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(study) });
+        while (it.HasMoreResults)
+        {
+            results.AddRange(await it.ReadNextAsync(cancellationToken));
+        }
+
+        return results.OrderBy(r => r.ProcessedAt).ToList();
+    }
+
     /// <summary>The study's committed versions (Committed or Accepted), oldest first.</summary>
     public async Task<IReadOnlyList<File1VersionRecord>> AcceptedAsync(string study, CancellationToken cancellationToken)
     {

@@ -70,6 +70,10 @@ public sealed class StudyManifestPublisher(BlobServiceClient blobs, KeyRingProvi
     private static ManifestFile InContainer(ManifestFile f) => f with { Name = File1OutputWriter.BlobName(f.Name) };
 
     /// <summary>The version the study's manifest names now (the TTP reads its own payload; the processor is the one that verifies).</summary>
+    /// <summary>The File 1 version the processor's manifest of <paramref name="study"/> names (0 when none or unreadable).</summary>
+    public async Task<int> VersionInForceAsync(string study, CancellationToken cancellationToken) =>
+        (await ReadVersionAsync(blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).GetBlobClient(TtpProcessorContract.Manifest(study)), cancellationToken)).Version;
+
     private static async Task<(int Version, ETag? ETag)> ReadVersionAsync(BlobClient blob, CancellationToken cancellationToken)
     {
         try

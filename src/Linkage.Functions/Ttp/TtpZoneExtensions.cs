@@ -16,6 +16,8 @@ public static class TtpZoneExtensions
         builder.Services.AddSingleton<NationalOptOutSource>();
         builder.Services.AddSingleton<File1IntakeService>();
         builder.Services.AddSingleton<IInboxHandler, File1InboxHandler>();
+        builder.Services.AddSingleton<Workflows.Quarterly.QuarterActivities>();
+        builder.Services.AddSingleton<Workflows.Quarterly.QuarterStarter>();
         return builder;
     }
 }

@@ -1,5 +1,7 @@
 using Linkage.Functions.Hosting;
 using Linkage.Functions.Processor;
+using Linkage.Functions.Ttp;
+using Linkage.Functions.Workflows.Quarterly;
 using Linkage.Functions.Workflows.Refresh;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
@@ -11,7 +13,7 @@ public sealed record DeliveryFinished(string Inbox, string BlobName, string Outc
 
 /// <summary>
 /// Wakes the workflows that wait for a finished delivery: a curated File 2 wakes the running annual refreshes of its
-/// dataset. Called by the delivery workflow once a delivery completes. A wake only shortens a wait (the workflows
+/// dataset, an accepted File 1 the running quarterly cycle. Called by the delivery workflow once a delivery completes. A wake only shortens a wait (the workflows
 /// re-read the catalogue on their own timers), so a lost one delays, never loses, a refresh.
 /// </summary>
 [Zone(FunctionZone.Platform)]
@@ -22,26 +24,37 @@ public sealed class WakeWorkflowsFunction(ILogger<WakeWorkflowsFunction> logger)
     [Function(Name)]
     public async Task<int> Run([ActivityTrigger] DeliveryFinished finished, [DurableClient] DurableTaskClient durable, FunctionContext function)
     {
-        if (finished.Inbox != ProcessorStorage.File2Inbox || finished.Outcome != "Curated" || !finished.BlobName.Contains('/', StringComparison.Ordinal))
+        if (!finished.BlobName.Contains('/', StringComparison.Ordinal))
         {
             return 0;
         }
 
-        string dataset = finished.BlobName.Split('/', 2)[0];
+        string folder = finished.BlobName.Split('/', 2)[0]; // the dataset (File 2) or study (File 1): a name, never an identifier
+        var (prefix, orchestration, eventName) = (finished.Inbox, finished.Outcome) switch
+        {
+            (ProcessorStorage.File2Inbox, "Curated") => ($"refresh-{folder}-", AnnualRefreshOrchestration.Name, WorkflowEvents.File2Curated),
+            (TtpStorage.File1Inbox, "Accepted") => ("quarter-", QuarterlyOptOutOrchestration.Name, WorkflowEvents.File1Accepted),
+            _ => ((string?)null, (string?)null, (string?)null),
+        };
+        if (prefix is null)
+        {
+            return 0;
+        }
+
         int woken = 0;
-        var query = new OrchestrationQuery { InstanceIdPrefix = $"refresh-{dataset}-", Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending] };
+        var query = new OrchestrationQuery { InstanceIdPrefix = prefix, Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending] };
         await foreach (var instance in durable.GetAllInstancesAsync(query).WithCancellation(function.CancellationToken))
         {
-            if (instance.Name == AnnualRefreshOrchestration.Name)
+            if (instance.Name == orchestration)
             {
-                await durable.RaiseEventAsync(instance.InstanceId, WorkflowEvents.File2Curated, new WorkflowWake(dataset, finished.Outcome), function.CancellationToken);
+                await durable.RaiseEventAsync(instance.InstanceId, eventName!, new WorkflowWake(folder, finished.Outcome), function.CancellationToken);
                 woken++;
             }
         }
 
         if (woken > 0)
         {
-            logger.LogInformation("A curated File 2 of {Dataset} woke {Count} annual refresh(es)", dataset, woken);
+            logger.LogInformation("{Outcome} delivery of {Folder} woke {Count} workflow(s) ({Orchestration})", finished.Outcome, folder, woken, orchestration);
         }
 
         return woken;

@@ -18,6 +18,25 @@ public sealed class WorkflowOptions
 
     /// <summary>The annual refresh's cadences (section <c>Workflows:Refresh</c>).</summary>
     public RefreshOptions Refresh { get; set; } = new();
+
+    /// <summary>The quarterly opt-out cycle's studies and cadences (section <c>Workflows:Quarterly</c>).</summary>
+    public QuarterlyOptions Quarterly { get; set; } = new();
+}
+
+/// <summary>How the quarterly cycle waits for File 1s (section <c>Workflows:Quarterly</c>).</summary>
+public sealed class QuarterlyOptions
+{
+    /// <summary>Study codes expected to send a File 1 every quarter, comma-separated; empty means every known study (File1:KnownStudies).</summary>
+    public string ActiveStudies { get; set; } = "";
+
+    /// <summary>Days after the quarter opens when the wait for File 1s ends; studies without one keep their previous permissions.</summary>
+    public double DeadlineDays { get; set; } = 30;
+
+    /// <summary>Between reminders to studies whose File 1 has not been accepted.</summary>
+    public TimeSpan RemindEvery { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often the wait re-reads the File 1 records in case a wake event was missed.</summary>
+    public TimeSpan RecheckEvery { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>How an annual refresh waits and retries (section <c>Workflows:Refresh</c>); its deadline comes from the dataset spec.</summary>

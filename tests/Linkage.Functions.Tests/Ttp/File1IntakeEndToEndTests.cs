@@ -72,14 +72,20 @@ public sealed class File1IntakeEndToEndTests(IsolatedStackFixture stack) : IClas
         Assert.All(optedOut, c => Assert.DoesNotContain(tokenizer.Tokenize(s251, c.StudyId), s251NhsTokens));
         Assert.True(s251Record.Counts["nationalOptOutApplied"] >= optedOut.Count);
 
-        // Delta: every withdrawal between the quarters, by token.
+        // Delta: every withdrawal between the quarters of someone within NHS England's reach (linkage permitted before or
+        // now), by token; nothing NHS England does not act on (seed 001): no joiners, no absences, no other permissions.
         var q1Input = File1Facts.Read(Directory.GetFiles(Path.Combine(_synthDir, "file1", alspac), $"{alspac}_FILE1_v1_*.csv").Single());
-        var withdrawnNow = input.Current.Where(c => !c.Active).Select(c => c.StudyId).ToHashSet();
-        var expectedWithdrawals = q1Input.Current.Where(c => c.Active && withdrawnNow.Contains(c.StudyId)).Select(c => tokenizer.Tokenize(alspac, c.StudyId)).ToHashSet();
+        var now = input.Current.ToDictionary(c => c.StudyId);
+        var allWithdrawals = q1Input.Current.Where(c => c.Active && now.TryGetValue(c.StudyId, out var n) && !n.Active).ToList();
+        var expectedWithdrawals = allWithdrawals.Where(c => c.NhsE || now[c.StudyId].NhsE).Select(c => tokenizer.Tokenize(alspac, c.StudyId)).ToHashSet();
         Assert.NotEmpty(expectedWithdrawals);
         var delta = await blobs.ReadLinesAsync(q2.Outputs["delta"]);
-        var withdrawals = delta.Skip(1).Select(l => l.Split(',')).Where(f => f[1] == "withdrawn").Select(f => f[0]).ToHashSet();
+        var rows = delta.Skip(1).Select(l => l.Split(',')).ToList();
+        var withdrawals = rows.Where(f => f[1] == "withdrawn").Select(f => f[0]).ToHashSet();
         Assert.Equal(expectedWithdrawals.OrderBy(x => x), withdrawals.OrderBy(x => x));
+        Assert.All(rows, f => Assert.Contains(f[1], new[] { "withdrawn", "rejoined", "permission-on", "permission-off" }));
+        Assert.All(rows, f => Assert.Contains(f[2], new[] { "ukllc_status", "nhs_e_linkage", "national_opt_out_applies" }));
+        Assert.Equal(allWithdrawals.Count, q2.Counts["withdrawals"]); // every withdrawal is counted, told or not
 
         // Registry: current permissions for every participant, history with the file version of each change.
         var registry = app.Services.GetRequiredService<ParticipantRegistry>();

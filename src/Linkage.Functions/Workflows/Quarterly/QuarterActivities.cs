@@ -1,0 +1,225 @@
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using Linkage.Azure.Storage;
+using Linkage.Functions.Ttp;
+using Linkage.Ttp;
+
+namespace Linkage.Functions.Workflows.Quarterly;
+
+/// <summary>
+/// The quarterly cycle's activities (TTP zone). Each is idempotent (activities run at least once): reads, reminders
+/// under deterministic names, a manifest that is the delivery's commit point and is never rewritten, a report upserted
+/// under the instance id.
+/// </summary>
+public sealed class QuarterActivities(
+    File1VersionStore versions,
+    NationalOptOutSource optOutSource,
+    StudyManifestPublisher manifests,
+    WorkflowReportStore reports,
+    BlobServiceClient blobs,
+    ILogger<QuarterActivities> logger)
+{
+    public const string Studies = "QuarterStudies";
+    public const string Remind = "RemindQuarterStudies";
+    public const string CheckOptOutList = "CheckQuarterOptOutList";
+    public const string PublishSnapshots = "PublishQuarterSnapshots";
+    public const string WriteDelivery = "WriteQuarterDelivery";
+    public const string SaveReport = "SaveQuarterReport";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>Each active study's File 1 in the quarter (accepted since it opened, or only rejected ones), or none.</summary>
+    public async Task<List<StudyQuarter>> StudiesAsync(QuarterStudiesQuery query, CancellationToken cancellationToken)
+    {
+        var result = new List<StudyQuarter>();
+        var opens = new DateTimeOffset(DateTime.SpecifyKind(query.Request.OpensAt, DateTimeKind.Utc));
+        var skips = await SkipsAsync(query.InstanceId, cancellationToken);
+        foreach (var study in query.Request.Studies)
+        {
+            var records = await versions.AllAsync(study, cancellationToken);
+            var accepted = records.Where(r => r.State == File1VersionState.Accepted && r.Version is not null).ToList();
+            int delivered = query.Request.Delivered.GetValueOrDefault(study);
+            var thisQuarter = accepted.Where(r => r.ProcessedAt >= opens && r.Version > delivered).MaxBy(r => r.Version);
+            var previous = accepted.MaxBy(r => r.Version);
+            var rejected = records.LastOrDefault(r => r.State == File1VersionState.Rejected && r.ProcessedAt >= opens);
+            var skipped = skips.FirstOrDefault(s => s.Study == study);
+            if (thisQuarter is not null)
+            {
+                result.Add(new StudyQuarter(study, StudyQuarterState.Accepted, thisQuarter.Version, thisQuarter.Participants, S251Of(thisQuarter), null, ChangesOf(thisQuarter), null));
+            }
+            else
+            {
+                var state = skipped is not null ? StudyQuarterState.Skipped : rejected is not null ? StudyQuarterState.Rejected : StudyQuarterState.NotDelivered;
+                result.Add(new StudyQuarter(
+                    study, state, previous?.Version, previous?.Participants ?? 0, previous is null ? 0 : S251Of(previous),
+                    rejected?.Outputs.GetValueOrDefault("report"), new Dictionary<string, long>(), skipped is null ? null : $"{skipped.By}: {skipped.Reason}"));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>A note in each late study's area (<c>ttp-provider-reports/&lt;STUDY&gt;/reminders/</c>), one name per reminder so a re-run overwrites it.</summary>
+    public async Task RemindAsync(QuarterReminder reminder, CancellationToken cancellationToken)
+    {
+        var container = blobs.GetBlobContainerClient(TtpStorage.ProviderReports);
+        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        foreach (var study in reminder.Studies)
+        {
+            string text = $"""
+                Study {study}: no File 1 has been accepted for {reminder.Label} yet. Please deliver it by {reminder.Deadline:yyyy-MM-dd} as {TtpStorage.File1Inbox}/{study}/{study}_FILE1_v<N>_<YYYYMMDD>.csv.
+                If a file was rejected, its report is in this area beside it. Reminder {reminder.Number}.
+
+                """;
+            await container.GetBlobClient(ReminderName(study, reminder.Label, reminder.Number)).UploadAsync(BinaryData.FromString(text), overwrite: true, cancellationToken);
+        }
+
+        logger.LogInformation("Quarter {Quarter}: reminder {Number} written to {Count} studies without an accepted File 1 ({Studies})", reminder.Label, reminder.Number, reminder.Studies.Count, string.Join(", ", reminder.Studies));
+    }
+
+    public static string ReminderName(string study, string label, int number) => $"{study}/reminders/quarter-{label}-{number:D3}.txt";
+
+    public async Task<OptOutListCheck> CheckOptOutListAsync(string label, CancellationToken cancellationToken)
+    {
+        var state = await optOutSource.LoadAsync(cancellationToken);
+        if (state.List is null)
+        {
+            logger.LogWarning("Quarter {Quarter}: the national opt-out list cannot be used ({Reason}); s251 studies' NHS England files are held", label, state.Unusable);
+            return new OptOutListCheck(false, state.Unusable, null, 0);
+        }
+
+        return new OptOutListCheck(true, null, null, state.List.Count);
+    }
+
+    /// <summary>Makes sure each study's processor manifest names its newest accepted File 1 (publishing it when not); returns how many now do.</summary>
+    public async Task<int> PublishSnapshotsAsync(IReadOnlyList<string> studies, CancellationToken cancellationToken)
+    {
+        int inForce = 0;
+        foreach (var study in studies)
+        {
+            if ((await versions.AcceptedAsync(study, cancellationToken)).LastOrDefault(r => r.State == File1VersionState.Accepted) is not { } newest)
+            {
+                continue;
+            }
+
+            if (await manifests.VersionInForceAsync(study, cancellationToken) >= newest.Version || await manifests.PublishAsync(newest, cancellationToken))
+            {
+                inForce++;
+            }
+        }
+
+        return inForce;
+    }
+
+    /// <summary>
+    /// The quarter's delivery to NHS England in <c>ttp-outbox-nhse/quarters/&lt;YYYY&gt;-Q&lt;n&gt;/</c>: one delta (the
+    /// accepted studies' deltas, which carry only what NHS England acts on), the NHS Outputs of those File 1s, and the
+    /// manifest listing each with length and SHA-256 — written last, once: it is the commit point, and a re-run finds it.
+    /// </summary>
+    public async Task<QuarterDelivery> WriteDeliveryAsync(QuarterDeliveryRequest request, CancellationToken cancellationToken)
+    {
+        var outbox = blobs.GetBlobContainerClient(TtpStorage.NhseOutbox);
+        await outbox.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        var manifestBlob = outbox.GetBlobClient(ManifestName(request.Label));
+        if (await ReadDeliveryAsync(manifestBlob, cancellationToken) is { } existing)
+        {
+            return existing;
+        }
+
+        var files = new List<QuarterFile>();
+        long deltaRows = 0;
+        string deltaName = $"quarters/{request.Label}/NHSE_DELTA_{request.Label.Replace("-", "", StringComparison.Ordinal)}.csv";
+        await using (var writer = new AtomicBlobWriter(outbox.GetBlockBlobClient(deltaName), computeSha256: true))
+        {
+            await writer.WriteAsync(Encoding.UTF8.GetBytes(string.Join(',', TtpOutputFormats.DeltaColumns) + "\n"), cancellationToken);
+            foreach (var study in request.Accepted.OrderBy(s => s.Study, StringComparer.Ordinal))
+            {
+                var record = await versions.GetAsync(study.Study, File1VersionStore.IdFor(study.Study, study.Version!.Value), cancellationToken)
+                    ?? throw new InvalidOperationException($"Study {study.Study} has no record of File 1 version {study.Version}.");
+                // Recorded names are "<container>/<blob>"; both files are in the NHS England outbox.
+                deltaRows += await AppendWithoutHeaderAsync(outbox.GetBlobClient(File1OutputWriter.BlobName(record.Files[File1OutputWriter.Keys.Delta].Name)), writer, cancellationToken);
+                var nhs = record.Files[File1OutputWriter.Keys.NhsOutput];
+                files.Add(new QuarterFile(File1OutputWriter.BlobName(nhs.Name), "nhsOutput", study.Study, study.Version, nhs.Length, nhs.Sha256));
+            }
+
+            await writer.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, cancellationToken: cancellationToken);
+            files.Insert(0, new QuarterFile(deltaName, "delta", null, null, writer.Length, writer.Sha256));
+        }
+
+        var delivery = new QuarterDelivery(manifestBlob.Name, files, deltaRows, request.Held);
+        try
+        {
+            await manifestBlob.UploadAsync(BinaryData.FromObjectAsJson(delivery, Json), new BlobUploadOptions
+            {
+                Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All }, // written once: a quarter has one delivery
+                HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+            }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            return await ReadDeliveryAsync(manifestBlob, cancellationToken) ?? throw new InvalidOperationException($"{manifestBlob.Name} exists but cannot be read.", e);
+        }
+
+        logger.LogInformation("Quarter {Quarter}: delivery to NHS England committed ({Files} files, {DeltaRows} delta rows, {Held} studies held)", request.Label, files.Count, deltaRows, request.Held.Count);
+        return delivery;
+    }
+
+    /// <summary>Stores an operator's skip of a study in a cycle (idempotent: one document per cycle and study; the first reason stays).</summary>
+    public async Task<bool> RecordSkipAsync(string instanceId, SkipStudy skip, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if ((await SkipsAsync(instanceId, cancellationToken)).Any(s => s.Study == skip.Study))
+        {
+            return false;
+        }
+
+        await reports.SaveAsync(SkipPartition(instanceId), skip.Study, at, skip, cancellationToken);
+        return true;
+    }
+
+    private async Task<List<SkipStudy>> SkipsAsync(string instanceId, CancellationToken cancellationToken) =>
+        (await reports.ListAsync(SkipPartition(instanceId), cancellationToken)).Select(d => d.Report.Deserialize<SkipStudy>()!).ToList();
+
+    private static string SkipPartition(string instanceId) => $"skips:{instanceId}";
+
+    public static string ManifestName(string label) => $"quarters/{label}/manifest.json";
+
+    public async Task SaveReportAsync(QuarterReport report, CancellationToken cancellationToken) =>
+        await reports.SaveAsync(QuarterlyOptOutOrchestration.Name, report.InstanceId, new DateTimeOffset(DateTime.SpecifyKind(report.CompletedAt, DateTimeKind.Utc)), report, cancellationToken);
+
+    private static long S251Of(File1VersionRecord record) =>
+        record.Counts.TryGetValue("s251Participants", out long n) ? n : -1; // unknown (recorded before it was counted): treated as s251, so it fails closed
+
+    private static Dictionary<string, long> ChangesOf(File1VersionRecord record) =>
+        TtpOutputFormats.DeltaChangeKeys.Where(record.Counts.ContainsKey).ToDictionary(k => k, k => record.Counts[k]);
+
+    private static async Task<long> AppendWithoutHeaderAsync(BlobClient source, Stream target, CancellationToken cancellationToken)
+    {
+        long rows = 0;
+        await using var read = await source.OpenReadAsync(cancellationToken: cancellationToken);
+        using var reader = new StreamReader(read, new UTF8Encoding(false));
+        _ = await reader.ReadLineAsync(cancellationToken); // the header, written once above
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            await target.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), cancellationToken);
+            rows++;
+        }
+
+        return rows;
+    }
+
+    private static async Task<QuarterDelivery?> ReadDeliveryAsync(BlobClient manifest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await manifest.DownloadContentAsync(cancellationToken)).Value.Content.ToObjectFromJson<QuarterDelivery>(Json);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.Json.Serialization;
+
+namespace Linkage.Functions.Workflows.Quarterly;
+
+/// <summary>
+/// A quarter's opt-out cycle, fixed when it starts (so every replay decides the same): the quarter, its window, the
+/// deadline for File 1s, the active studies, the cadences, and per study the newest File 1 version an earlier quarter
+/// already sent NHS England (a File 1 counts for this quarter only when newer). Study codes only: no identifier, no STUDY_ID.
+/// </summary>
+public sealed record QuarterRequest(
+    int Year,
+    int Quarter,
+    DateTime OpensAt,
+    DateTime Deadline,
+    IReadOnlyList<string> Studies,
+    TimeSpan RemindEvery,
+    TimeSpan RecheckEvery,
+    IReadOnlyDictionary<string, int> Delivered)
+{
+    public string Label => $"{Year:D4}-Q{Quarter}";
+}
+
+/// <summary>An operator closed a study's wait for this quarter (<c>POST /api/workflows/{id}/skip-study</c>).</summary>
+public sealed record SkipStudy(string Study, string By, string? Reason);
+
+/// <summary>Where the wait for File 1s stands, carried from one episode to the next (continue-as-new).</summary>
+public sealed record QuarterWaitState(int RemindersSent, DateTime NextReminderAt);
+
+/// <summary>The orchestration's input: the request and its wait so far.</summary>
+public sealed record QuarterRun(QuarterRequest Request, QuarterWaitState Wait);
+
+[JsonConverter(typeof(JsonStringEnumConverter<StudyQuarterState>))]
+public enum StudyQuarterState
+{
+    /// <summary>A File 1 was accepted in the quarter.</summary>
+    Accepted,
+
+    /// <summary>The quarter's File 1s were all rejected so far (the provider's report names why); the study may still resend.</summary>
+    Rejected,
+
+    /// <summary>No File 1 in the quarter: the study keeps its previous permissions.</summary>
+    NotDelivered,
+
+    /// <summary>An operator closed the wait; the study keeps its previous permissions.</summary>
+    Skipped,
+}
+
+/// <summary>A reminder to studies whose File 1 has not arrived (an activity's input).</summary>
+public sealed record QuarterReminder(string Label, IReadOnlyList<string> Studies, int Number, DateTime Deadline);
+
+/// <summary>Input of the studies' status activity: the cycle and its request (the operators' skips are stored under the instance id).</summary>
+public sealed record QuarterStudiesQuery(string InstanceId, QuarterRequest Request);
+
+/// <summary>One study in the quarter: its File 1 (if any) and what it changed, in counts.</summary>
+public sealed record StudyQuarter(
+    string Study,
+    StudyQuarterState State,
+    int? Version,
+    long Participants,
+    long S251Participants,
+    string? ProviderReport,
+    IReadOnlyDictionary<string, long> Changes,
+    string? SkippedBy);
+
+/// <summary>Whether the national opt-out list could be used for the cycle, and if not why.</summary>
+public sealed record OptOutListCheck(bool Usable, string? Reason, DateTimeOffset? UploadedAt, long Entries);
+
+/// <summary>What the quarter sends NHS England (an activity's input): the accepted studies' committed files, and who is held.</summary>
+public sealed record QuarterDeliveryRequest(string Label, IReadOnlyList<StudyQuarter> Accepted, IReadOnlyList<string> Held);
+
+/// <summary>A file of the quarter's delivery to NHS England, named in its manifest with its checksum.</summary>
+public sealed record QuarterFile(string Name, string Role, string? Study, int? Version, long Length, string Sha256);
+
+/// <summary>The quarter's delivery to NHS England: its manifest (the commit point) and what it lists.</summary>
+public sealed record QuarterDelivery(string Manifest, IReadOnlyList<QuarterFile> Files, long DeltaRows, IReadOnlyList<string> Held);
+
+/// <summary>The quarter's report for operators: stored (it outlives the history) and returned as the output.</summary>
+public sealed record QuarterReport(
+    string InstanceId,
+    string Quarter,
+    IReadOnlyList<StudyQuarter> Studies,
+    OptOutListCheck OptOutList,
+    IReadOnlyList<string> HeldStudies,
+    string? HeldReason,
+    int SnapshotsPublished,
+    QuarterDelivery Delivery,
+    int RemindersSent,
+    DateTime CompletedAt)
+{
+    public int StudiesDelivered => Studies.Count(s => s.State == StudyQuarterState.Accepted);
+}
+
+/// <summary>The quarter's custom status: step and progress ("studies 7/9 delivered"), study codes and counts only.</summary>
+public sealed record QuarterProgress(string Step, string Progress, IReadOnlyList<string> Waiting, int RemindersSent);

@@ -1,0 +1,89 @@
+using Linkage.Functions.Catalogue;
+using Microsoft.DurableTask;
+
+namespace Linkage.Functions.Workflows.Quarterly;
+
+/// <summary>
+/// The quarterly opt-out cycle (instance <c>quarter-&lt;YYYY&gt;-Q&lt;n&gt;</c>, so a second start of a quarter is a
+/// no-op): wait until every active study's File 1 of the quarter is accepted, the deadline passes or an operator skips
+/// the study, reminding late providers; check the national opt-out list (fail closed for s251 studies); make sure each
+/// study's permission snapshot is published to the processor; write the quarter's delivery to NHS England (one delta
+/// of what it acts on, the NHS Outputs that changed, a manifest with checksums); store and return the report.
+/// </summary>
+/// <remarks>
+/// Replays: no I/O, clock or randomness here, only the context's. The wait re-reads the File 1 records on a timer and
+/// wakes early on <see cref="WorkflowEvents.File1Accepted"/> or an operator's <see cref="SkipStudyEvent"/>; each round
+/// continues as new (unprocessed events carried over). Events are hints only: the skip itself is stored by the API and
+/// read by the studies activity, so an event lost in a continue-as-new delays the cycle to its next re-check, never
+/// loses a skip. The delivery is written once: its manifest is the commit point,
+/// and a re-run finds it.
+/// </remarks>
+public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, QuarterReport?>
+{
+    public const string Name = nameof(QuarterlyOptOutOrchestration);
+
+    /// <summary>The operator's skip of a study (payload <see cref="SkipStudy"/>).</summary>
+    public const string SkipStudyEvent = "SkipStudy";
+
+    private static readonly TaskOptions Retry = new(new TaskRetryOptions(new RetryPolicy(
+        maxNumberOfAttempts: 8, firstRetryInterval: TimeSpan.FromSeconds(5), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromMinutes(5))));
+
+    public static string InstanceIdFor(int year, int quarter) => $"quarter-{year:D4}-Q{quarter}";
+
+    public override async Task<QuarterReport?> RunAsync(TaskOrchestrationContext context, QuarterRun run)
+    {
+        var (request, wait) = run;
+        var studies = await context.CallActivityAsync<List<StudyQuarter>>(QuarterActivities.Studies, new QuarterStudiesQuery(context.InstanceId, request), Retry);
+        var waiting = studies.Where(s => s.State is StudyQuarterState.NotDelivered or StudyQuarterState.Rejected).Select(s => s.Study).ToList();
+        if (waiting.Count > 0 && context.CurrentUtcDateTime < request.Deadline)
+        {
+            await WaitForStudiesAsync(context, request, wait, waiting, studies.Count);
+            return null; // continued as new
+        }
+
+        context.SetCustomStatus(new QuarterProgress("checking the national opt-out list", Delivered(studies), waiting, wait.RemindersSent));
+        var list = await context.CallActivityAsync<OptOutListCheck>(QuarterActivities.CheckOptOutList, request.Label, Retry);
+
+        // Without a usable list, s251 studies send NHS England nothing this quarter: their files are held, and named.
+        var accepted = studies.Where(s => s.State == StudyQuarterState.Accepted).ToList();
+        List<string> held = list.Usable ? [] : accepted.Where(s => s.S251Participants > 0).Select(s => s.Study).ToList();
+        context.SetCustomStatus(new QuarterProgress("publishing permission snapshots", Delivered(studies), waiting, wait.RemindersSent));
+        int published = await context.CallActivityAsync<int>(QuarterActivities.PublishSnapshots, accepted.Select(s => s.Study).ToList(), Retry);
+
+        context.SetCustomStatus(new QuarterProgress("writing the delivery to NHS England", Delivered(studies), waiting, wait.RemindersSent));
+        var delivery = await context.CallActivityAsync<QuarterDelivery>(
+            QuarterActivities.WriteDelivery, new QuarterDeliveryRequest(request.Label, accepted.Where(s => !held.Contains(s.Study)).ToList(), held), Retry);
+
+        var report = new QuarterReport(
+            context.InstanceId, request.Label, studies, list, held, held.Count > 0 ? $"no usable national opt-out list: {list.Reason}" : null,
+            published, delivery, wait.RemindersSent, context.CurrentUtcDateTime);
+        await context.CallActivityAsync(QuarterActivities.SaveReport, report, Retry);
+        context.SetCustomStatus(new QuarterProgress("done", Delivered(studies), waiting, wait.RemindersSent));
+        return report;
+    }
+
+    private static async Task WaitForStudiesAsync(TaskOrchestrationContext context, QuarterRequest request, QuarterWaitState wait, List<string> waiting, int total)
+    {
+        var now = context.CurrentUtcDateTime;
+        if (now >= wait.NextReminderAt)
+        {
+            await context.CallActivityAsync(QuarterActivities.Remind, new QuarterReminder(request.Label, waiting, wait.RemindersSent + 1, request.Deadline), Retry);
+            wait = wait with { RemindersSent = wait.RemindersSent + 1, NextReminderAt = now + Longest(request.RemindEvery, DatasetReleaseOrchestration.MinimumRecheck) };
+        }
+
+        context.SetCustomStatus(new QuarterProgress("waiting for File 1s", $"studies {total - waiting.Count}/{total} delivered", waiting, wait.RemindersSent));
+        var wakeAt = new[] { now + Longest(request.RecheckEvery, DatasetReleaseOrchestration.MinimumRecheck), wait.NextReminderAt, request.Deadline }.Min();
+        using var stop = new CancellationTokenSource();
+        var accepted = context.WaitForExternalEvent<WorkflowWake>(WorkflowEvents.File1Accepted, stop.Token);
+        var skip = context.WaitForExternalEvent<SkipStudy>(SkipStudyEvent, stop.Token);
+        var timer = context.CreateTimer(wakeAt, stop.Token);
+        await Task.WhenAny(accepted, skip, timer);
+        stop.Cancel();
+        context.ContinueAsNew(new QuarterRun(request, wait), preserveUnprocessedEvents: true);
+    }
+
+    private static string Delivered(IReadOnlyList<StudyQuarter> studies) =>
+        $"studies {studies.Count(s => s.State == StudyQuarterState.Accepted)}/{studies.Count} delivered";
+
+    private static TimeSpan Longest(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}

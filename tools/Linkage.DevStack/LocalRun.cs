@@ -50,7 +50,8 @@ internal static class LocalRun
         }
 
         Console.WriteLine($"== starting the function app on {AppUrl}");
-        using var app = StartApp(root, stack);
+        var synthStudies = Directory.GetDirectories(Path.Combine(synthDir, "file1")).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
+        using var app = StartApp(root, stack, synthStudies);
         try
         {
             await WaitHealthyAsync(stop.Token);
@@ -58,8 +59,19 @@ internal static class LocalRun
             await UploadAsync(blobs, "ttp-config", "national-opt-out/national_opt_out.csv", Path.Combine(synthDir, "optout", "national_opt_out.csv"), stop.Token);
 
             var file1s = Directory.GetFiles(Path.Combine(synthDir, "file1"), "*.csv", SearchOption.AllDirectories);
+            // The synthetic first quarter stands for the calendar quarter before this one, the second for this one: its
+            // opt-out cycle starts first and waits for the second quarter's File 1s, as it would for providers.
+            var (thisYear, thisQuarter) = (DateTime.UtcNow.Year, (DateTime.UtcNow.Month - 1) / 3 + 1);
+            var (lastYear, lastQuarter) = thisQuarter == 1 ? (thisYear - 1, 4) : (thisYear, thisQuarter - 1);
+            string? cycle = null;
             foreach (var quarter in file1s.GroupBy(QuarterOf).OrderBy(g => g.Key))
             {
+                if (quarter.Key == 2)
+                {
+                    await RunQuarterAsync(lastYear, lastQuarter, wait: true, stop.Token); // delivers the first quarter's files
+                    cycle = await RunQuarterAsync(thisYear, thisQuarter, wait: false, stop.Token);
+                }
+
                 Console.WriteLine($"== dropping quarter {quarter.Key}'s File 1s into ttp-file1-inbox");
                 foreach (var file in quarter)
                 {
@@ -68,6 +80,11 @@ internal static class LocalRun
                 }
 
                 await WaitEmptyAsync(blobs, "ttp-file1-inbox", stop.Token);
+            }
+
+            if (cycle is not null)
+            {
+                await PrintWorkflowAsync(await WaitWorkflowAsync(cycle, stop.Token));
             }
 
             // NHS England would link the NHS Outputs and send back records keyed by their TTP tokens: synth does that part.
@@ -104,10 +121,12 @@ internal static class LocalRun
             await PrintCatalogueAsync(stop.Token);
             var studies = Directory.GetDirectories(Path.Combine(synthDir, "file1")).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
             await DemoProjectsAsync(studies, stop.Token);
+            await DemoRefreshesAsync(Directory.GetFiles(Path.Combine(root, "config", "datasets"), "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Order(StringComparer.Ordinal).ToList(), stop.Token);
             Console.WriteLine($"== the app is serving on {AppUrl}; Ctrl-C stops it and the stack. Try:");
             Console.WriteLine($"   curl {AppUrl}/api/health");
             Console.WriteLine("   TOKEN=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Operator)");
             Console.WriteLine($"   curl -H \"Authorization: Bearer $TOKEN\" '{AppUrl}/api/deliveries?state=Held'");
+            Console.WriteLine($"   curl -H \"Authorization: Bearer $TOKEN\" '{AppUrl}/api/workflows?name=annual-refresh'");
             Console.WriteLine("   READER=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Reader)");
             Console.WriteLine($"   curl -H \"Authorization: Bearer $READER\" '{AppUrl}/api/datasets/nhse_lsoa11_dataset_mapping'");
             Console.WriteLine("   REVIEWER=$(dotnet src/Linkage.Cli/bin/Release/net10.0/linkage.dll dev-token --role Linkage.Reviewer --name 'Rita Reviewer')");
@@ -140,7 +159,7 @@ internal static class LocalRun
         return int.Parse(parts[^2].TrimStart('v'), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static Process StartApp(string root, LocalStack stack)
+    private static Process StartApp(string root, LocalStack stack, IReadOnlyList<string> activeStudies)
     {
         // The local host runs the function app's own functions (the Functions host cannot be installed here).
         var psi = new ProcessStartInfo("dotnet", [Path.Combine(root, "tools/Linkage.LocalHost/bin/Release/net10.0/Linkage.LocalHost.dll")])
@@ -155,6 +174,13 @@ internal static class LocalRun
 
         psi.Environment["ASPNETCORE_URLS"] = AppUrl;
         psi.Environment["File2__SpecsFolder"] = Path.Combine(root, "config", "datasets");
+        // The demo's quarterly cycle waits for the synthetic second quarter whatever today's date: providers get a year,
+        // and the waits re-check every few seconds (production: 30 days, hourly).
+        psi.Environment["Workflows__Quarterly__DeadlineDays"] = "366";
+        psi.Environment["Workflows__Quarterly__ActiveStudies"] = string.Join(',', activeStudies);
+        psi.Environment["Workflows__Quarterly__RecheckEvery"] = "00:00:05";
+        psi.Environment["Workflows__Refresh__RecheckEvery"] = "00:00:05";
+        psi.Environment["Workflows__Refresh__ReviewRecheckEvery"] = "00:00:05";
         return Process.Start(psi) ?? throw new InvalidOperationException("Could not start the function app.");
     }
 
@@ -282,6 +308,106 @@ internal static class LocalRun
             string current = d.GetProperty("currentVersion") is { ValueKind: System.Text.Json.JsonValueKind.Number } v ? $"current v{v.GetInt32()}" : "no released version";
             string waiting = pending[id].Any() ? $"; awaiting review: {string.Join(", ", pending[id].Select(n => $"v{n}"))}" : "";
             Console.WriteLine($"   {id,-30} {current}{waiting}");
+        }
+    }
+
+    /// <summary>One call to the app's API as a demo user of <paramref name="role"/> (a development token).</summary>
+    private static async Task<(int Status, System.Text.Json.JsonElement Body, string? Location)> ApiAsync(HttpMethod method, string path, string role, string name, object? body, CancellationToken ct)
+    {
+        var tokens = Linkage.Azure.Identity.DevelopmentTokens.GetOrCreate();
+        using var http = new HttpClient { BaseAddress = new Uri(AppUrl) };
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : System.Net.Http.Json.JsonContent.Create(body) };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", tokens.Issue([role], name, TimeSpan.FromMinutes(5)));
+        using var response = await http.SendAsync(request, ct);
+        string text = await response.Content.ReadAsStringAsync(ct);
+        return ((int)response.StatusCode, text.Length == 0 ? default : System.Text.Json.JsonDocument.Parse(text).RootElement.Clone(), response.Headers.Location?.ToString() ?? (response.StatusCode == System.Net.HttpStatusCode.OK && text.Contains("statusUrl", StringComparison.Ordinal) ? System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("statusUrl").GetString() : null));
+    }
+
+    /// <summary>Starts a quarter's opt-out cycle as the operator would; with <paramref name="wait"/>, waits for it and prints its report. Returns its status URL.</summary>
+    private static async Task<string> RunQuarterAsync(int year, int quarter, bool wait, CancellationToken ct)
+    {
+        var started = await ApiAsync(HttpMethod.Post, "/api/workflows/quarterly-opt-out", "Linkage.Operator", "Olive Operator (demo)", new { year, quarter }, ct);
+        string location = started.Location ?? throw new InvalidOperationException($"Starting the {year}-Q{quarter} cycle answered HTTP {started.Status}.");
+        Console.WriteLine($"== quarterly opt-out cycle {year}-Q{quarter} ({(started.Status == 202 ? "started" : "exists")}: {location})");
+        if (wait)
+        {
+            await PrintWorkflowAsync(await WaitWorkflowAsync(location, ct));
+        }
+
+        return location;
+    }
+
+    private static async Task<System.Text.Json.JsonElement> WaitWorkflowAsync(string location, CancellationToken ct)
+    {
+        for (int i = 0; ; i++)
+        {
+            var status = (await ApiAsync(HttpMethod.Get, location, "Linkage.Operator", "run-local", null, ct)).Body;
+            string state = status.GetProperty("runtimeStatus").GetString()!;
+            if (state is "Completed" or "Failed" or "Terminated" || i == 600)
+            {
+                return status;
+            }
+
+            await Task.Delay(500, ct);
+        }
+    }
+
+    /// <summary>A workflow's status and the gist of its report: names and counts only.</summary>
+    private static Task PrintWorkflowAsync(System.Text.Json.JsonElement status)
+    {
+        string id = status.GetProperty("instanceId").GetString()!;
+        string state = status.GetProperty("runtimeStatus").GetString()!;
+        Console.WriteLine($"   {id}: {state}{(status.TryGetProperty("failure", out var f) && f.ValueKind == System.Text.Json.JsonValueKind.String ? " — " + f.GetString() : "")}");
+        if (!status.TryGetProperty("output", out var report) || report.ValueKind != System.Text.Json.JsonValueKind.Object)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (report.TryGetProperty("Studies", out var studies))
+        {
+            foreach (var s in studies.EnumerateArray())
+            {
+                var changes = s.GetProperty("Changes");
+                string counts = string.Join(", ", changes.EnumerateObject().Where(c => c.Value.GetInt64() > 0).Select(c => $"{c.Name} {c.Value.GetInt64()}"));
+                Console.WriteLine($"     {s.GetProperty("Study").GetString(),-8} {s.GetProperty("State").GetString(),-12} v{s.GetProperty("Version")}  {s.GetProperty("Participants").GetInt64(),7} participants  {counts}");
+            }
+
+            var delivery = report.GetProperty("Delivery");
+            Console.WriteLine($"     to NHS England: {delivery.GetProperty("Manifest").GetString()} ({delivery.GetProperty("Files").GetArrayLength()} files, {delivery.GetProperty("DeltaRows").GetInt64()} delta rows); opt-out list {(report.GetProperty("OptOutList").GetProperty("Usable").GetBoolean() ? "usable" : "NOT usable: " + report.GetProperty("OptOutList").GetProperty("Reason").GetString())}; held: {(report.GetProperty("HeldStudies").GetArrayLength() == 0 ? "none" : string.Join(", ", report.GetProperty("HeldStudies").EnumerateArray().Select(h => h.GetString())))}");
+        }
+        else if (report.TryGetProperty("Projects", out var projects))
+        {
+            Console.WriteLine($"     {report.GetProperty("Outcome").GetString()}: version {report.GetProperty("Version")}, {report.GetProperty("VersionRows")} rows{(report.GetProperty("Late").GetBoolean() ? ", late" : "")}{(report.GetProperty("Reason").ValueKind == System.Text.Json.JsonValueKind.String ? " — " + report.GetProperty("Reason").GetString() : "")}");
+            foreach (var p in projects.EnumerateArray())
+            {
+                Console.WriteLine($"     {p.GetProperty("ProjectId").GetString()}: {p.GetProperty("Outcome").GetString()}{(p.GetProperty("Detail").ValueKind == System.Text.Json.JsonValueKind.String ? " (" + p.GetProperty("Detail").GetString() + ")" : "")}");
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>One annual refresh per synthetic dataset, started as the operator would: each takes the version curated above and re-provisions the projects that use it.</summary>
+    private static async Task DemoRefreshesAsync(IReadOnlyList<string> datasets, CancellationToken ct)
+    {
+        Console.WriteLine("== annual refresh of each dataset (the operator starts this year's; the timer would on the expected month)");
+        var started = new List<string>();
+        foreach (var dataset in datasets)
+        {
+            var answer = await ApiAsync(HttpMethod.Post, "/api/workflows/annual-refresh", "Linkage.Operator", "Olive Operator (demo)", new { dataset }, ct);
+            if (answer.Location is { } location)
+            {
+                started.Add(location);
+            }
+            else
+            {
+                Console.WriteLine($"   {dataset}: HTTP {answer.Status}");
+            }
+        }
+
+        foreach (var location in started)
+        {
+            await PrintWorkflowAsync(await WaitWorkflowAsync(location, ct));
         }
     }
 

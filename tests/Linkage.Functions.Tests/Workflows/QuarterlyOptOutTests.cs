@@ -97,6 +97,13 @@ public sealed class QuarterlyOptOutTests(IsolatedStackFixture stack) : IClassFix
         var audit = await app.Services.GetRequiredService<AuditLog>().ForTargetAsync("workflows", 1000, CancellationToken.None);
         Assert.Contains(audit, e => e is { Action: "workflows.skip-study", Outcome: "skipped", Name: "Olive Operator" });
         Assert.Contains(audit, e => e is { Action: "workflows.start", Outcome: "exists" });
+
+        // No identifier or STUDY_ID in any spelling outside the TTP zone: the task hub's inputs, outputs, custom status
+        // and history (tables and queues), the stored reports, blobs, audit and logs included.
+        var scan = IdentifierScan.FromFile1s(Directory.GetFiles(Path.Combine(_synthDir, SynthGenerator.File1Folder), "*.csv", SearchOption.AllDirectories));
+        var leaks = await LeakScan.ScanAsync(scan, stack.Stack, app.Logs);
+        Assert.True(leaks.Count("table entities") > 0, leaks.Summary);
+        leaks.AssertClean();
     }
 
     internal static FunctionAppFactory QuarterApp(IsolatedStackFixture stack, SynthOptions options) => new(stack.Stack, "Local", settings: new Dictionary<string, string?>

@@ -12,8 +12,8 @@ namespace Linkage.Functions.Workflows.Quarterly;
 /// </summary>
 /// <remarks>
 /// Replays: no I/O, clock or randomness here, only the context's. The wait re-reads the File 1 records on a timer and
-/// wakes early on <see cref="WorkflowEvents.File1Accepted"/> or an operator's <see cref="SkipStudyEvent"/>; each round
-/// continues as new (unprocessed events carried over). Events are hints only: the skip itself is stored by the API and
+/// wakes early on <see cref="WorkflowEvents.File1Accepted"/> or an operator's <see cref="SkipStudyEvent"/>; after a
+/// timer round it continues as new (unprocessed events carried over). Events are hints only: the skip itself is stored by the API and
 /// read by the studies activity, so an event lost in a continue-as-new delays the cycle to its next re-check, never
 /// loses a skip. The delivery is written once: its manifest is the commit point,
 /// and a re-run finds it.
@@ -28,17 +28,34 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
     private static readonly TaskOptions Retry = new(new TaskRetryOptions(new RetryPolicy(
         maxNumberOfAttempts: 8, firstRetryInterval: TimeSpan.FromSeconds(5), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromMinutes(5))));
 
+    /// <summary>Wakes handled in one episode before it continues as new (each adds a few history events).</summary>
+    private const int MaxWakesPerEpisode = 20;
+
     public static string InstanceIdFor(int year, int quarter) => $"quarter-{year:D4}-Q{quarter}";
 
     public override async Task<QuarterReport?> RunAsync(TaskOrchestrationContext context, QuarterRun run)
     {
         var (request, wait) = run;
-        var studies = await context.CallActivityAsync<List<StudyQuarter>>(QuarterActivities.Studies, new QuarterStudiesQuery(context.InstanceId, request), Retry);
-        var waiting = studies.Where(s => s.State is StudyQuarterState.NotDelivered or StudyQuarterState.Rejected).Select(s => s.Study).ToList();
-        if (waiting.Count > 0 && context.CurrentUtcDateTime < request.Deadline)
+        int wakes = 0;
+        List<StudyQuarter> studies;
+        List<string> waiting;
+        while (true)
         {
-            await WaitForStudiesAsync(context, request, wait, waiting, studies.Count);
-            return null; // continued as new
+            studies = await context.CallActivityAsync<List<StudyQuarter>>(QuarterActivities.Studies, new QuarterStudiesQuery(context.InstanceId, request), Retry);
+            waiting = studies.Where(s => s.State is StudyQuarterState.NotDelivered or StudyQuarterState.Rejected).Select(s => s.Study).ToList();
+            if (waiting.Count == 0 || context.CurrentUtcDateTime >= request.Deadline)
+            {
+                break;
+            }
+
+            (wait, bool timerFired) = await WaitForStudiesAsync(context, request, wait, waiting, studies.Count);
+            if (timerFired || ++wakes >= MaxWakesPerEpisode)
+            {
+                // Continue as new only when no timer of this episode is pending (it would reach the next episode and be
+                // discarded, noisily), or after many wakes, to keep the history short.
+                context.ContinueAsNew(new QuarterRun(request, wait), preserveUnprocessedEvents: true);
+                return null;
+            }
         }
 
         context.SetCustomStatus(new QuarterProgress("checking the national opt-out list", Delivered(studies), waiting, wait.RemindersSent));
@@ -62,7 +79,8 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
         return report;
     }
 
-    private static async Task WaitForStudiesAsync(TaskOrchestrationContext context, QuarterRequest request, QuarterWaitState wait, List<string> waiting, int total)
+    /// <summary>One round of the wait: reminders when due, then an accepted File 1, a skip or a timer. Returns the new state and whether the timer fired.</summary>
+    private static async Task<(QuarterWaitState Wait, bool TimerFired)> WaitForStudiesAsync(TaskOrchestrationContext context, QuarterRequest request, QuarterWaitState wait, List<string> waiting, int total)
     {
         var now = context.CurrentUtcDateTime;
         if (now >= wait.NextReminderAt)
@@ -77,9 +95,9 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
         var accepted = context.WaitForExternalEvent<WorkflowWake>(WorkflowEvents.File1Accepted, stop.Token);
         var skip = context.WaitForExternalEvent<SkipStudy>(SkipStudyEvent, stop.Token);
         var timer = context.CreateTimer(wakeAt, stop.Token);
-        await Task.WhenAny(accepted, skip, timer);
+        var first = await Task.WhenAny(accepted, skip, timer);
         stop.Cancel();
-        context.ContinueAsNew(new QuarterRun(request, wait), preserveUnprocessedEvents: true);
+        return (wait, first == timer);
     }
 
     private static string Delivered(IReadOnlyList<StudyQuarter> studies) =>

@@ -12,8 +12,8 @@ namespace Linkage.Functions.Workflows.Refresh;
 /// </summary>
 /// <remarks>
 /// Replays: no I/O, clock or randomness here, only the context's. The wait re-checks the catalogue on a timer and wakes
-/// early on <see cref="WorkflowEvents.File2Curated"/>; each round continues as new, so a wait of months keeps a short
-/// history. Every effect is an idempotent activity or sub-orchestration under a deterministic instance id, so a host
+/// early on <see cref="WorkflowEvents.File2Curated"/>; after a timer round it continues as new, so a wait of months keeps
+/// a short history. Every effect is an idempotent activity or sub-orchestration under a deterministic instance id, so a host
 /// killed at any point resumes without doubling one (a project's file of the version is found and left).
 /// </remarks>
 public sealed class AnnualRefreshOrchestration : TaskOrchestrator<RefreshRun, RefreshReport?>
@@ -23,6 +23,9 @@ public sealed class AnnualRefreshOrchestration : TaskOrchestrator<RefreshRun, Re
     private static readonly TaskOptions Retry = new(new TaskRetryOptions(new RetryPolicy(
         maxNumberOfAttempts: 8, firstRetryInterval: TimeSpan.FromSeconds(5), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromMinutes(5))));
 
+    /// <summary>Wakes handled in one episode before it continues as new (each adds a few history events).</summary>
+    private const int MaxWakesPerEpisode = 20;
+
     public static string InstanceIdFor(string datasetId, int year) => $"refresh-{datasetId}-{year:D4}";
 
     /// <summary>A project's re-provisioning, attempt <paramref name="attempt"/> (a fresh instance each, so a failed one is never reused).</summary>
@@ -31,11 +34,18 @@ public sealed class AnnualRefreshOrchestration : TaskOrchestrator<RefreshRun, Re
     public override async Task<RefreshReport?> RunAsync(TaskOrchestrationContext context, RefreshRun run)
     {
         var (request, wait) = run;
-        var found = await context.CallActivityAsync<RefreshVersion?>(RefreshActivities.FindNewVersion, request, Retry);
-        if (found is null)
+        RefreshVersion? found;
+        int wakes = 0;
+        while ((found = await context.CallActivityAsync<RefreshVersion?>(RefreshActivities.FindNewVersion, request, Retry)) is null)
         {
-            await WaitForDeliveryAsync(context, request, wait);
-            return null; // continued as new
+            (wait, bool timerFired) = await WaitForDeliveryAsync(context, request, wait);
+            if (timerFired || ++wakes >= MaxWakesPerEpisode)
+            {
+                // Continue as new only when no timer of this episode is pending (its firing would reach the next
+                // episode and be discarded, noisily), or after many wakes, to keep the history short.
+                context.ContinueAsNew(new RefreshRun(request, wait), preserveUnprocessedEvents: true);
+                return null;
+            }
         }
 
         // The disclosure review, when the version needs one.
@@ -74,7 +84,8 @@ public sealed class AnnualRefreshOrchestration : TaskOrchestrator<RefreshRun, Re
         return await FinishAsync(context, request, wait, found, outcome, null, all);
     }
 
-    private static async Task WaitForDeliveryAsync(TaskOrchestrationContext context, RefreshRequest request, RefreshWaitState wait)
+    /// <summary>One round of the wait: the late notice and reminders when due, then an event or a timer. Returns the new state and whether the timer fired.</summary>
+    private static async Task<(RefreshWaitState Wait, bool TimerFired)> WaitForDeliveryAsync(TaskOrchestrationContext context, RefreshRequest request, RefreshWaitState wait)
     {
         var now = context.CurrentUtcDateTime;
         if (!wait.Late && now >= request.LateAt)
@@ -94,9 +105,9 @@ public sealed class AnnualRefreshOrchestration : TaskOrchestrator<RefreshRun, Re
         using var stop = new CancellationTokenSource();
         var curated = context.WaitForExternalEvent<WorkflowWake>(WorkflowEvents.File2Curated, stop.Token);
         var timer = context.CreateTimer(wakeAt, stop.Token);
-        await Task.WhenAny(curated, timer);
+        var first = await Task.WhenAny(curated, timer);
         stop.Cancel();
-        context.ContinueAsNew(new RefreshRun(request, wait), preserveUnprocessedEvents: true);
+        return (wait, first == timer);
     }
 
     private static async Task<ProjectRefreshResult> RefreshProjectAsync(TaskOrchestrationContext context, RefreshRequest request, string projectId)

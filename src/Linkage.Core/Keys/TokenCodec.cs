@@ -169,21 +169,73 @@ public static class TokenCodec
             return false;
         }
 
+        var headChars = Vector128.Narrow(c0, c8);
         var tailChars = Ssse3.Shuffle(Vector128.Narrow(c14, c14), Vector128.Create((byte)2, 3, 4, 5, 6, 7, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80))
             | Vector128.Create((byte)0, 0, 0, 0, 0, 0, (byte)'A', (byte)'A', (byte)'A', (byte)'A', (byte)'A', (byte)'A', (byte)'A', (byte)'A', (byte)'A', (byte)'A');
-        if (!TryValues(Vector128.Narrow(c0, c8), out var headValues) || !TryValues(tailChars, out var tailValues))
+        Vector128<byte> head, tail;
+        if (Avx2.IsSupported && !ForceSsse3)
         {
-            return false;
+            // Both halves in one 256-bit pass (AVX2 works lane by lane, which is exactly two 128-bit passes side by side).
+            if (!TryValues(Vector256.Create(headChars, tailChars), out var values))
+            {
+                return false;
+            }
+
+            var packed = Pack(values);
+            head = packed.GetLower();
+            tail = packed.GetUpper();
+        }
+        else
+        {
+            if (!TryValues(headChars, out var headValues) || !TryValues(tailChars, out var tailValues))
+            {
+                return false;
+            }
+
+            head = Pack(headValues);
+            tail = Pack(tailValues);
         }
 
-        var tail = Pack(tailValues);
         if (tail.GetElement(4) != 0)
         {
             return false;
         }
 
-        (Pack(headValues) | Sse2.ShiftLeftLogical128BitLane(tail, 12)).StoreUnsafe(ref MemoryMarshal.GetReference(block));
+        (head | Sse2.ShiftLeftLogical128BitLane(tail, 12)).StoreUnsafe(ref MemoryMarshal.GetReference(block));
         return true;
+    }
+
+    /// <summary>Tests only: take the 128-bit SSSE3 decoding path even where AVX2 is available (both are cross-checked).</summary>
+    internal static bool ForceSsse3 { get; set; }
+
+    /// <summary>The 256-bit form of <see cref="TryValues(Vector128{byte}, out Vector128{byte})"/> (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryValues(Vector256<byte> ascii, out Vector256<byte> values)
+    {
+        var c = ascii.AsSByte();
+        var upper = Between(c, 'A', 'Z');
+        var lower = Between(c, 'a', 'z');
+        var digit = Between(c, '0', '9');
+        var dash = Avx2.CompareEqual(c, Vector256.Create((sbyte)'-'));
+        var underscore = Avx2.CompareEqual(c, Vector256.Create((sbyte)'_'));
+        var offset = (upper & Vector256.Create((sbyte)-'A')) | (lower & Vector256.Create((sbyte)(26 - 'a')))
+            | (digit & Vector256.Create((sbyte)(52 - '0'))) | (dash & Vector256.Create((sbyte)(62 - '-')))
+            | (underscore & Vector256.Create((sbyte)(63 - '_')));
+        values = Avx2.Add(c, offset).AsByte();
+        return Avx2.MoveMask((upper | lower | digit | dash | underscore).AsByte()) == -1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector256<sbyte> Between(Vector256<sbyte> c, char first, char last) =>
+            Avx2.CompareGreaterThan(c, Vector256.Create((sbyte)(first - 1))) & Avx2.CompareGreaterThan(Vector256.Create((sbyte)(last + 1)), c);
+    }
+
+    /// <summary>The 256-bit form of <see cref="Pack(Vector128{byte})"/>: each 128-bit lane packed alone (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Pack(Vector256<byte> values)
+    {
+        var pairs = Avx2.MultiplyAddAdjacent(values, Vector256.Create(0x01400140u).AsSByte());
+        var lanes = Avx2.MultiplyAddAdjacent(pairs, Vector256.Create(0x00011000u).AsInt16());
+        return Avx2.Shuffle(lanes.AsByte(), Vector256.Create((byte)2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, 0x80, 0x80, 0x80, 0x80, 2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, 0x80, 0x80, 0x80, 0x80));
     }
 
     /// <summary>The table decoder: the reference for the vector path, and the path on CPUs without SSSE3.</summary>
@@ -229,6 +281,7 @@ public static class TokenCodec
         values = Sse2.Add(c, offset).AsByte();
         return Sse2.MoveMask((upper | lower | digit | dash | underscore).AsByte()) == 0xFFFF;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // else the JIT calls it, passing vectors through memory
         static Vector128<sbyte> Between(Vector128<sbyte> c, char first, char last) =>
             Sse2.CompareGreaterThan(c, Vector128.Create((sbyte)(first - 1))) & Sse2.CompareLessThan(c, Vector128.Create((sbyte)(last + 1)));
     }

@@ -116,8 +116,24 @@ public sealed class TokenCodecVectorPathTests
         }
     }
 
-    [Fact]
-    public void The_vector_and_table_decoders_accept_and_reject_the_same_near_tokens()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_vector_and_table_decoders_accept_and_reject_the_same_near_tokens(bool ssse3Only)
+    {
+        // Both vector decoders where the CPU has them: the AVX2 one (one 256-bit pass) and the SSSE3 one (two 128-bit).
+        TokenCodec.ForceSsse3 = ssse3Only;
+        try
+        {
+            NearTokens();
+        }
+        finally
+        {
+            TokenCodec.ForceSsse3 = false;
+        }
+    }
+
+    private static void NearTokens()
     {
         // Every position gets every character below U+0180 (covering non-ASCII that narrows onto an alphabet byte).
         var random = new Random(5);

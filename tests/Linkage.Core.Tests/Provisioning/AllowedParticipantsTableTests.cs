@@ -25,6 +25,7 @@ public sealed class AllowedParticipantsTableTests
         Assert.Equal(managed.Count, native.Count);
         Assert.Equal(managed.MemoryBytes, native.MemoryBytes);
         Assert.Equal(0, native.TableAddress % AllowedParticipants.HugePageBytes);
+        Assert.Equal(0, managed.TableAddress % 64); // buckets on cache lines
 
         // Queries: every member, then each member with one bit flipped (near misses: never members).
         var queries = new byte[members.Length * 2];
@@ -119,5 +120,55 @@ public sealed class AllowedParticipantsTableTests
         Assert.False(handle.IsClosed);
         set.Dispose();
         Assert.True(handle.IsClosed);
+    }
+}
+
+public sealed class AllowedParticipantsBucketTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Members_that_all_share_one_home_bucket_overflow_into_the_next_buckets_and_are_all_found(bool native)
+    {
+        // high == low makes every key's hash input zero: one home bucket for all, so 300 members run over 75 buckets.
+        var members = new byte[300 * 16];
+        for (var i = 0; i < 300; i++)
+        {
+            var value = (ulong)(i + 1) * 0x0101010101010101UL;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(members.AsSpan(i * 16), value);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(members.AsSpan((i * 16) + 8), value);
+        }
+
+        using var set = AllowedParticipants.FromBlocks(members, native ? AllowedParticipants.TableMemory.Native : AllowedParticipants.TableMemory.Managed);
+        Assert.Equal(300, set.Count);
+        var slots = new int[300];
+        set.SlotsOf(members, slots);
+        Assert.Equal(300, slots.Distinct().Count());
+        Assert.All(slots, s => Assert.InRange(s, 0, set.SlotCount - 1));
+
+        // Non-members with the same home (and one differing only in the low half) are never found.
+        for (var i = 300; i < 400; i++)
+        {
+            var value = (ulong)(i + 1) * 0x0101010101010101UL;
+            Assert.False(set.Contains(new Linkage.Permissions.TokenBytes(value, value)));
+        }
+
+        Assert.False(set.Contains(new Linkage.Permissions.TokenBytes(0x0101010101010101UL, 0x0101010101010102UL)));
+        Assert.False(set.Contains(new Linkage.Permissions.TokenBytes(0, 0x0101010101010101UL)));
+        Assert.False(set.Contains(new Linkage.Permissions.TokenBytes(0x0101010101010101UL, 0)));
+    }
+
+    [Fact]
+    public void Keys_with_a_zero_half_are_members_like_any_other_and_are_not_taken_for_free_slots()
+    {
+        var set = AllowedParticipants.FromTokenBytes([new(0, 1), new(1, 0), new(0, ulong.MaxValue), new(ulong.MaxValue, 0)]);
+        Assert.Equal(4, set.Count);
+        Assert.True(set.Contains(new Linkage.Permissions.TokenBytes(0, 1)));
+        Assert.True(set.Contains(new Linkage.Permissions.TokenBytes(1, 0)));
+        Assert.True(set.Contains(new Linkage.Permissions.TokenBytes(0, ulong.MaxValue)));
+        Assert.True(set.Contains(new Linkage.Permissions.TokenBytes(ulong.MaxValue, 0)));
+        Assert.False(set.Contains(new Linkage.Permissions.TokenBytes(0, 2)));
+        Assert.False(set.Contains(new Linkage.Permissions.TokenBytes(2, 0)));
+        Assert.False(set.Contains(default(Linkage.Permissions.TokenBytes)));
     }
 }

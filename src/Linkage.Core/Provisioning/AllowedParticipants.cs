@@ -28,6 +28,9 @@ namespace Linkage.Provisioning;
 /// </remarks>
 public sealed unsafe partial class AllowedParticipants : IDisposable
 {
+    /// <summary>Tests only: probe with the 128-bit vectors even where 512-bit ones are available (both are cross-checked).</summary>
+    internal static bool ForceVector128 { get; set; }
+
     /// <summary>Slots a bucket: 4 × 16 bytes, one cache line (aligned in native memory).</summary>
     private const int BucketSlots = 4;
 
@@ -297,7 +300,7 @@ public sealed unsafe partial class AllowedParticipants : IDisposable
         }
 
         var table = _table;
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && !ForceVector128)
         {
             // One 64-byte load and two compares a bucket.
             var wide = Vector512.Create(high, low, high, low, high, low, high, low);

@@ -125,6 +125,49 @@ public sealed class AllowedParticipantsTableTests
 
 public sealed class AllowedParticipantsBucketTests
 {
+    [Fact]
+    public void The_128_bit_probe_gives_the_same_slots_as_the_default_probe()
+    {
+        var members = new byte[30_000 * 16];
+        new Random(8).NextBytes(members);
+        var queries = new byte[60_000 * 16];
+        members.CopyTo(queries, 0);
+        new Random(9).NextBytes(queries.AsSpan(members.Length));
+        using var set = AllowedParticipants.FromBlocks(members);
+        var byDefault = new int[60_000];
+        var by128 = new int[60_000];
+        set.SlotsOf(queries, byDefault);
+        AllowedParticipants.ForceVector128 = true;
+        try
+        {
+            set.SlotsOf(queries, by128);
+            Assert.True(set.Contains(Linkage.Permissions.TokenBytes.FromBytes(members.AsSpan(0, 16))));
+        }
+        finally
+        {
+            AllowedParticipants.ForceVector128 = false;
+        }
+
+        Assert.Equal(byDefault, by128);
+        Assert.All(byDefault.AsSpan(0, 30_000).ToArray(), s => Assert.True(s >= 0));
+        Assert.All(byDefault.AsSpan(30_000).ToArray(), s => Assert.Equal(-1, s));
+    }
+
+    [Fact]
+    public void Overflowing_buckets_give_the_same_answers_with_the_128_bit_probe()
+    {
+        AllowedParticipants.ForceVector128 = true;
+        try
+        {
+            Members_that_all_share_one_home_bucket_overflow_into_the_next_buckets_and_are_all_found(native: true);
+            Keys_with_a_zero_half_are_members_like_any_other_and_are_not_taken_for_free_slots();
+        }
+        finally
+        {
+            AllowedParticipants.ForceVector128 = false;
+        }
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -1,4 +1,9 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Linkage.Keys;
 using Linkage.Permissions;
 
@@ -6,22 +11,49 @@ namespace Linkage.Provisioning;
 
 /// <summary>
 /// The people a project may receive rows about, as TRE id tokens (the 16 raw bytes of each 22-character token under the
-/// processor-id key): an immutable open-addressing hash set, built once per project provision and shared by all its
+/// processor-id key): an immutable open-addressing hash set of 64-byte buckets (4 slots, probed one bucket at a time), built once per project provision and shared by all its
 /// dataset files.
 /// </summary>
 /// <remarks>
 /// Memory is 16 bytes a slot at a load of at most one half: 250,000 members (UK LLC's scale) take 8 MiB, and the size
 /// depends only on the members, never on the files. Tokens are AES outputs, so their bits are already uniform; they are
-/// still mixed before use, so a structured set (tests, long-STUDY_ID digests) cannot cluster. Thread-safe for reading.
+/// still mixed before use, so a structured set (tests, long-STUDY_ID digests) cannot cluster. Every lookup compares all
+/// 16 bytes: a non-member is never reported as a member. Thread-safe for reading.
+/// <para>A table of 2 MiB or more lives, on Linux, in 2 MiB-aligned native memory advised for transparent huge pages
+/// (<c>madvise(MADV_HUGEPAGE)</c>): the lookups land at random in the table, and with 4 KiB pages nearly every one also
+/// missed the TLB. Elsewhere, or for small tables, it is a pinned managed array; the lookups are the same code. The
+/// native table is freed by <see cref="Dispose"/> or, if the owner forgets, by the finalizer (a
+/// <see cref="SafeHandle"/>); a lookup after <see cref="Dispose"/> throws <see cref="ObjectDisposedException"/>, and a
+/// lookup racing a dispose holds the memory until it returns.</para>
 /// </remarks>
-public sealed class AllowedParticipants
+public sealed unsafe partial class AllowedParticipants : IDisposable
 {
-    private readonly TokenBytes[] _slots;
-    private readonly int _mask;
+    /// <summary>Tests only: probe with the 128-bit vectors even where 512-bit ones are available (both are cross-checked).</summary>
+    internal static bool ForceVector128 { get; set; }
+
+    /// <summary>Slots a bucket: 4 × 16 bytes, one cache line (aligned in native memory).</summary>
+    private const int BucketSlots = 4;
+
+    /// <summary>Tables of at least this many bytes are put in native memory aligned to (and advised for) huge pages.</summary>
+    internal const int HugePageBytes = 2 << 20;
+
+    private readonly TokenBytes* _table;
+    private readonly NativeTable? _native; // null: the table is the pinned array below
+    private readonly TokenBytes[]? _managed;
+    private readonly int _bucketMask;
     private readonly bool _hasZero;
     private readonly int _zeroSlot;
+    private volatile bool _disposed;
 
-    private AllowedParticipants(List<TokenBytes> members)
+    /// <summary>Where the table lives: chosen by size and platform, or forced (tests).</summary>
+    internal enum TableMemory
+    {
+        Auto,
+        Managed,
+        Native,
+    }
+
+    private AllowedParticipants(List<TokenBytes> members, TableMemory memory)
     {
         var capacity = 16;
         while (capacity < members.Count * 2)
@@ -29,9 +61,24 @@ public sealed class AllowedParticipants
             capacity <<= 1;
         }
 
-        // One spare slot, past the table, stands for the all-zero token (a zero slot means "empty").
-        _slots = new TokenBytes[capacity + 1];
-        _mask = capacity - 1;
+        // The all-zero token marks an empty slot, so it is held apart: slot index `capacity` (past the table) stands for
+        // it in SlotOf's answers and per-slot side tables, and is never read from the table.
+        var bytes = (nuint)capacity * 16;
+        if (memory == TableMemory.Native || (memory == TableMemory.Auto && OperatingSystem.IsLinux() && bytes >= HugePageBytes))
+        {
+            _native = NativeTable.Allocate(bytes);
+            _table = (TokenBytes*)_native.DangerousGetHandle();
+            HugePagesAdvised = _native.HugePagesAdvised;
+        }
+        else
+        {
+            // Pinned (its address is fixed), with one bucket to spare so the table can start on a 64-byte line.
+            _managed = GC.AllocateArray<TokenBytes>(capacity + BucketSlots, pinned: true);
+            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_managed));
+            _table = (TokenBytes*)((start + 63) & ~(nint)63);
+        }
+
+        _bucketMask = (capacity / BucketSlots) - 1;
         _zeroSlot = capacity;
         foreach (var member in members)
         {
@@ -41,23 +88,12 @@ public sealed class AllowedParticipants
                 continue;
             }
 
-            var i = Home(member.High, member.Low);
-            while (true)
+            // Into the first slot free in the home bucket or, when it is full, the next bucket along (no deletions, so a
+            // bucket with a free slot ends every probe that reaches it).
+            var bucket = HomeBucket(member.High, member.Low);
+            while (!TryPlace(bucket, member))
             {
-                var slot = _slots[i];
-                if (slot == default)
-                {
-                    _slots[i] = member;
-                    Count++;
-                    break;
-                }
-
-                if (slot == member)
-                {
-                    break;
-                }
-
-                i = (i + 1) & _mask;
+                bucket = (bucket + 1) & _bucketMask;
             }
         }
 
@@ -68,13 +104,32 @@ public sealed class AllowedParticipants
     }
 
     /// <summary>Distinct members.</summary>
-    public int Count { get; }
+    public int Count { get; private set; }
 
     /// <summary>The size of the table in bytes (bounded by the members, not the files).</summary>
-    public long MemoryBytes => _slots.LongLength * 16;
+    public long MemoryBytes => (_bucketMask + 1L) * BucketSlots * 16;
+
+    /// <summary>True when the table is in native memory that the kernel accepted to back with transparent huge pages.</summary>
+    public bool HugePagesAdvised { get; }
+
+    /// <summary>True when the table is in native memory (2 MiB-aligned), false for the managed fallback.</summary>
+    internal bool IsNative => _native is not null;
+
+    /// <summary>The native table's handle, for the tests of its finalization; null for a managed table.</summary>
+    internal SafeHandle? NativeHandle => _native;
+
+    /// <summary>Where the table starts (tests check the alignment).</summary>
+    internal nint TableAddress => (nint)_table;
 
     /// <summary>Slots, for a per-slot side table (e.g. a bit per member seen): <see cref="SlotOf"/> is below this.</summary>
-    internal int SlotCount => _slots.Length;
+    internal int SlotCount => _zeroSlot + 1;
+
+    /// <summary>Frees a native table now (else the finalizer does); later lookups throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _native?.Dispose();
+    }
 
     /// <summary>From TRE id tokens (22 characters each). A malformed token is refused without echoing it.</summary>
     public static AllowedParticipants FromTokens(IEnumerable<string> treIdTokens)
@@ -93,11 +148,14 @@ public sealed class AllowedParticipants
             members.Add(value);
         }
 
-        return new AllowedParticipants(members);
+        return new AllowedParticipants(members, TableMemory.Auto);
     }
 
     /// <summary>From raw 16-byte TRE id blocks laid end to end (n×16 bytes).</summary>
-    public static AllowedParticipants FromBlocks(ReadOnlySpan<byte> blocks)
+    public static AllowedParticipants FromBlocks(ReadOnlySpan<byte> blocks) => FromBlocks(blocks, TableMemory.Auto);
+
+    /// <summary><see cref="FromBlocks(ReadOnlySpan{byte})"/> with the table's memory chosen by the caller (tests).</summary>
+    internal static AllowedParticipants FromBlocks(ReadOnlySpan<byte> blocks, TableMemory memory)
     {
         if (blocks.Length % 16 != 0)
         {
@@ -110,14 +168,14 @@ public sealed class AllowedParticipants
             members.Add(TokenBytes.FromBytes(blocks.Slice(at, 16)));
         }
 
-        return new AllowedParticipants(members);
+        return new AllowedParticipants(members, memory);
     }
 
     /// <summary>From decoded TRE ids (e.g. the keys of a permission snapshot).</summary>
     public static AllowedParticipants FromTokenBytes(IEnumerable<TokenBytes> treIds)
     {
         ArgumentNullException.ThrowIfNull(treIds);
-        return new AllowedParticipants([.. treIds]);
+        return new AllowedParticipants([.. treIds], TableMemory.Auto);
     }
 
     public bool Contains(TokenBytes treId) => SlotOf(treId.High, treId.Low) >= 0;
@@ -133,69 +191,234 @@ public sealed class AllowedParticipants
     /// <see cref="SlotOf(ReadOnlySpan{byte})"/> for n blocks at once (n×16 bytes → n slots): each block's home slot is
     /// prefetched a few lookups ahead, so the cache misses of a large set overlap instead of queueing one by one.
     /// </summary>
-    internal unsafe void SlotsOf(ReadOnlySpan<byte> blocks, Span<int> slots)
+    internal void SlotsOf(ReadOnlySpan<byte> blocks, Span<int> slots)
     {
-        const int Ahead = 16;
+        const int Ahead = 32; // lookups in flight: a miss to memory costs far more than the work between two of them
         var n = slots.Length;
         if (blocks.Length < n * 16)
         {
             throw new ArgumentException("One 16-byte block per slot.", nameof(blocks));
         }
 
-        Span<int> homes = stackalloc int[Ahead];
-        fixed (TokenBytes* table = _slots)
+        var held = Enter();
+        try
         {
-            for (var k = 0; k < n + Ahead; k++)
+            var table = _table;
+            fixed (byte* first = blocks)
+            fixed (int* result = slots)
             {
-                // Look up block k - Ahead (prefetched earlier), then prefetch block k into its freed place.
-                var j = k - Ahead;
-                if (j >= 0)
+                // Prefetch the home slots of the first lookups, then look up block k while prefetching block k + Ahead
+                // (the home is recomputed at lookup time: cheaper than keeping a ring of them).
+                for (var k = 0; k < Math.Min(n, Ahead); k++)
                 {
-                    var block = blocks.Slice(j * 16, 16);
-                    slots[j] = SlotFrom(homes[j % Ahead], BinaryPrimitives.ReadUInt64BigEndian(block), BinaryPrimitives.ReadUInt64BigEndian(block[8..]));
+                    Prefetch(table + (HomeBucket(first + (k * 16)) * BucketSlots));
                 }
 
-                if (k < n)
+                for (var k = 0; k < n; k++)
                 {
-                    var block = blocks.Slice(k * 16, 16);
-                    var home = Home(BinaryPrimitives.ReadUInt64BigEndian(block), BinaryPrimitives.ReadUInt64BigEndian(block[8..]));
-                    homes[k % Ahead] = home;
-                    if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                    if (k + Ahead < n)
                     {
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(table + home);
+                        Prefetch(table + (HomeBucket(first + ((k + Ahead) * 16)) * BucketSlots));
                     }
+
+                    result[k] = SlotOf(first + (k * 16));
                 }
             }
         }
+        finally
+        {
+            Exit(held);
+        }
     }
 
-    private int SlotOf(ulong high, ulong low) => SlotFrom(Home(high, low), high, low);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int SlotOf(byte* block)
+    {
+        var high = BigEndian(block);
+        var low = BigEndian(block + 8);
+        return SlotFrom(HomeBucket(high, low), high, low);
+    }
 
-    private int SlotFrom(int home, ulong high, ulong low)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(void* address)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(address);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int HomeBucket(byte* block) => HomeBucket(BigEndian(block), BigEndian(block + 8));
+
+    /// <summary>The 8 bytes at <paramref name="at"/> as a big-endian number (as <see cref="TokenBytes.FromBytes"/> reads them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong BigEndian(byte* at) =>
+        BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(at)) : Unsafe.ReadUnaligned<ulong>(at);
+
+    private int SlotOf(ulong high, ulong low)
+    {
+        var held = Enter();
+        try
+        {
+            return SlotFrom(HomeBucket(high, low), high, low);
+        }
+        finally
+        {
+            Exit(held);
+        }
+    }
+
+    /// <summary>Keeps a native table alive for the lookups in progress; throws once disposed.</summary>
+    private bool Enter()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var held = false;
+        _native?.DangerousAddRef(ref held);
+        return held;
+    }
+
+    private void Exit(bool held)
+    {
+        if (held)
+        {
+            _native!.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// The slot holding (<paramref name="high"/>, <paramref name="low"/>), or -1: the probe compares all 16 bytes of
+    /// the 4 slots of a bucket at once (and finds its free slots), so a lookup that ends in its home bucket — nearly all
+    /// of them at a load of one half — takes one branch that is almost always predicted.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int SlotFrom(int bucket, ulong high, ulong low)
     {
         if ((high | low) == 0)
         {
             return _hasZero ? _zeroSlot : -1;
         }
 
-        var slots = _slots;
-        var i = home;
+        var table = _table;
+        if (Vector512.IsHardwareAccelerated && !ForceVector128)
+        {
+            // One 64-byte load and two compares a bucket.
+            var wide = Vector512.Create(high, low, high, low, high, low, high, low);
+            while (true)
+            {
+                var line = Vector512.Load((ulong*)(table + (bucket * BucketSlots)));
+                var equal = (uint)Vector512.Equals(line, wide).ExtractMostSignificantBits();
+                var zero = (uint)Vector512.Equals(line, Vector512<ulong>.Zero).ExtractMostSignificantBits();
+                var found = equal & (equal >> 1) & 0x55u;
+                var free = zero & (zero >> 1) & 0x55u;
+                if ((found | free) != 0)
+                {
+                    return found != 0 ? (bucket * BucketSlots) + (BitOperations.TrailingZeroCount(found) >> 1) : -1;
+                }
+
+                bucket = (bucket + 1) & _bucketMask;
+            }
+        }
+
+        var key = Vector128.Create(high, low); // the memory layout of a TokenBytes slot
         while (true)
         {
-            var slot = slots[i];
-            if (slot.High == high && slot.Low == low)
+            var slots = (ulong*)(table + (bucket * BucketSlots));
+            var s0 = Vector128.Load(slots);
+            var s1 = Vector128.Load(slots + 2);
+            var s2 = Vector128.Load(slots + 4);
+            var s3 = Vector128.Load(slots + 6);
+
+            // Two bits a slot (its two halves); a slot matches, or is free, when both of its bits are set.
+            var equal = Bits(Vector128.Equals(s0, key), Vector128.Equals(s1, key), Vector128.Equals(s2, key), Vector128.Equals(s3, key));
+            var zero = Bits(Vector128.Equals(s0, Vector128<ulong>.Zero), Vector128.Equals(s1, Vector128<ulong>.Zero), Vector128.Equals(s2, Vector128<ulong>.Zero), Vector128.Equals(s3, Vector128<ulong>.Zero));
+            var found = equal & (equal >> 1) & 0x55u;
+            var free = zero & (zero >> 1) & 0x55u;
+            if ((found | free) != 0)
             {
-                return i;
+                return found != 0 ? (bucket * BucketSlots) + (BitOperations.TrailingZeroCount(found) >> 1) : -1;
             }
 
-            if ((slot.High | slot.Low) == 0)
-            {
-                return -1;
-            }
-
-            i = (i + 1) & _mask;
+            bucket = (bucket + 1) & _bucketMask;
         }
+
+        static uint Bits(Vector128<ulong> a, Vector128<ulong> b, Vector128<ulong> c, Vector128<ulong> d) =>
+            a.ExtractMostSignificantBits() | (b.ExtractMostSignificantBits() << 2) | (c.ExtractMostSignificantBits() << 4) | (d.ExtractMostSignificantBits() << 6);
     }
 
-    private int Home(ulong high, ulong low) => (int)(((high ^ low) * 0x9E3779B97F4A7C15UL) >> 32) & _mask;
+    /// <summary>Puts a member in the bucket's first free slot; false when the bucket is full (and the member not in it).</summary>
+    private bool TryPlace(int bucket, TokenBytes member)
+    {
+        for (var lane = 0; lane < BucketSlots; lane++)
+        {
+            ref var slot = ref _table[(bucket * BucketSlots) + lane];
+            if (slot == default)
+            {
+                slot = member;
+                Count++;
+                return true;
+            }
+
+            if (slot == member)
+            {
+                return true; // a duplicate
+            }
+        }
+
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int HomeBucket(ulong high, ulong low) => (int)(((high ^ low) * 0x9E3779B97F4A7C15UL) >> 32) & _bucketMask;
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static partial int Madvise(nint address, nuint length, int advice);
+
+    /// <summary>A zeroed, 2 MiB-aligned native table; freed once, by Dispose or the finalizer.</summary>
+    private sealed class NativeTable : SafeHandle
+    {
+        private const int MadvHugePage = 14; // <sys/mman.h>, Linux
+        private readonly long _bytes;
+
+        private NativeTable(nint memory, long bytes)
+            : base(IntPtr.Zero, ownsHandle: true)
+        {
+            SetHandle(memory);
+            _bytes = bytes;
+            GC.AddMemoryPressure(bytes);
+        }
+
+        public bool HugePagesAdvised { get; private set; }
+
+        public override bool IsInvalid => handle == IntPtr.Zero;
+
+        public static NativeTable Allocate(nuint bytes)
+        {
+            var memory = NativeMemory.AlignedAlloc(bytes, HugePageBytes);
+            var table = new NativeTable((nint)memory, (long)bytes);
+
+            // Advise before the first touch (the zeroing), so the pages are faulted in as huge pages where the kernel can.
+            if (OperatingSystem.IsLinux() && bytes >= HugePageBytes)
+            {
+                try
+                {
+                    table.HugePagesAdvised = Madvise((nint)memory, bytes, MadvHugePage) == 0;
+                }
+                catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+                {
+                    table.HugePagesAdvised = false; // the table still works, on ordinary pages
+                }
+            }
+
+            NativeMemory.Clear(memory, bytes);
+            return table;
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            NativeMemory.AlignedFree((void*)handle);
+            GC.RemoveMemoryPressure(_bytes);
+            return true;
+        }
+    }
 }

@@ -142,7 +142,8 @@ public sealed class ProjectFileWriter
     /// <summary>Keeps rows whose TRE id is in the set, and marks each member kept (one bit a slot) to count people.</summary>
     private sealed class AllowedSetFilter(string column, AllowedParticipants allowed) : TokenRowFilter(column)
     {
-        private readonly ulong[] _seen = new ulong[(allowed.SlotCount + 63) / 64];
+        // One bit a slot, and one more past them that rows left out mark (so the loop below has no data-dependent branch).
+        private readonly ulong[] _seen = new ulong[(allowed.SlotCount + 1 + 63) / 64];
         private int[] _slots = [];
 
         public long DistinctKept { get; private set; }
@@ -150,6 +151,7 @@ public sealed class ProjectFileWriter
         public override void Select(ReadOnlySpan<byte> blocks, Span<bool> keep)
         {
             var seen = _seen;
+            var leftOut = allowed.SlotCount;
             if (_slots.Length < keep.Length)
             {
                 _slots = new int[keep.Length];
@@ -157,24 +159,20 @@ public sealed class ProjectFileWriter
 
             var slots = _slots.AsSpan(0, keep.Length);
             allowed.SlotsOf(blocks, slots);
+            var distinct = 0L;
             for (var k = 0; k < keep.Length; k++)
             {
                 var slot = slots[k];
-                if (slot < 0)
-                {
-                    keep[k] = false;
-                    continue;
-                }
-
-                keep[k] = true;
-                ref var word = ref seen[slot >> 6];
-                var bit = 1UL << (slot & 63);
-                if ((word & bit) == 0)
-                {
-                    word |= bit;
-                    DistinctKept++;
-                }
+                var member = slot >= 0;
+                keep[k] = member;
+                var bit = member ? slot : leftOut;
+                ref var word = ref seen[bit >> 6];
+                var mask = 1UL << (bit & 63);
+                distinct += (long)((~word >> (bit & 63)) & 1UL) & (member ? 1L : 0L);
+                word |= mask;
             }
+
+            DistinctKept += distinct;
         }
     }
 }

@@ -116,6 +116,8 @@ public sealed class ProjectProvisioner(
             permittedNow = AllowedParticipants.FromBlocks(permittedBlocks);
         }
 
+        using var permittedTable = permittedNow; // frees its native table at the end of this file (null for reference data)
+
         var writer = new ProjectFileWriter(spec, people ? treId : null, people ? projectIdCipher : null, treGeo, projectGeo);
         await using var output = new AtomicBlobWriter(container.GetBlockBlobClient(name), computeSha256: true);
         ProjectFileResult result;

@@ -237,6 +237,7 @@ public sealed class WorkflowKillTests(IsolatedStackFixture stack, ITestOutputHel
         }
 
         Assert.Equal([DeltaName(label)], await QuarterBlobsAsync(outbox, label));
+        var firstDelta = (await outbox.GetBlobClient(DeltaName(label)).DownloadContentAsync()).Value.Content.ToArray();
         log.WriteLine($"kill 1 (delta committed) {clock.Elapsed.TotalSeconds:F0} s");
 
         // Kill 2: the manifest is written, the activity has not returned.
@@ -268,6 +269,9 @@ public sealed class WorkflowKillTests(IsolatedStackFixture stack, ITestOutputHel
         Assert.Equal(committed, (await manifest.GetPropertiesAsync()).Value.ETag);
         Assert.Equal(deltaCommitted, (await outbox.GetBlobClient(DeltaName(label)).GetPropertiesAsync()).Value.ETag);
         var delta = await QuarterlyOptOutTests.AssertDeliveryAsync(blobs, report, label, [alspac, bcs70]);
+
+        // Before the commit point the re-run wrote the delta again: the same bytes (nobody reads it before the manifest).
+        Assert.Equal(firstDelta, (await outbox.GetBlobClient(DeltaName(label)).DownloadContentAsync()).Value.Content.ToArray());
         Assert.NotEmpty(delta);
         Assert.Equal(report.GetProperty("Delivery").GetProperty("DeltaRows").GetInt64(), delta.Count);
 

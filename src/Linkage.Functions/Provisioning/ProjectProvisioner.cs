@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -8,6 +10,7 @@ using Linkage.File2;
 using Linkage.Functions.Catalogue;
 using Linkage.Functions.Hosting;
 using Linkage.Functions.Processor;
+using Linkage.Functions.Workflows;
 using Linkage.Keys;
 using Linkage.Permissions;
 using Linkage.Provisioning;
@@ -27,15 +30,28 @@ public sealed class ProjectEndedException(string projectId) : InvalidOperationEx
 /// Provisioning's two steps (decision 0701): freeze the project's cohort once, then write each approved dataset's latest
 /// released version as the project's file: rows of people permitted now, re-keyed to the project's keys, plus the rows
 /// the project already held of people no longer permitted. Each file is staged and committed by its record, so a re-run
-/// of the same version changes nothing and a failed one leaves nothing visible.
+/// of the same version changes nothing and a failed one leaves nothing visible; a run killed after the file's commit but
+/// before its record's finds the file (its pending record, by commit id) and commits the record without rewriting it.
 /// </summary>
 public sealed class ProjectProvisioner(
-    BlobServiceClient blobs, ProjectStore store, CurationCatalogue catalogue, DatasetSpecs specs, PermissionSnapshotSource permissions, KeyRingProvider keys, TimeProvider time, ILogger<ProjectProvisioner> logger)
+    BlobServiceClient blobs, ProjectStore store, CurationCatalogue catalogue, DatasetSpecs specs, PermissionSnapshotSource permissions, KeyRingProvider keys, TimeProvider time, IStepFaults faults, ILogger<ProjectProvisioner> logger)
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     /// <summary>TRE-internal: cohorts are TRE ids, which must never reach a project's own container.</summary>
     public const string CohortContainer = "tre-projects";
 
     public static string CohortBlob(string projectId) => $"{projectId}/cohort.bin";
+
+    /// <summary>
+    /// A file's record as it will be committed (without its SHA-256), written beside the cohort before the file's blob
+    /// is committed: a run killed between the blob's commit and the record's finds both and commits the record without
+    /// writing the file again.
+    /// </summary>
+    public static string PendingFileBlob(string projectId, string fileId) => $"{projectId}/pending-files/{fileId}.json";
+
+    /// <summary>The blob metadata that ties a committed project file to its pending record.</summary>
+    private const string CommitMetadata = "commit";
 
     /// <summary>Freezes the cohort at first provisioning: the approved studies' participants active now, as sorted TRE ids. Idempotent.</summary>
     public async Task<ProjectDocument> FreezeCohortAsync(string projectId, CancellationToken cancellationToken)
@@ -100,6 +116,13 @@ public sealed class ProjectProvisioner(
         string name = ProjectFileWriter.FileName(datasetId, version.Version, version.VersionDate);
         var container = blobs.GetBlobContainerClient(ProjectStorage.Container(projectId));
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        var pending = blobs.GetBlobContainerClient(CohortContainer).GetBlobClient(PendingFileBlob(projectId, ProjectFileDocument.IdFor(datasetId, version.Version)));
+        if (await CommittedWithoutRecordAsync(container.GetBlobClient(name), pending, cancellationToken) is { } committed)
+        {
+            // An earlier run committed the file and died before its record: the file stays as it is (written once).
+            return await CommitRecordAsync(committed, pending, cancellationToken);
+        }
+
         using var treId = await CipherAsync(KeyPurposes.ProcessorId, version.IdKeyVersion, cancellationToken);
         using var treGeo = await CipherAsync(KeyPurposes.TreGeography, version.GeographyKeyVersion, cancellationToken);
         using var projectIdCipher = await keys.GetCipherAsync(KeyPurposes.ProjectId(projectId), cancellationToken);
@@ -132,7 +155,7 @@ public sealed class ProjectProvisioner(
         }
 
         long retained = people ? await AppendRetainedAsync(projectId, spec, version, permittedBlocks, treId, projectIdCipher, output, cancellationToken) : 0;
-        await output.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, new Dictionary<string, string> { ["dataset"] = datasetId, ["version"] = version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) }, cancellationToken);
+        string commit = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var file = new ProjectFileDocument
         {
             Id = ProjectFileDocument.IdFor(datasetId, version.Version),
@@ -147,14 +170,62 @@ public sealed class ProjectProvisioner(
             CreatedAt = time.GetUtcNow(),
             IdKeyVersion = people ? projectIdCipher.KeyVersion : null,
             GeographyKeyVersion = projectGeo.KeyVersion,
-            Sha256 = output.Sha256,
             Suppressions = [.. result.SuppressedCells.Select(c => new ProjectFileSuppression(c.Cell.Item, c.Cell.Marginal, c.Cell.Cell, SmallCounts.Mask(c.Rows)))],
             RowsSuppressed = suppression is null ? null : SmallCounts.Mask(result.RowsSuppressed),
         };
-        await store.CommitFileAsync(file, cancellationToken);
-        logger.LogInformation("Provisioned {Dataset} v{Version} to {Project}: {Rows} rows ({Retained} retained)", datasetId, version.Version, projectId, file.Rows, retained);
-        return new DatasetProvisionResult(datasetId, "Provisioned", version.Version, name, file.Rows, retained, file.Participants);
+        await blobs.GetBlobContainerClient(CohortContainer).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await pending.UploadAsync(BinaryData.FromObjectAsJson(new PendingProjectFile(commit, file), Json), overwrite: true, cancellationToken);
+        await output.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, new Dictionary<string, string>
+        {
+            ["dataset"] = datasetId,
+            ["version"] = version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [CommitMetadata] = commit,
+        }, cancellationToken);
+        await faults.ReachedAsync(WorkflowSteps.ProjectFileCommitted, cancellationToken);
+        return await CommitRecordAsync(file with { Sha256 = output.Sha256 }, pending, cancellationToken);
     }
+
+    private async Task<DatasetProvisionResult> CommitRecordAsync(ProjectFileDocument file, BlobClient pending, CancellationToken cancellationToken)
+    {
+        await store.CommitFileAsync(file, cancellationToken);
+        await pending.DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        logger.LogInformation("Provisioned {Dataset} v{Version} to {Project}: {Rows} rows ({Retained} retained)", file.DatasetId, file.Version, file.ProjectId, file.Rows, file.RowsRetained);
+        return new DatasetProvisionResult(file.DatasetId, "Provisioned", file.Version, file.Name, file.Rows, file.RowsRetained, file.Participants);
+    }
+
+    /// <summary>
+    /// The record of a file an earlier run committed without committing its record (a crash between the two): the
+    /// blob's commit id matches its pending record, and the SHA-256 is read from the blob itself. Null otherwise.
+    /// </summary>
+    private static async Task<ProjectFileDocument?> CommittedWithoutRecordAsync(BlobClient file, BlobClient pending, CancellationToken cancellationToken)
+    {
+        BlobProperties properties;
+        PendingProjectFile? record;
+        try
+        {
+            properties = (await file.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+            if (!properties.Metadata.TryGetValue(CommitMetadata, out var commit))
+            {
+                return null;
+            }
+
+            record = (await pending.DownloadContentAsync(cancellationToken)).Value.Content.ToObjectFromJson<PendingProjectFile>(Json);
+            if (record is null || record.Commit != commit)
+            {
+                return null;
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+
+        await using var content = await file.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { Conditions = new BlobRequestConditions { IfMatch = properties.ETag } }, cancellationToken);
+        return record.File with { Sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(content, cancellationToken)) };
+    }
+
+    /// <summary>A file's record before its blob is committed, and the commit id the blob will carry.</summary>
+    private sealed record PendingProjectFile(string Commit, ProjectFileDocument File);
 
     /// <summary>
     /// The version's suppressed cells read against the spec. The cells were named by the risk report of the spec the

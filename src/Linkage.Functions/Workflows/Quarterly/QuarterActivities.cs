@@ -5,6 +5,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Linkage.Azure.Storage;
+using Linkage.Functions.Hosting;
 using Linkage.Functions.Ttp;
 using Linkage.Ttp;
 
@@ -21,6 +22,7 @@ public sealed class QuarterActivities(
     StudyManifestPublisher manifests,
     WorkflowReportStore reports,
     BlobServiceClient blobs,
+    IStepFaults faults,
     ILogger<QuarterActivities> logger)
 {
     public const string Studies = "QuarterStudies";
@@ -150,6 +152,8 @@ public sealed class QuarterActivities(
             files.Insert(0, new QuarterFile(deltaName, "delta", null, null, writer.Length, writer.Sha256));
         }
 
+        await faults.ReachedAsync(WorkflowSteps.QuarterDeltaCommitted, cancellationToken);
+
         var delivery = new QuarterDelivery(manifestBlob.Name, files, deltaRows, request.Held);
         try
         {
@@ -165,6 +169,7 @@ public sealed class QuarterActivities(
         }
 
         logger.LogInformation("Quarter {Quarter}: delivery to NHS England committed ({Files} files, {DeltaRows} delta rows, {Held} studies held)", request.Label, files.Count, deltaRows, request.Held.Count);
+        await faults.ReachedAsync(WorkflowSteps.QuarterManifestWritten, cancellationToken);
         return delivery;
     }
 
@@ -187,8 +192,11 @@ public sealed class QuarterActivities(
 
     public static string ManifestName(string label) => $"quarters/{label}/manifest.json";
 
-    public async Task SaveReportAsync(QuarterReport report, CancellationToken cancellationToken) =>
+    public async Task SaveReportAsync(QuarterReport report, CancellationToken cancellationToken)
+    {
         await reports.SaveAsync(QuarterlyOptOutOrchestration.Name, report.InstanceId, new DateTimeOffset(DateTime.SpecifyKind(report.CompletedAt, DateTimeKind.Utc)), report, cancellationToken);
+        await faults.ReachedAsync(WorkflowSteps.QuarterReportSaved, cancellationToken);
+    }
 
     private static long S251Of(File1VersionRecord record) =>
         record.Counts.TryGetValue("s251Participants", out long n) ? n : -1; // unknown (recorded before it was counted): treated as s251, so it fails closed

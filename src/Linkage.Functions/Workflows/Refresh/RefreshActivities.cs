@@ -1,5 +1,6 @@
 using System.Text;
 using Azure.Storage.Blobs;
+using Linkage.Functions.Hosting;
 using Linkage.Functions.Processor;
 using Linkage.Functions.Provisioning;
 
@@ -14,6 +15,7 @@ public sealed class RefreshActivities(
     ProjectStore projects,
     WorkflowReportStore reports,
     BlobServiceClient blobs,
+    IStepFaults faults,
     ILogger<RefreshActivities> logger)
 {
     public const string FindNewVersion = "FindRefreshVersion";
@@ -65,5 +67,6 @@ public sealed class RefreshActivities(
         logger.LogInformation(
             "Refresh {Instance} ended {Outcome}: {Dataset} v{Version}, {Refreshed} projects refreshed, {Failed} failed{Late}",
             report.InstanceId, report.Outcome, report.DatasetId, report.Version, report.ProjectsRefreshed, report.ProjectsFailed, report.Late ? " (the File 2 was late)" : "");
+        await faults.ReachedAsync(WorkflowSteps.RefreshReportSaved, cancellationToken);
     }
 }

@@ -27,6 +27,7 @@ public sealed class QuarterlyOptOutListTests(IsolatedStackFixture stack) : IClas
             ["Workflows:Quarterly:DeadlineDays"] = "30", // 2026-Q3's File 1s were due by 2026-07-31: the cycle does not wait
             ["Workflows:Quarterly:RemindEvery"] = "00:00:02",
             ["Workflows:Quarterly:RecheckEvery"] = "00:00:05",
+            ["Deliveries:MaxAttempts"] = "2",
         });
         var (http, op) = QuarterlyOptOutTests.Clients(app);
         var blobs = stack.CreateBlobServiceClient();
@@ -48,6 +49,12 @@ public sealed class QuarterlyOptOutListTests(IsolatedStackFixture stack) : IClas
 
         await blobs.GetBlobContainerClient(TtpStorage.Config).DeleteBlobAsync(TtpStorage.NationalOptOutBlob);
 
+        // The s251 study's next File 1 cannot be processed without the list: retried, then held for an operator.
+        string v2 = Path.GetFileName(Directory.GetFiles(Path.Combine(_synthDir, "file1", s251), $"{s251}_FILE1_v1_*.csv").Single()).Replace("_v1_", "_v2_", StringComparison.Ordinal);
+        await blobs.UploadFileAsync(TtpStorage.File1Inbox, $"{s251}/{v2}", Directory.GetFiles(Path.Combine(_synthDir, "file1", s251), $"{s251}_FILE1_v1_*.csv").Single());
+        var deliveries = app.Services.GetRequiredService<Linkage.Functions.Deliveries.DeliveryStore>();
+        var held = await Wait.ForAsync(async () => (await deliveries.ListAsync(Linkage.Functions.Deliveries.DeliveryState.Held, 10, CancellationToken.None)).FirstOrDefault(d => d.BlobName == $"{s251}/{v2}"), seconds: 90, logs: app.Logs);
+
         string q = await QuarterlyOptOutTests.StartAsync(http, op, 2026, 3);
         var report = (await QuarterlyOptOutTests.CompletedAsync(http, q, op, app)).GetProperty("output");
         var studies = QuarterlyOptOutTests.Studies(report);
@@ -57,6 +64,10 @@ public sealed class QuarterlyOptOutListTests(IsolatedStackFixture stack) : IClas
         Assert.False(report.GetProperty("OptOutList").GetProperty("Usable").GetBoolean());
         Assert.Equal([s251], report.GetProperty("HeldStudies").EnumerateArray().Select(e => e.GetString()));
         Assert.Contains("there is no national opt-out list", report.GetProperty("HeldReason").GetString());
+        var heldDelivery = Assert.Single(report.GetProperty("HeldDeliveries").EnumerateArray());
+        Assert.Equal(held.Id, heldDelivery.GetProperty("DeliveryId").GetString());
+        Assert.Equal(s251, heldDelivery.GetProperty("Study").GetString());
+        Assert.DoesNotContain(v2, report.GetRawText(), StringComparison.Ordinal); // ids and study codes, not file names
 
         // NHS England receives the other study's files, nothing of the held one.
         await QuarterlyOptOutTests.AssertDeliveryAsync(blobs, report, "2026-Q3", [other]);

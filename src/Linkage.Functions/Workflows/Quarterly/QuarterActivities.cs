@@ -22,6 +22,7 @@ public sealed class QuarterActivities(
     StudyManifestPublisher manifests,
     WorkflowReportStore reports,
     BlobServiceClient blobs,
+    Deliveries.DeliveryStore deliveries,
     IStepFaults faults,
     ILogger<QuarterActivities> logger)
 {
@@ -31,6 +32,7 @@ public sealed class QuarterActivities(
     public const string PublishSnapshots = "PublishQuarterSnapshots";
     public const string WriteDelivery = "WriteQuarterDelivery";
     public const string SaveReport = "SaveQuarterReport";
+    public const string HeldDeliveries = "QuarterHeldDeliveries";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
@@ -189,6 +191,13 @@ public sealed class QuarterActivities(
         (await reports.ListAsync(SkipPartition(instanceId), cancellationToken)).Select(d => d.Report.Deserialize<SkipStudy>()!).ToList();
 
     private static string SkipPartition(string instanceId) => $"skips:{instanceId}";
+
+    /// <summary>File 1 deliveries held for an operator (at most 1,000, newest first): ids, study folders and failure classes only.</summary>
+    public async Task<List<HeldFile1Delivery>> HeldDeliveriesAsync(CancellationToken cancellationToken) =>
+        (await deliveries.ListAsync(Deliveries.DeliveryState.Held, 1000, cancellationToken))
+            .Where(d => d.Inbox == TtpStorage.File1Inbox)
+            .Select(d => new HeldFile1Delivery(d.Id, d.BlobName.Contains('/', StringComparison.Ordinal) ? d.BlobName.Split('/', 2)[0] : "(no study folder)", d.LastErrorClass.ToString(), d.HeldAt))
+            .ToList();
 
     public static string ManifestName(string label) => $"quarters/{label}/manifest.json";
 

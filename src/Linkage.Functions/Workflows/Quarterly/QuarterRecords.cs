@@ -74,6 +74,9 @@ public sealed record QuarterFile(string Name, string Role, string? Study, int? V
 /// <summary>The quarter's delivery to NHS England: its manifest (the commit point) and what it lists.</summary>
 public sealed record QuarterDelivery(string Manifest, IReadOnlyList<QuarterFile> Files, long DeltaRows, IReadOnlyList<string> Held);
 
+/// <summary>A File 1 delivery held for an operator: its delivery id (for <c>GET /api/deliveries/{id}</c>), study folder and failure class — not its file name or error text.</summary>
+public sealed record HeldFile1Delivery(string DeliveryId, string Study, string FailureClass, DateTimeOffset? HeldAt);
+
 /// <summary>The quarter's report for operators: stored (it outlives the history) and returned as the output.</summary>
 public sealed record QuarterReport(
     string InstanceId,
@@ -87,6 +90,9 @@ public sealed record QuarterReport(
     int RemindersSent,
     DateTime CompletedAt)
 {
+    /// <summary>File 1 deliveries held for an operator when the report was made.</summary>
+    public IReadOnlyList<HeldFile1Delivery> HeldDeliveries { get; init; } = [];
+
     public int StudiesDelivered => Studies.Count(s => s.State == StudyQuarterState.Accepted);
 }
 

@@ -33,6 +33,10 @@ public sealed class QuarterlyFunctions(QuarterActivities activities, QuarterStar
     public Task<QuarterDelivery> WriteDelivery([ActivityTrigger] QuarterDeliveryRequest request, FunctionContext function) =>
         activities.WriteDeliveryAsync(request, function.CancellationToken);
 
+    [Function(QuarterActivities.HeldDeliveries)]
+    public Task<List<HeldFile1Delivery>> HeldDeliveries([ActivityTrigger] string label, FunctionContext function) =>
+        activities.HeldDeliveriesAsync(function.CancellationToken);
+
     [Function(QuarterActivities.SaveReport)]
     public Task SaveReport([ActivityTrigger] QuarterReport report, FunctionContext function) =>
         activities.SaveReportAsync(report, function.CancellationToken);

@@ -71,9 +71,11 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
         var delivery = await context.CallActivityAsync<QuarterDelivery>(
             QuarterActivities.WriteDelivery, new QuarterDeliveryRequest(request.Label, accepted.Where(s => !held.Contains(s.Study)).ToList(), held), Retry);
 
+        var heldDeliveries = await context.CallActivityAsync<List<HeldFile1Delivery>>(QuarterActivities.HeldDeliveries, request.Label, Retry);
         var report = new QuarterReport(
             context.InstanceId, request.Label, studies, list, held, held.Count > 0 ? $"no usable national opt-out list: {list.Reason}" : null,
-            published, delivery, wait.RemindersSent, context.CurrentUtcDateTime);
+            published, delivery, wait.RemindersSent, context.CurrentUtcDateTime)
+        { HeldDeliveries = heldDeliveries };
         await context.CallActivityAsync(QuarterActivities.SaveReport, report, Retry);
         context.SetCustomStatus(new QuarterProgress("done", Delivered(studies), waiting, wait.RemindersSent));
         return report;

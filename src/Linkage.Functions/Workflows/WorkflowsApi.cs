@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Linkage.Functions.Api;
 using Linkage.Functions.Hosting;
+using Linkage.Functions.Workflows.Quarterly;
 using Linkage.Functions.Workflows.Refresh;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -27,12 +28,20 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
     {
         ["annual-refresh"] = AnnualRefreshOrchestration.Name,
+        ["quarterly-opt-out"] = QuarterlyOptOutOrchestration.Name,
+    };
+
+    /// <summary>Instance-id prefixes of the workflows with business keys, so a filtered list reads only their instances.</summary>
+    private static readonly Dictionary<string, string> Prefixes = new(StringComparer.Ordinal)
+    {
+        [AnnualRefreshOrchestration.Name] = "refresh-",
+        [QuarterlyOptOutOrchestration.Name] = "quarter-",
     };
 
     /// <summary><c>GET /api/workflows</c>: workflows, newest first, filtered by name, status and creation date.</summary>
     [Function("ListWorkflows")]
     [ApiDoc("List workflows", role: Roles.Operator,
-        Description = "Newest first. Filters: name (an orchestration name, or annual-refresh), status (Running, Completed, Failed, Terminated, Pending), from and to (creation time, ISO 8601), top (default 100, at most 1000). Audited.",
+        Description = "Newest first. Filters: name (an orchestration name, or annual-refresh, quarterly-opt-out), status (Running, Completed, Failed, Terminated, Pending), from and to (creation time, ISO 8601), top (default 100, at most 1000). Audited.",
         Query = ["name", "status", "from", "to", "top"], Problems = [400])]
     public async Task<IActionResult> List(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "workflows")] HttpRequest request,
@@ -64,7 +73,7 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
         }
 
         int top = int.TryParse(q["top"].FirstOrDefault(), out int t) ? Math.Clamp(t, 1, 1000) : 100;
-        var query = new OrchestrationQuery { CreatedFrom = from, CreatedTo = to, Statuses = statuses, PageSize = 100 };
+        var query = new OrchestrationQuery { CreatedFrom = from, CreatedTo = to, Statuses = statuses, PageSize = 100, InstanceIdPrefix = name is null ? null : Prefixes.GetValueOrDefault(name) };
         var items = new List<WorkflowListItem>();
         await foreach (var m in durable.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
         {

@@ -54,8 +54,21 @@ public sealed class AnnualRefreshOrchestration : TaskOrchestrator<RefreshRun, Re
         if (!release.Decided)
         {
             context.SetCustomStatus(new RefreshProgress("awaiting disclosure review", $"version {found.Version} awaiting review", found.Version, wait.Late, wait.RemindersSent));
-            release = await context.CallSubOrchestratorAsync<ReleaseOutcome>(
-                nameof(DatasetReleaseOrchestration), releaseWait, new SubOrchestrationOptions { InstanceId = DatasetReleaseOrchestration.InstanceIdFor(request.DatasetId, found.Version) });
+            try
+            {
+                // Under the id the review endpoint wakes, so a decision ends the wait at once.
+                release = await context.CallSubOrchestratorAsync<ReleaseOutcome>(
+                    nameof(DatasetReleaseOrchestration), releaseWait, new SubOrchestrationOptions { InstanceId = DatasetReleaseOrchestration.InstanceIdFor(request.DatasetId, found.Version) });
+            }
+            catch (TaskFailedException)
+            {
+                // That id is taken (another refresh of the same version waits on it): re-read on the review timer instead.
+                while (!release.Decided)
+                {
+                    await context.CreateTimer(context.CurrentUtcDateTime + Longest(request.ReviewRecheckEvery, DatasetReleaseOrchestration.MinimumRecheck), CancellationToken.None);
+                    release = await context.CallActivityAsync<ReleaseOutcome>(ReadReleaseActivity.Name, releaseWait, Retry);
+                }
+            }
         }
 
         if (release.Release == ReleaseState.ReviewRejected)

@@ -290,7 +290,8 @@ public sealed partial class DisclosureReview(BlobServiceClient blobs, CurationCa
     }
 
     /// <summary>Whether free text holds something shaped like an NHS number (10 digits, or 3-3-4) or a full postcode.</summary>
-    private static bool IdentifierShapedText(string text)
+    /// <summary>True when free text holds anything shaped like an NHS number or a postcode (shared by every endpoint that stores operators' words).</summary>
+    internal static bool IdentifierShapedText(string text)
     {
         var digits = new char[text.Length]; // notes are at most MaxNotes characters
         foreach (var match in DigitRun().EnumerateMatches(text))

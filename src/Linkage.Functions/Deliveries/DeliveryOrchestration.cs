@@ -62,7 +62,7 @@ public sealed class DeliveryOrchestration : TaskOrchestrator<DeliveryWork, Deliv
     {
         try
         {
-            await context.CallActivityAsync<int>(Workflows.WakeWorkflowsFunction.Name, new Workflows.DeliveryFinished(work.Inbox, work.BlobName, outcome), WakeRetry);
+            await context.CallActivityAsync<int>(Workflows.WakeWorkflowsFunction.Name, new Workflows.DeliveryFinished(work.Inbox, work.BlobName.Contains('/', StringComparison.Ordinal) ? work.BlobName.Split('/', 2)[0] : "", outcome), WakeRetry);
         }
         catch (TaskFailedException)
         {

@@ -56,6 +56,9 @@ public sealed class DurableWorkflowClient(DurableTaskClient client) : IWorkflowC
     public Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken) =>
         client.TerminateInstanceAsync(instanceId, reason, cancellationToken);
 
+    public Task PurgeAsync(string instanceId, CancellationToken cancellationToken) =>
+        client.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
+
     public async Task<int> PurgeEndedAsync(DateTimeOffset endedBefore, CancellationToken cancellationToken)
     {
         var result = await client.PurgeAllInstancesAsync(

@@ -19,6 +19,9 @@ public interface IWorkflowClient
 
     Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken);
 
+    /// <summary>Deletes one instance's history (so its id can be started again).</summary>
+    Task PurgeAsync(string instanceId, CancellationToken cancellationToken);
+
     /// <summary>Deletes the history of instances that ended before <paramref name="endedBefore"/>; returns how many.</summary>
     Task<int> PurgeEndedAsync(DateTimeOffset endedBefore, CancellationToken cancellationToken);
 }

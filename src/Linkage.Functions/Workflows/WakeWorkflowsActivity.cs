@@ -8,8 +8,8 @@ using Microsoft.DurableTask.Client;
 
 namespace Linkage.Functions.Workflows;
 
-/// <summary>A delivery that finished (an activity's input): inbox, blob name and outcome — names only.</summary>
-public sealed record DeliveryFinished(string Inbox, string BlobName, string Outcome);
+/// <summary>A delivery that finished (an activity's input): inbox, the blob's folder (dataset or study) and outcome — never the file name.</summary>
+public sealed record DeliveryFinished(string Inbox, string Folder, string Outcome);
 
 /// <summary>
 /// Wakes the workflows that wait for a finished delivery: a curated File 2 wakes the running annual refreshes of its
@@ -24,12 +24,11 @@ public sealed class WakeWorkflowsFunction(ILogger<WakeWorkflowsFunction> logger)
     [Function(Name)]
     public async Task<int> Run([ActivityTrigger] DeliveryFinished finished, [DurableClient] DurableTaskClient durable, FunctionContext function)
     {
-        if (!finished.BlobName.Contains('/', StringComparison.Ordinal))
+        string folder = finished.Folder; // the dataset (File 2) or study (File 1)
+        if (folder.Length == 0)
         {
             return 0;
         }
-
-        string folder = finished.BlobName.Split('/', 2)[0]; // the dataset (File 2) or study (File 1): a name, never an identifier
         var (prefix, orchestration, eventName) = (finished.Inbox, finished.Outcome) switch
         {
             (ProcessorStorage.File2Inbox, "Curated") => ($"refresh-{folder}-", AnnualRefreshOrchestration.Name, WorkflowEvents.File2Curated),
@@ -45,7 +44,8 @@ public sealed class WakeWorkflowsFunction(ILogger<WakeWorkflowsFunction> logger)
         var query = new OrchestrationQuery { InstanceIdPrefix = prefix, Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending] };
         await foreach (var instance in durable.GetAllInstancesAsync(query).WithCancellation(function.CancellationToken))
         {
-            if (instance.Name == orchestration)
+            // refresh-<dataset>-<YYYY> exactly: a dataset whose id extends this one's shares the prefix.
+            if (instance.Name == orchestration && (orchestration != AnnualRefreshOrchestration.Name || instance.InstanceId.Length == prefix.Length + 4))
             {
                 await durable.RaiseEventAsync(instance.InstanceId, eventName!, new WorkflowWake(folder, finished.Outcome), function.CancellationToken);
                 woken++;

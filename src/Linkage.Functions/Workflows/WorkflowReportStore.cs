@@ -32,6 +32,21 @@ public sealed class WorkflowReportStore(CosmosDatabase database)
         await (await ContainerAsync(cancellationToken)).UpsertItemAsync(doc, new PartitionKey(workflow), cancellationToken: cancellationToken);
     }
 
+    /// <summary>Stores the document only if none of that id exists; false when one does (nothing changed).</summary>
+    public async Task<bool> CreateAsync<T>(string workflow, string id, DateTimeOffset at, T report, CancellationToken cancellationToken)
+    {
+        var doc = new WorkflowReportDocument { Id = id, Workflow = workflow, CompletedAt = at, Report = JsonSerializer.SerializeToElement(report, Json) };
+        try
+        {
+            await (await ContainerAsync(cancellationToken)).CreateItemAsync(doc, new PartitionKey(workflow), cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+    }
+
     public async Task<WorkflowReportDocument?> GetAsync(string workflow, string instanceId, CancellationToken cancellationToken)
     {
         try

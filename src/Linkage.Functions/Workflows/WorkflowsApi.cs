@@ -61,6 +61,7 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
         {
             if (!Enum.TryParse<OrchestrationRuntimeStatus>(s, ignoreCase: true, out var status) || !Enum.IsDefined(status))
             {
+                await audit.WriteAsync(access.Caller, access.Role, "workflows.list", Target, "refused", 400, null, cancellationToken);
                 return Problems.BadRequest("bad-status", "Unknown status", $"'{s}' is not a workflow status. Use Running, Completed, Failed, Terminated or Pending.");
             }
 
@@ -69,6 +70,7 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
 
         if (!TryDate(q["from"].FirstOrDefault(), out var from) || !TryDate(q["to"].FirstOrDefault(), out var to))
         {
+            await audit.WriteAsync(access.Caller, access.Role, "workflows.list", Target, "refused", 400, null, cancellationToken);
             return Problems.BadRequest("bad-date", "Unreadable date", "Give from and to as ISO 8601 UTC times, e.g. 2026-04-01T00:00:00Z.");
         }
 
@@ -106,13 +108,15 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
         }
 
         var status = await new DurableWorkflowClient(durable).GetAsync(instanceId, cancellationToken);
-        await audit.WriteAsync(access.Caller, access.Role, "workflows.read", Target, status is null ? "not-found" : "succeeded", status is null ? 404 : 200, new Dictionary<string, string> { ["instanceId"] = Safe(instanceId) }, cancellationToken);
+        var stored = status is null && WorkflowOfPrefix(instanceId) is { } workflow ? await reports.GetAsync(workflow, instanceId, cancellationToken) : null;
+        bool found = status is not null || stored is not null;
+        await audit.WriteAsync(access.Caller, access.Role, "workflows.read", Target, found ? "succeeded" : "not-found", found ? 200 : 404, new Dictionary<string, string> { ["instanceId"] = Safe(instanceId) }, cancellationToken);
         if (status is not null)
         {
             return new OkObjectResult(WorkflowStatusView.From(status));
         }
 
-        if (await reports.GetAsync(AnnualRefreshOrchestration.Name, instanceId, cancellationToken) is { } stored)
+        if (stored is not null)
         {
             return new OkObjectResult(new WorkflowStatusView(instanceId, stored.Workflow, WorkflowRuntimeStatus.Completed, stored.CompletedAt, stored.CompletedAt, null, stored.Report, null) { HistoryPurged = true });
         }
@@ -156,10 +160,10 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
             return Problems.NotFound($"No workflow has the instance id '{Safe(instanceId)}'.");
         }
 
-        if (body?.Reason is not { Length: > 0 } reason || reason.Length > 500)
+        if (body?.Reason is not { Length: > 0 } reason || reason.Length > 500 || Catalogue.DisclosureReview.IdentifierShapedText(reason))
         {
             await audit.WriteAsync(access.Caller, access.Role, "workflows.terminate", Target, "refused", 400, details, cancellationToken);
-            return Problems.BadRequest("bad-body", "A reason is required", "Send JSON: {\"reason\": \"why the workflow is stopped\"} (at most 500 characters).");
+            return Problems.BadRequest("bad-body", "A reason is required", "Send JSON: {\"reason\": \"why the workflow is stopped\"} (at most 500 characters, nothing shaped like an NHS number or a postcode).");
         }
 
         if (status.HasEnded)
@@ -178,6 +182,10 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
     /// <summary>Echoes only what looks like an instance id or dataset id, so an answer or audit entry never repeats arbitrary input.</summary>
     internal static string Safe(string text) =>
         text.Length <= 120 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') ? text : "(not an instance id)";
+
+    /// <summary>The workflow whose stored report an instance id would name (business-key prefixes), or null.</summary>
+    private static string? WorkflowOfPrefix(string instanceId) =>
+        Prefixes.FirstOrDefault(p => instanceId.StartsWith(p.Value, StringComparison.Ordinal)).Key;
 
     private static bool TryDate(string? text, out DateTimeOffset? value)
     {

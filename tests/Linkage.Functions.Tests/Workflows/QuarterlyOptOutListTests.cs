@@ -24,7 +24,7 @@ public sealed class QuarterlyOptOutListTests(IsolatedStackFixture stack) : IClas
         await using var app = new FunctionAppFactory(stack.Stack, "Local", settings: new Dictionary<string, string?>
         {
             ["Workflows:Quarterly:ActiveStudies"] = string.Join(',', options.Studies),
-            ["Workflows:Quarterly:DeadlineDays"] = "30", // 2026-Q3's File 1s were due by 2026-07-31: the cycle does not wait
+            ["Workflows:Quarterly:DeadlineDays"] = "30", // last quarter's File 1s were due a month after it opened: the cycle does not wait
             ["Workflows:Quarterly:RemindEvery"] = "00:00:02",
             ["Workflows:Quarterly:RecheckEvery"] = "00:00:05",
             ["Deliveries:MaxAttempts"] = "2",
@@ -55,7 +55,8 @@ public sealed class QuarterlyOptOutListTests(IsolatedStackFixture stack) : IClas
         var deliveries = app.Services.GetRequiredService<Linkage.Functions.Deliveries.DeliveryStore>();
         var held = await Wait.ForAsync(async () => (await deliveries.ListAsync(Linkage.Functions.Deliveries.DeliveryState.Held, 10, CancellationToken.None)).FirstOrDefault(d => d.BlobName == $"{s251}/{v2}"), seconds: 90, logs: app.Logs);
 
-        string q = await QuarterlyOptOutTests.StartAsync(http, op, 2026, 3);
+        var (year, quarter) = QuarterlyOptOutTests.LastQuarter();
+        string q = await QuarterlyOptOutTests.StartAsync(http, op, year, quarter);
         var report = (await QuarterlyOptOutTests.CompletedAsync(http, q, op, app)).GetProperty("output");
         var studies = QuarterlyOptOutTests.Studies(report);
         Assert.Equal("NotDelivered", studies[missing].GetProperty("State").GetString()); // named; keeps its previous permissions
@@ -70,9 +71,11 @@ public sealed class QuarterlyOptOutListTests(IsolatedStackFixture stack) : IClas
         Assert.DoesNotContain(v2, report.GetRawText(), StringComparison.Ordinal); // ids and study codes, not file names
 
         // NHS England receives the other study's files, nothing of the held one.
-        await QuarterlyOptOutTests.AssertDeliveryAsync(blobs, report, "2026-Q3", [other]);
+        await QuarterlyOptOutTests.AssertDeliveryAsync(blobs, report, $"{year}-Q{quarter}", [other]);
         var delivery = report.GetProperty("Delivery");
-        Assert.Equal([s251], delivery.GetProperty("Held").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal([s251], delivery.GetProperty("Held").EnumerateArray().Select(e => e.GetString())); // for operators
+        string nhseManifest = (await blobs.GetBlobContainerClient(TtpStorage.NhseOutbox).GetBlobClient(QuarterActivities.ManifestName($"{year}-Q{quarter}")).DownloadContentAsync()).Value.Content.ToString();
+        Assert.DoesNotContain(s251, nhseManifest, StringComparison.Ordinal); // NHS England is not told who is held
         Assert.DoesNotContain(delivery.GetProperty("Files").EnumerateArray(), f => f.GetProperty("Study").GetString() == s251);
     }
 }

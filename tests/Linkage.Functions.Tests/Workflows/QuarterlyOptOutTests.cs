@@ -36,18 +36,22 @@ public sealed class QuarterlyOptOutTests(IsolatedStackFixture stack) : IClassFix
         await blobs.UploadFileAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, Path.Combine(_synthDir, "optout", "national_opt_out.csv"));
         var (alspac, ukhls, bcs70) = (options.Studies[0], options.Studies[1], options.Studies[2]);
 
-        // Quarter 1 (2026-Q3): nothing has arrived; every study is reminded.
-        string q1 = await StartAsync(http, op, 2026, 3);
+        // The first cycle (last calendar quarter): nothing has arrived; every study is reminded.
+        var ((y1, n1), (y2, n2)) = (LastQuarter(), ThisQuarter());
+        string l1 = $"{y1}-Q{n1}", l2 = $"{y2}-Q{n2}";
+        string q1 = await StartAsync(http, op, y1, n1);
         var notes = blobs.GetBlobContainerClient(TtpStorage.ProviderReports);
-        await Wait.ForAsync(async () => (await notes.ListNamesAsync()).Count(n => n.Contains("/reminders/quarter-2026-Q3-", StringComparison.Ordinal)) >= 3 ? "" : null, seconds: 60, logs: app.Logs);
-        Assert.Contains("no File 1 has been accepted for 2026-Q3", (await notes.GetBlobClient(QuarterActivities.ReminderName(ukhls, "2026-Q3", 1)).DownloadContentAsync()).Value.Content.ToString());
+        await Wait.ForAsync(async () => (await notes.ListNamesAsync()).Count(n => n.Contains($"/reminders/quarter-{l1}-", StringComparison.Ordinal)) >= 3 ? "" : null, seconds: 60, logs: app.Logs);
+        Assert.Contains($"no File 1 has been accepted for {l1}", (await notes.GetBlobClient(QuarterActivities.ReminderName(ukhls, l1, 1)).DownloadContentAsync()).Value.Content.ToString());
 
         // Two studies deliver; the intake wakes the cycle (or its re-check finds them).
         await DeliverAsync(blobs, versions, alspac, 1, app);
         await DeliverAsync(blobs, versions, bcs70, 1, app);
         await Wait.ForAsync(async () => Progress(await GetJsonAsync(http, q1, op)) == "studies 2/3 delivered" ? "" : null, seconds: 60, logs: app.Logs);
 
-        // UKHLS sends nothing this quarter: an operator closes its wait.
+        // UKHLS sends nothing this quarter: an operator closes its wait. A reason shaped like an identifier is refused.
+        var shaped = await SendAsync(http, HttpMethod.Post, $"{q1}/skip-study", op, new { study = ukhls, reason = "participant 943 476 5919 asked" });
+        Assert.Equal(HttpStatusCode.BadRequest, shaped.StatusCode);
         var skip = await SendAsync(http, HttpMethod.Post, $"{q1}/skip-study", op, new { study = ukhls, reason = "The study confirmed no update this quarter" });
         Assert.Equal(HttpStatusCode.Accepted, skip.StatusCode);
         var report1 = (await CompletedAsync(http, q1, op, app)).GetProperty("output");
@@ -55,14 +59,15 @@ public sealed class QuarterlyOptOutTests(IsolatedStackFixture stack) : IClassFix
         Assert.Equal("Accepted", studies1[alspac].GetProperty("State").GetString());
         Assert.Equal("Accepted", studies1[bcs70].GetProperty("State").GetString());
         Assert.Equal("Skipped", studies1[ukhls].GetProperty("State").GetString());
-        Assert.Equal("Olive Operator: The study confirmed no update this quarter", studies1[ukhls].GetProperty("SkippedBy").GetString());
+        Assert.Equal("Olive Operator", studies1[ukhls].GetProperty("SkippedBy").GetString());
+        Assert.Equal("The study confirmed no update this quarter", studies1[ukhls].GetProperty("SkipReason").GetString());
         Assert.True(report1.GetProperty("OptOutList").GetProperty("Usable").GetBoolean());
         Assert.Empty(report1.GetProperty("HeldStudies").EnumerateArray());
-        await AssertDeliveryAsync(blobs, report1, "2026-Q3", [alspac, bcs70]);
+        await AssertDeliveryAsync(blobs, report1, l1, [alspac, bcs70]);
         Assert.Equal(0, report1.GetProperty("Delivery").GetProperty("DeltaRows").GetInt64()); // first File 1s: their NHS Outputs are the full lists
 
-        // Quarter 2 (2026-Q4): quarter 1's files do not count again; the second File 1s do.
-        string q2 = await StartAsync(http, op, 2026, 4);
+        // The second cycle (this quarter): the first's files do not count again; the second File 1s do.
+        string q2 = await StartAsync(http, op, y2, n2);
         await Wait.ForAsync(async () => Progress(await GetJsonAsync(http, q2, op)) == "studies 0/3 delivered" ? "" : null, seconds: 60, logs: app.Logs);
         await DeliverAsync(blobs, versions, alspac, 2, app);
         await DeliverAsync(blobs, versions, bcs70, 2, app);
@@ -72,7 +77,7 @@ public sealed class QuarterlyOptOutTests(IsolatedStackFixture stack) : IClassFix
         Assert.Equal(2, studies2[alspac].GetProperty("Version").GetInt32());
         Assert.Equal(1, studies2[ukhls].GetProperty("Version").GetInt32());
         Assert.True(studies2[alspac].GetProperty("Changes").GetProperty("withdrawals").GetInt64() > 0);
-        var delta = await AssertDeliveryAsync(blobs, report2, "2026-Q4", [alspac, bcs70, ukhls]);
+        var delta = await AssertDeliveryAsync(blobs, report2, l2, [alspac, bcs70, ukhls]);
 
         // The quarter's delta is the studies' deltas, and only what NHS England acts on.
         Assert.NotEmpty(delta);
@@ -89,11 +94,21 @@ public sealed class QuarterlyOptOutTests(IsolatedStackFixture stack) : IClassFix
         Assert.Equal(perStudy, delta.Count);
 
         // A second start of a quarter is a no-op; its delivery is not written again.
-        var manifest = blobs.GetBlobContainerClient(TtpStorage.NhseOutbox).GetBlobClient(QuarterActivities.ManifestName("2026-Q4"));
+        var manifest = blobs.GetBlobContainerClient(TtpStorage.NhseOutbox).GetBlobClient(QuarterActivities.ManifestName(l2));
         var etag = (await manifest.GetPropertiesAsync()).Value.ETag;
-        var again = await SendAsync(http, HttpMethod.Post, "/api/workflows/quarterly-opt-out", op, new { year = 2026, quarter = 4 });
+        var again = await SendAsync(http, HttpMethod.Post, "/api/workflows/quarterly-opt-out", op, new { year = y2, quarter = n2 });
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal(etag, (await manifest.GetPropertiesAsync()).Value.ETag);
+        // An older quarter cannot be started now (it would deliver files a newer one sent).
+        var older = await SendAsync(http, HttpMethod.Post, "/api/workflows/quarterly-opt-out", op, new { year = y1 - 1, quarter = n1 });
+        Assert.Equal(HttpStatusCode.BadRequest, older.StatusCode);
+
+        // The first cycle's history is purged; its report is still answered.
+        await app.Services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>().PurgeInstanceAsync(q1.Split('/')[^1]);
+        var purged = await GetJsonAsync(http, q1, op);
+        Assert.True(purged.GetProperty("historyPurged").GetBoolean());
+        Assert.Equal(l1, purged.GetProperty("output").GetProperty("Quarter").GetString());
+
         var audit = await app.Services.GetRequiredService<AuditLog>().ForTargetAsync("workflows", 1000, CancellationToken.None);
         Assert.Contains(audit, e => e is { Action: "workflows.skip-study", Outcome: "skipped", Name: "Olive Operator" });
         Assert.Contains(audit, e => e is { Action: "workflows.start", Outcome: "exists" });
@@ -109,10 +124,14 @@ public sealed class QuarterlyOptOutTests(IsolatedStackFixture stack) : IClassFix
     internal static FunctionAppFactory QuarterApp(IsolatedStackFixture stack, SynthOptions options) => new(stack.Stack, "Local", settings: new Dictionary<string, string?>
     {
         ["Workflows:Quarterly:ActiveStudies"] = string.Join(',', options.Studies),
-        ["Workflows:Quarterly:DeadlineDays"] = "200", // 2026-Q3 and -Q4 are both still open: only the studies end their waits
+        ["Workflows:Quarterly:DeadlineDays"] = "200", // last quarter's and this quarter's deadlines are both ahead: only the studies end their waits
         ["Workflows:Quarterly:RemindEvery"] = "00:00:02",
         ["Workflows:Quarterly:RecheckEvery"] = "00:00:05",
     });
+
+    internal static (int Year, int Quarter) ThisQuarter() => (DateTime.UtcNow.Year, (DateTime.UtcNow.Month - 1) / 3 + 1);
+
+    internal static (int Year, int Quarter) LastQuarter() => ThisQuarter() is var (y, q) && q == 1 ? (y - 1, 4) : (ThisQuarter().Year, ThisQuarter().Quarter - 1);
 
     internal static (HttpClient Http, string Operator) Clients(FunctionAppFactory app)
     {

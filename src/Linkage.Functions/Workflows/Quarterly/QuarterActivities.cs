@@ -23,6 +23,7 @@ public sealed class QuarterActivities(
     WorkflowReportStore reports,
     BlobServiceClient blobs,
     Deliveries.DeliveryStore deliveries,
+    Microsoft.Extensions.Options.IOptions<File1IntakeOptions> file1,
     IStepFaults faults,
     ILogger<QuarterActivities> logger)
 {
@@ -46,21 +47,26 @@ public sealed class QuarterActivities(
         {
             var records = await versions.AllAsync(study, cancellationToken);
             var accepted = records.Where(r => r.State == File1VersionState.Accepted && r.Version is not null).ToList();
+            // Every accepted version newer than what an earlier quarter delivered (late files, held ones, two in a quarter);
+            // before any delivery of the study, those accepted since this quarter opened.
             int delivered = query.Request.Delivered.GetValueOrDefault(study);
-            var thisQuarter = accepted.Where(r => r.ProcessedAt >= opens && r.Version > delivered).MaxBy(r => r.Version);
+            var pending = accepted.Where(r => r.Version > delivered && (delivered > 0 || r.ProcessedAt >= opens)).OrderBy(r => r.Version).ToList();
             var previous = accepted.MaxBy(r => r.Version);
             var rejected = records.LastOrDefault(r => r.State == File1VersionState.Rejected && r.ProcessedAt >= opens);
             var skipped = skips.FirstOrDefault(s => s.Study == study);
-            if (thisQuarter is not null)
+            if (pending.Count > 0)
             {
-                result.Add(new StudyQuarter(study, StudyQuarterState.Accepted, thisQuarter.Version, thisQuarter.Participants, S251Of(thisQuarter), null, ChangesOf(thisQuarter), null));
+                var newest = pending[^1];
+                long s251 = pending.Any(r => S251Of(r) < 0) ? -1 : pending.Max(S251Of);
+                var changes = pending.SelectMany(ChangesOf).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
+                result.Add(new StudyQuarter(study, StudyQuarterState.Accepted, newest.Version, newest.Participants, s251, null, changes, null) { Versions = pending.Select(r => r.Version!.Value).ToList() });
             }
             else
             {
                 var state = skipped is not null ? StudyQuarterState.Skipped : rejected is not null ? StudyQuarterState.Rejected : StudyQuarterState.NotDelivered;
                 result.Add(new StudyQuarter(
                     study, state, previous?.Version, previous?.Participants ?? 0, previous is null ? 0 : S251Of(previous),
-                    rejected?.Outputs.GetValueOrDefault("report"), new Dictionary<string, long>(), skipped is null ? null : $"{skipped.By}: {skipped.Reason}"));
+                    rejected?.Id, new Dictionary<string, long>(), skipped?.By) { SkipReason = skipped?.Reason });
             }
         }
 
@@ -131,10 +137,13 @@ public sealed class QuarterActivities(
         var manifestBlob = outbox.GetBlobClient(ManifestName(request.Label));
         if (await ReadDeliveryAsync(manifestBlob, cancellationToken) is { } existing)
         {
-            return existing;
+            return existing with { Held = request.Held };
         }
 
+        // What earlier quarters' committed manifests delivered, per study: never sent twice, whatever the cycle was told.
+        var sent = await DeliveredVersionsAsync(outbox, request.Label, cancellationToken);
         var files = new List<QuarterFile>();
+        var carried = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
         long deltaRows = 0;
         string deltaName = $"quarters/{request.Label}/NHSE_DELTA_{request.Label.Replace("-", "", StringComparison.Ordinal)}.csv";
         await using (var writer = new AtomicBlobWriter(outbox.GetBlockBlobClient(deltaName), computeSha256: true))
@@ -142,12 +151,25 @@ public sealed class QuarterActivities(
             await writer.WriteAsync(Encoding.UTF8.GetBytes(string.Join(',', TtpOutputFormats.DeltaColumns) + "\n"), cancellationToken);
             foreach (var study in request.Accepted.OrderBy(s => s.Study, StringComparer.Ordinal))
             {
-                var record = await versions.GetAsync(study.Study, File1VersionStore.IdFor(study.Study, study.Version!.Value), cancellationToken)
-                    ?? throw new InvalidOperationException($"Study {study.Study} has no record of File 1 version {study.Version}.");
-                // Recorded names are "<container>/<blob>"; both files are in the NHS England outbox.
-                deltaRows += await AppendWithoutHeaderAsync(outbox.GetBlobClient(File1OutputWriter.BlobName(record.Files[File1OutputWriter.Keys.Delta].Name)), writer, cancellationToken);
-                var nhs = record.Files[File1OutputWriter.Keys.NhsOutput];
-                files.Add(new QuarterFile(File1OutputWriter.BlobName(nhs.Name), "nhsOutput", study.Study, study.Version, nhs.Length, nhs.Sha256));
+                var due = (study.Versions.Count > 0 ? study.Versions : [study.Version!.Value]).Where(v => v > sent.GetValueOrDefault(study.Study)).Order().ToList();
+                if (due.Count == 0)
+                {
+                    continue;
+                }
+
+                File1VersionRecord? record = null;
+                foreach (int version in due)
+                {
+                    record = await versions.GetAsync(study.Study, File1VersionStore.IdFor(study.Study, version), cancellationToken)
+                        ?? throw new InvalidOperationException($"Study {study.Study} has no record of File 1 version {version}.");
+                    // Recorded names are "<container>/<blob>"; both files are in the NHS England outbox.
+                    deltaRows += await AppendWithoutHeaderAsync(outbox.GetBlobClient(File1OutputWriter.BlobName(record.Files[File1OutputWriter.Keys.Delta].Name)), writer, cancellationToken);
+                }
+
+                // The newest NHS Output is the full current list: the one NHS England needs.
+                var nhs = record!.Files[File1OutputWriter.Keys.NhsOutput];
+                files.Add(new QuarterFile(File1OutputWriter.BlobName(nhs.Name), "nhsOutput", study.Study, due[^1], nhs.Length, nhs.Sha256));
+                carried[study.Study] = due;
             }
 
             await writer.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, cancellationToken: cancellationToken);
@@ -156,7 +178,7 @@ public sealed class QuarterActivities(
 
         await faults.ReachedAsync(WorkflowSteps.QuarterDeltaCommitted, cancellationToken);
 
-        var delivery = new QuarterDelivery(manifestBlob.Name, files, deltaRows, request.Held);
+        var delivery = new QuarterDelivery(manifestBlob.Name, files, deltaRows, []) { Versions = carried }; // NHS England is not told who is held
         try
         {
             await manifestBlob.UploadAsync(BinaryData.FromObjectAsJson(delivery, Json), new BlobUploadOptions
@@ -167,25 +189,18 @@ public sealed class QuarterActivities(
         }
         catch (RequestFailedException e) when (e.Status is 409 or 412)
         {
-            return await ReadDeliveryAsync(manifestBlob, cancellationToken) ?? throw new InvalidOperationException($"{manifestBlob.Name} exists but cannot be read.", e);
+            return (await ReadDeliveryAsync(manifestBlob, cancellationToken) ?? throw new InvalidOperationException($"{manifestBlob.Name} exists but cannot be read.", e)) with { Held = request.Held };
         }
 
+        delivery = delivery with { Held = request.Held };
         logger.LogInformation("Quarter {Quarter}: delivery to NHS England committed ({Files} files, {DeltaRows} delta rows, {Held} studies held)", request.Label, files.Count, deltaRows, request.Held.Count);
         await faults.ReachedAsync(WorkflowSteps.QuarterManifestWritten, cancellationToken);
         return delivery;
     }
 
-    /// <summary>Stores an operator's skip of a study in a cycle (idempotent: one document per cycle and study; the first reason stays).</summary>
-    public async Task<bool> RecordSkipAsync(string instanceId, SkipStudy skip, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        if ((await SkipsAsync(instanceId, cancellationToken)).Any(s => s.Study == skip.Study))
-        {
-            return false;
-        }
-
-        await reports.SaveAsync(SkipPartition(instanceId), skip.Study, at, skip, cancellationToken);
-        return true;
-    }
+    /// <summary>Stores an operator's skip of a study in a cycle: one document per cycle and study, created once (the first reason stays, also when two race).</summary>
+    public Task<bool> RecordSkipAsync(string instanceId, SkipStudy skip, DateTimeOffset at, CancellationToken cancellationToken) =>
+        reports.CreateAsync(SkipPartition(instanceId), skip.Study, at, skip, cancellationToken);
 
     private async Task<List<SkipStudy>> SkipsAsync(string instanceId, CancellationToken cancellationToken) =>
         (await reports.ListAsync(SkipPartition(instanceId), cancellationToken)).Select(d => d.Report.Deserialize<SkipStudy>()!).ToList();
@@ -196,10 +211,41 @@ public sealed class QuarterActivities(
     public async Task<List<HeldFile1Delivery>> HeldDeliveriesAsync(CancellationToken cancellationToken) =>
         (await deliveries.ListAsync(Deliveries.DeliveryState.Held, 1000, cancellationToken))
             .Where(d => d.Inbox == TtpStorage.File1Inbox)
-            .Select(d => new HeldFile1Delivery(d.Id, d.BlobName.Contains('/', StringComparison.Ordinal) ? d.BlobName.Split('/', 2)[0] : "(no study folder)", d.LastErrorClass.ToString(), d.HeldAt))
+            .Select(d => new HeldFile1Delivery(d.Id, KnownStudyOf(d.BlobName), d.LastErrorClass.ToString(), d.HeldAt))
             .ToList();
 
     public static string ManifestName(string label) => $"quarters/{label}/manifest.json";
+
+    /// <summary>The folder of a delivery's blob name when it is a known study code; otherwise "(unknown)" (a folder is typed by the uploader).</summary>
+    private string KnownStudyOf(string blobName)
+    {
+        string folder = blobName.Contains('/', StringComparison.Ordinal) ? blobName.Split('/', 2)[0] : "";
+        return file1.Value.KnownStudyCodes.Contains(folder, StringComparer.Ordinal) ? folder : "(unknown)";
+    }
+
+    /// <summary>Per study, the newest File 1 version whose delta an earlier quarter's committed manifest carried.</summary>
+    private static async Task<Dictionary<string, int>> DeliveredVersionsAsync(BlobContainerClient outbox, string label, CancellationToken cancellationToken)
+    {
+        var sent = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var item in outbox.GetBlobsAsync(BlobTraits.None, BlobStates.None, "quarters/", cancellationToken))
+        {
+            if (!item.Name.EndsWith("/manifest.json", StringComparison.Ordinal) || item.Name == ManifestName(label)
+                || await ReadDeliveryAsync(outbox.GetBlobClient(item.Name), cancellationToken) is not { } earlier)
+            {
+                continue;
+            }
+
+            var listed = earlier.Versions.Count > 0
+                ? earlier.Versions.Select(kv => (kv.Key, kv.Value.DefaultIfEmpty(0).Max()))
+                : earlier.Files.Where(f => f.Role == "nhsOutput" && f.Study is not null && f.Version is not null).Select(f => (f.Study!, f.Version!.Value));
+            foreach (var (study, version) in listed)
+            {
+                sent[study] = Math.Max(sent.GetValueOrDefault(study), version);
+            }
+        }
+
+        return sent;
+    }
 
     public async Task SaveReportAsync(QuarterReport report, CancellationToken cancellationToken)
     {
@@ -221,6 +267,14 @@ public sealed class QuarterActivities(
         _ = await reader.ReadLineAsync(cancellationToken); // the header, written once above
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
+            // Only what NHS England acts on, whatever wrote the file (a delta staged before deltas were limited carried more).
+            var f = line.Split(',');
+            bool actsOn = f.Length > 2 && ((f[1] is "withdrawn" or "rejoined" && f[2] == "ukllc_status") || (f[1] is "permission-on" or "permission-off" && f[2] is "nhs_e_linkage" or "national_opt_out_applies"));
+            if (!actsOn)
+            {
+                continue;
+            }
+
             await target.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), cancellationToken);
             rows++;
         }

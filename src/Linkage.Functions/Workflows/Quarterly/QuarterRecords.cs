@@ -17,7 +17,9 @@ public sealed record QuarterRequest(
     TimeSpan RecheckEvery,
     IReadOnlyDictionary<string, int> Delivered)
 {
-    public string Label => $"{Year:D4}-Q{Quarter}";
+    public string Label => LabelOf(Year, Quarter);
+
+    public static string LabelOf(int year, int quarter) => $"{year:D4}-Q{quarter}";
 }
 
 /// <summary>An operator closed a study's wait for this quarter (<c>POST /api/workflows/{id}/skip-study</c>).</summary>
@@ -51,16 +53,27 @@ public sealed record QuarterReminder(string Label, IReadOnlyList<string> Studies
 /// <summary>Input of the studies' status activity: the cycle and its request (the operators' skips are stored under the instance id).</summary>
 public sealed record QuarterStudiesQuery(string InstanceId, QuarterRequest Request);
 
-/// <summary>One study in the quarter: its File 1 (if any) and what it changed, in counts.</summary>
+/// <summary>
+/// One study in the quarter: its newest File 1 (if any), every File 1 version the quarter delivers, and what they
+/// changed, in counts. A rejected delivery is named by its record id (the provider's report is beside it in their area),
+/// never by the file name the provider typed.
+/// </summary>
 public sealed record StudyQuarter(
     string Study,
     StudyQuarterState State,
     int? Version,
     long Participants,
     long S251Participants,
-    string? ProviderReport,
+    string? RejectedRecord,
     IReadOnlyDictionary<string, long> Changes,
-    string? SkippedBy);
+    string? SkippedBy)
+{
+    /// <summary>The File 1 versions this quarter delivers (accepted and newer than any earlier quarter delivered), oldest first.</summary>
+    public IReadOnlyList<int> Versions { get; init; } = [];
+
+    /// <summary>Why an operator skipped the study (screened: nothing identifier-shaped).</summary>
+    public string? SkipReason { get; init; }
+}
 
 /// <summary>Whether the national opt-out list could be used for the cycle, and if not why.</summary>
 public sealed record OptOutListCheck(bool Usable, string? Reason, DateTimeOffset? UploadedAt, long Entries);
@@ -71,8 +84,15 @@ public sealed record QuarterDeliveryRequest(string Label, IReadOnlyList<StudyQua
 /// <summary>A file of the quarter's delivery to NHS England, named in its manifest with its checksum.</summary>
 public sealed record QuarterFile(string Name, string Role, string? Study, int? Version, long Length, string Sha256);
 
-/// <summary>The quarter's delivery to NHS England: its manifest (the commit point) and what it lists.</summary>
-public sealed record QuarterDelivery(string Manifest, IReadOnlyList<QuarterFile> Files, long DeltaRows, IReadOnlyList<string> Held);
+/// <summary>
+/// The quarter's delivery to NHS England: its manifest (the commit point), the files it lists, and per study the File 1
+/// versions whose deltas it carries (so no later quarter sends them again). <see cref="Held"/> is for operators only: the
+/// manifest NHS England reads never names held studies.
+/// </summary>
+public sealed record QuarterDelivery(string Manifest, IReadOnlyList<QuarterFile> Files, long DeltaRows, IReadOnlyList<string> Held)
+{
+    public IReadOnlyDictionary<string, IReadOnlyList<int>> Versions { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
+}
 
 /// <summary>A File 1 delivery held for an operator: its delivery id (for <c>GET /api/deliveries/{id}</c>), study folder and failure class — not its file name or error text.</summary>
 public sealed record HeldFile1Delivery(string DeliveryId, string Study, string FailureClass, DateTimeOffset? HeldAt);

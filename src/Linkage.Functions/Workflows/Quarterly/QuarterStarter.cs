@@ -13,9 +13,21 @@ public sealed class QuarterStarter(WorkflowReportStore reports, IOptions<Workflo
     public async Task<(string InstanceId, bool Started)> StartAsync(IWorkflowClient workflows, int year, int quarter, CancellationToken cancellationToken)
     {
         string instanceId = QuarterlyOptOutOrchestration.InstanceIdFor(year, quarter);
-        if (await reports.GetAsync(QuarterlyOptOutOrchestration.Name, instanceId, cancellationToken) is not null || await workflows.GetAsync(instanceId, cancellationToken) is not null)
+        if (await reports.GetAsync(QuarterlyOptOutOrchestration.Name, instanceId, cancellationToken) is not null)
         {
             return (instanceId, false);
+        }
+
+        if (await workflows.GetAsync(instanceId, cancellationToken) is { } existing)
+        {
+            if (!existing.HasEnded)
+            {
+                return (instanceId, false);
+            }
+
+            // Ended without a report (failed or terminated): the quarter may run again; its delivery is written once
+            // (the manifest), so a second run sends nothing twice.
+            await workflows.PurgeAsync(instanceId, cancellationToken);
         }
 
         var o = options.Value.Quarterly;
@@ -28,7 +40,7 @@ public sealed class QuarterStarter(WorkflowReportStore reports, IOptions<Workflo
     /// <summary>Per study, the newest File 1 version an earlier quarter's delivery named (from the stored reports).</summary>
     private async Task<Dictionary<string, int>> DeliveredAsync(int year, int quarter, CancellationToken cancellationToken)
     {
-        string label = new QuarterRequest(year, quarter, default, default, [], default, default, new Dictionary<string, int>()).Label;
+        string label = QuarterRequest.LabelOf(year, quarter);
         var delivered = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var doc in await reports.ListAsync(QuarterlyOptOutOrchestration.Name, cancellationToken))
         {

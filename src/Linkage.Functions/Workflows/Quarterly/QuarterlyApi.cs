@@ -39,10 +39,13 @@ public sealed class QuarterlyApi(ApiGate gate, AuditLog audit, QuarterStarter st
 
         QuarterStartRequest? body = await ReadAsync<QuarterStartRequest>(request, cancellationToken) ?? (request.ContentLength is null or 0 ? new QuarterStartRequest(null, null) : null);
         var (year, quarter) = starter.Current();
-        if (body is null || body.Year is < 2000 or > 2100 || body.Quarter is < 1 or > 4)
+        var (lastYear, lastQuarter) = quarter == 1 ? (year - 1, 4) : (year, quarter - 1);
+        bool known = body is not null && body.Year is null or (>= 2000 and <= 2100) && body.Quarter is null or (>= 1 and <= 4);
+        // Only this quarter or the last: an older cycle started late would deliver files a newer one already sent.
+        if (!known || (body!.Year ?? year, body.Quarter ?? quarter) is var (y, q) && !((y == year && q == quarter) || (y == lastYear && q == lastQuarter)))
         {
             await audit.WriteAsync(access.Caller, access.Role, "workflows.start", Target, "refused", 400, null, cancellationToken);
-            return Problems.BadRequest("bad-body", "The body is not a quarter", $"Send JSON: {{\"year\": {year}, \"quarter\": {quarter}}} (both optional: the current quarter).");
+            return Problems.BadRequest("bad-body", "Not this quarter or the last", $"Send JSON: {{\"year\": {year}, \"quarter\": {quarter}}} (both optional: the current quarter), or the previous quarter {lastYear}-Q{lastQuarter}.");
         }
 
         var (instanceId, started) = await starter.StartAsync(new DurableWorkflowClient(durable), body.Year ?? year, body.Quarter ?? quarter, cancellationToken);
@@ -77,10 +80,11 @@ public sealed class QuarterlyApi(ApiGate gate, AuditLog audit, QuarterStarter st
 
         var details = new Dictionary<string, string> { ["instanceId"] = WorkflowsApi.Safe(instanceId) };
         var body = await ReadAsync<SkipStudyRequest>(request, cancellationToken);
-        if (body?.Study is not { Length: > 0 } study || body.Reason is not { Length: > 0 and <= 500 } reason || !starter.ActiveStudies().Contains(study, StringComparer.Ordinal))
+        if (body?.Study is not { Length: > 0 } study || body.Reason is not { Length: > 0 and <= 500 } reason || !starter.ActiveStudies().Contains(study, StringComparer.Ordinal)
+            || Catalogue.DisclosureReview.IdentifierShapedText(reason))
         {
             await audit.WriteAsync(access.Caller, access.Role, "workflows.skip-study", Target, "refused", 400, details, cancellationToken);
-            return Problems.BadRequest("bad-body", "The body is not a study to skip", $"Send JSON: {{\"study\": one of {string.Join(", ", starter.ActiveStudies())}, \"reason\": \"why\" (at most 500 characters)}}.");
+            return Problems.BadRequest("bad-body", "The body is not a study to skip", $"Send JSON: {{\"study\": one of {string.Join(", ", starter.ActiveStudies())}, \"reason\": \"why\" (at most 500 characters, nothing shaped like an NHS number or a postcode)}}.");
         }
 
         var status = await new DurableWorkflowClient(durable).GetAsync(instanceId, cancellationToken);
@@ -100,7 +104,7 @@ public sealed class QuarterlyApi(ApiGate gate, AuditLog audit, QuarterStarter st
         // Stored first (the cycle reads it), then the cycle is woken: a lost wake only delays it to its next re-check.
         var skip = new SkipStudy(study, access.Caller.Name, reason);
         bool recorded = await activities.RecordSkipAsync(instanceId, skip, time.GetUtcNow(), cancellationToken);
-        await durable.RaiseEventAsync(instanceId, QuarterlyOptOutOrchestration.SkipStudyEvent, skip, cancellationToken);
+        await durable.RaiseEventAsync(instanceId, QuarterlyOptOutOrchestration.SkipStudyEvent, new WorkflowWake(study, "Skipped"), cancellationToken);
         details["reason"] = reason;
         await audit.WriteAsync(access.Caller, access.Role, "workflows.skip-study", Target, recorded ? "skipped" : "already-skipped", 202, details, cancellationToken);
         string location = $"/api/workflows/{instanceId}";

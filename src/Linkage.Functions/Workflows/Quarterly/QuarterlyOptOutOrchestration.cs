@@ -22,7 +22,7 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
 {
     public const string Name = nameof(QuarterlyOptOutOrchestration);
 
-    /// <summary>The operator's skip of a study (payload <see cref="SkipStudy"/>).</summary>
+    /// <summary>The operator's skip of a study: a wake only (payload <see cref="WorkflowWake"/>); the skip itself is stored.</summary>
     public const string SkipStudyEvent = "SkipStudy";
 
     private static readonly TaskOptions Retry = new(new TaskRetryOptions(new RetryPolicy(
@@ -48,7 +48,7 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
                 break;
             }
 
-            (wait, bool timerFired) = await WaitForStudiesAsync(context, request, wait, waiting, studies.Count);
+            (wait, bool timerFired) = await WaitForStudiesAsync(context, request, wait, waiting, studies);
             if (timerFired || ++wakes >= MaxWakesPerEpisode)
             {
                 // Continue as new only when no timer of this episode is pending (it would reach the next episode and be
@@ -63,7 +63,8 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
 
         // Without a usable list, s251 studies send NHS England nothing this quarter: their files are held, and named.
         var accepted = studies.Where(s => s.State == StudyQuarterState.Accepted).ToList();
-        List<string> held = list.Usable ? [] : accepted.Where(s => s.S251Participants > 0).Select(s => s.Study).ToList();
+        // A record that does not say (-1: made before s251 participants were counted) is held too: fail closed.
+        List<string> held = list.Usable ? [] : accepted.Where(s => s.S251Participants != 0).Select(s => s.Study).ToList();
         context.SetCustomStatus(new QuarterProgress("publishing permission snapshots", Delivered(studies), waiting, wait.RemindersSent));
         int published = await context.CallActivityAsync<int>(QuarterActivities.PublishSnapshots, accepted.Select(s => s.Study).ToList(), Retry);
 
@@ -82,7 +83,7 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
     }
 
     /// <summary>One round of the wait: reminders when due, then an accepted File 1, a skip or a timer. Returns the new state and whether the timer fired.</summary>
-    private static async Task<(QuarterWaitState Wait, bool TimerFired)> WaitForStudiesAsync(TaskOrchestrationContext context, QuarterRequest request, QuarterWaitState wait, List<string> waiting, int total)
+    private static async Task<(QuarterWaitState Wait, bool TimerFired)> WaitForStudiesAsync(TaskOrchestrationContext context, QuarterRequest request, QuarterWaitState wait, List<string> waiting, IReadOnlyList<StudyQuarter> studies)
     {
         var now = context.CurrentUtcDateTime;
         if (now >= wait.NextReminderAt)
@@ -91,19 +92,22 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
             wait = wait with { RemindersSent = wait.RemindersSent + 1, NextReminderAt = now + Longest(request.RemindEvery, DatasetReleaseOrchestration.MinimumRecheck) };
         }
 
-        context.SetCustomStatus(new QuarterProgress("waiting for File 1s", $"studies {total - waiting.Count}/{total} delivered", waiting, wait.RemindersSent));
+        context.SetCustomStatus(new QuarterProgress("waiting for File 1s", Delivered(studies), waiting, wait.RemindersSent));
         var wakeAt = new[] { now + Longest(request.RecheckEvery, DatasetReleaseOrchestration.MinimumRecheck), wait.NextReminderAt, request.Deadline }.Min();
         using var stop = new CancellationTokenSource();
         var accepted = context.WaitForExternalEvent<WorkflowWake>(WorkflowEvents.File1Accepted, stop.Token);
-        var skip = context.WaitForExternalEvent<SkipStudy>(SkipStudyEvent, stop.Token);
+        var skip = context.WaitForExternalEvent<WorkflowWake>(SkipStudyEvent, stop.Token);
         var timer = context.CreateTimer(wakeAt, stop.Token);
         var first = await Task.WhenAny(accepted, skip, timer);
         stop.Cancel();
         return (wait, first == timer);
     }
 
-    private static string Delivered(IReadOnlyList<StudyQuarter> studies) =>
-        $"studies {studies.Count(s => s.State == StudyQuarterState.Accepted)}/{studies.Count} delivered";
+    private static string Delivered(IReadOnlyList<StudyQuarter> studies)
+    {
+        int skipped = studies.Count(s => s.State == StudyQuarterState.Skipped);
+        return $"studies {studies.Count(s => s.State == StudyQuarterState.Accepted)}/{studies.Count} delivered" + (skipped > 0 ? $", {skipped} skipped" : "");
+    }
 
     private static TimeSpan Longest(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

@@ -22,9 +22,16 @@ public sealed class RefreshStarter(DatasetSpecs specs, CurationCatalogue catalog
             return new RefreshStart(instanceId, false);
         }
 
-        if (await workflows.GetAsync(instanceId, cancellationToken) is not null)
+        if (await workflows.GetAsync(instanceId, cancellationToken) is { } existing)
         {
-            return new RefreshStart(instanceId, false);
+            if (!existing.HasEnded)
+            {
+                return new RefreshStart(instanceId, false);
+            }
+
+            // Ended without a report (failed or terminated): the year's refresh may run again. Its effects are keyed
+            // (per-project instance ids, committed files found and left), so a second run doubles nothing.
+            await workflows.PurgeAsync(instanceId, cancellationToken);
         }
 
         var request = await RequestAsync(datasetId, year, afterVersion, cancellationToken);

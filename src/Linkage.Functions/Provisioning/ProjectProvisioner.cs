@@ -512,9 +512,9 @@ internal sealed class FileWriteLease : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        catch (RequestFailedException)
+        catch (Exception e) when (e is RequestFailedException or HttpRequestException or IOException)
         {
-            // lost: the write goes on; the record and commit id checks still hold
+            // lost: the write goes on (the record and commit id checks still hold); the lease lapses on its own
         }
     }
 }

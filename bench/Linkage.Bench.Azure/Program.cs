@@ -12,12 +12,19 @@ using Linkage.Synth;
 // Starts a fresh local stack, generates a synthetic File 1 (one study) and, from its NHS Output, a LSOA11 mappings File 2,
 // and runs each through the real intake service against Azurite and the Cosmos stand-in. Prints one JSON object.
 // Linkage.Bench.Azure --deliveries N: N small File 1s through the local host's delivery workflows (DeliveryBench).
+// Linkage.Bench.Azure --refreshes N [--projects P]: N annual refreshes at once over P projects (RefreshBench).
 int participants = Arg("--participants", 500_000);
 int file2Rows = Arg("--file2-rows", 1_000_000);
 var work = Directory.CreateTempSubdirectory("linkage-bench-azure-");
 await using var stack = await LocalStack.StartAsync(new LocalStackOptions(), CancellationToken.None);
 try
 {
+    if (Arg("--refreshes", 0) is > 0 and var refreshes)
+    {
+        await Linkage.Bench.Azure.RefreshBench.RunAsync(stack, work, refreshes, Arg("--projects", 3));
+        return;
+    }
+
     if (Arg("--deliveries", 0) is > 0 and var deliveries)
     {
         await Linkage.Bench.Azure.DeliveryBench.RunAsync(stack, work, Math.Min(deliveries, 20));

@@ -95,7 +95,17 @@ public sealed class ProjectProvisioner(
         var version = released[^1];
         if (await store.GetFileAsync(projectId, datasetId, version.Version, cancellationToken) is { } done)
         {
-            return new DatasetProvisionResult(datasetId, "Unchanged", done.Version, done.Name, done.Rows, done.RowsRetained, done.Participants);
+            return Unchanged(done);
+        }
+
+        // One writer of a project's file at a time (a refresh and an admin's provisioning, or two refreshes, may run at
+        // once): concurrent runs would each stage and commit the same blob, rewriting a file already handed over, and
+        // fail one another's block lists. The others wait on the lease, then find the record.
+        await using var writing = await FileWriteLease.AcquireAsync(
+            blobs.GetBlobContainerClient(CohortContainer), $"{projectId}/file-locks/{ProjectFileDocument.IdFor(datasetId, version.Version)}", cancellationToken);
+        if (await store.GetFileAsync(projectId, datasetId, version.Version, cancellationToken) is { } written)
+        {
+            return Unchanged(written);
         }
 
         // Reviewers released it on condition that cells be suppressed (decision 0702): every cell must read as a cell of
@@ -184,6 +194,9 @@ public sealed class ProjectProvisioner(
         await faults.ReachedAsync(WorkflowSteps.ProjectFileCommitted, cancellationToken);
         return await CommitRecordAsync(file with { Sha256 = output.Sha256 }, pending, cancellationToken);
     }
+
+    private static DatasetProvisionResult Unchanged(ProjectFileDocument done) =>
+        new(done.DatasetId, "Unchanged", done.Version, done.Name, done.Rows, done.RowsRetained, done.Participants);
 
     private async Task<DatasetProvisionResult> CommitRecordAsync(ProjectFileDocument file, BlobClient pending, CancellationToken cancellationToken)
     {
@@ -423,4 +436,85 @@ internal sealed class SkipFirstLineStream(Stream inner) : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
+}
+
+/// <summary>
+/// A blob lease held while one run writes a project's file: renewed while held, released at the end; a run killed while
+/// holding it leaves a lease that lapses after <see cref="Duration"/>, so the next run takes over.
+/// </summary>
+internal sealed class FileWriteLease : IAsyncDisposable
+{
+    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(30);
+    private readonly BlobLeaseClient _lease;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _renewing;
+
+    private FileWriteLease(BlobLeaseClient lease)
+    {
+        _lease = lease;
+        _renewing = RenewAsync();
+    }
+
+    public static async Task<FileWriteLease> AcquireAsync(BlobContainerClient container, string name, CancellationToken cancellationToken)
+    {
+        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        var blob = container.GetBlobClient(name);
+        try
+        {
+            await blob.UploadAsync(BinaryData.Empty, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            // it exists (leased or not)
+        }
+
+        var lease = blob.GetBlobLeaseClient();
+        while (true)
+        {
+            try
+            {
+                await lease.AcquireAsync(Duration, cancellationToken: cancellationToken);
+                return new FileWriteLease(lease);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 + Random.Shared.Next(200)), cancellationToken); // another run writes the file
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _renewing;
+        try
+        {
+            await _lease.ReleaseAsync();
+        }
+        catch (RequestFailedException)
+        {
+            // lapsed: it is free anyway
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task RenewAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(Duration / 3, _stop.Token);
+                await _lease.RenewAsync(cancellationToken: _stop.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is RequestFailedException or HttpRequestException or IOException)
+        {
+            // lost: the write goes on (the record and commit id checks still hold); the lease lapses on its own
+        }
+    }
 }

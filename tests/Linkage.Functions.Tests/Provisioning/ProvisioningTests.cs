@@ -158,6 +158,49 @@ public sealed class ProvisioningTests(IsolatedStackFixture stack) : IClassFixtur
     }
 
     [Fact]
+    public async Task Concurrent_provisionings_of_one_version_write_the_project_file_once_and_all_succeed()
+    {
+        // Two refreshes, or a refresh and an admin's provisioning, may provision one project at once (the refresh
+        // benchmark runs 100): each run used to stage and commit the same blob, rewriting a file already handed over
+        // and failing another's block list ("The specified block list is invalid").
+        await _scenario.ResetAsync();
+        var people = File2Scenario.People();
+        await _scenario.SeedSnapshotAsync(people.Permitted, people.Withdrawn);
+        var commits = new CountingSteps();
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", s => s.AddSingleton<IStepFaults>(commits));
+        var (blob, etag) = await _scenario.DeliverAsync(File2Scenario.File2(rows: 20_000, people: people));
+        await app.Services.GetRequiredService<File2IntakeService>().ProcessAsync(blob, etag, CancellationToken.None);
+        string id = "LLC_" + Random.Shared.Next(1000, 9999);
+        var store = app.Services.GetRequiredService<ProjectStore>();
+        await store.CreateAsync(new ProjectDocument { ProjectId = id, Title = "t", Studies = ["ALSPAC"], Datasets = [Lsoa], EndDate = new DateOnly(2030, 1, 1) }, CancellationToken.None);
+        var provisioner = app.Services.GetRequiredService<ProjectProvisioner>();
+        await provisioner.FreezeCohortAsync(id, CancellationToken.None);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => provisioner.ProvisionDatasetAsync(id, Lsoa, CancellationToken.None))));
+
+        Assert.Single(results, r => r.Outcome == "Provisioned");
+        Assert.Equal(5, results.Count(r => r.Outcome == "Unchanged"));
+        Assert.Single(results.Select(r => (r.File, r.Rows)).Distinct());
+        Assert.Equal(1, commits.Count(Linkage.Functions.Workflows.WorkflowSteps.ProjectFileCommitted));
+        var container = stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectStorage.Container(id));
+        Assert.Equal([results[0].File!], await container.ListNamesAsync());
+        Assert.Single(await store.FilesAsync(id, CancellationToken.None), f => f.DatasetId == Lsoa);
+    }
+
+    private sealed class CountingSteps : IStepFaults
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _counts = new();
+
+        public ValueTask ReachedAsync(string step, CancellationToken cancellationToken)
+        {
+            _counts.AddOrUpdate(step, 1, (_, c) => c + 1);
+            return ValueTask.CompletedTask;
+        }
+
+        public int Count(string step) => _counts.GetValueOrDefault(step);
+    }
+
+    [Fact]
     public async Task A_version_approved_with_a_suppressed_cell_is_provisioned_with_that_cells_values_blanked_in_exactly_its_rows()
     {
         await _scenario.ResetAsync();

@@ -154,14 +154,22 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, DatasetSpecs specs, 
     }
 
     /// <summary>
-    /// Sends the outcome to the workflow waiting on this version, if one runs (the annual refresh waits through
-    /// <see cref="DatasetReleaseOrchestration"/>). The catalogue stays the truth: a workflow that misses the event
-    /// finds the decision on its next check.
+    /// Sends the outcome to the workflows waiting on this version: a release wait (<see cref="DatasetReleaseOrchestration"/>)
+    /// and the dataset's running annual refreshes. The catalogue stays the truth: a workflow that misses the event finds
+    /// the decision on its next check.
     /// </summary>
     private async Task WakeWaitingWorkflowAsync(IWorkflowClient workflows, ReleaseOutcome outcome, CancellationToken cancellationToken)
     {
-        string instanceId = DatasetReleaseOrchestration.InstanceIdFor(outcome.DatasetId, outcome.Version);
-        if (await workflows.GetAsync(instanceId, cancellationToken) is { HasEnded: false })
+        var waiting = new List<string>();
+        string releaseWait = DatasetReleaseOrchestration.InstanceIdFor(outcome.DatasetId, outcome.Version);
+        if (await workflows.GetAsync(releaseWait, cancellationToken) is { HasEnded: false })
+        {
+            waiting.Add(releaseWait);
+        }
+
+        string prefix = $"refresh-{outcome.DatasetId}-";
+        waiting.AddRange((await workflows.RunningAsync(Workflows.Refresh.AnnualRefreshOrchestration.Name, prefix, cancellationToken)).Where(id => id.Length == prefix.Length + 4));
+        foreach (string instanceId in waiting)
         {
             // No reason in the event: the wait reads the decision from the catalogue, so history holds no free text twice.
             await workflows.RaiseEventAsync(instanceId, DisclosureReview.ReviewedEvent, outcome with { Reason = null }, cancellationToken);

@@ -56,6 +56,21 @@ public sealed class DurableWorkflowClient(DurableTaskClient client) : IWorkflowC
     public Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken) =>
         client.TerminateInstanceAsync(instanceId, reason, cancellationToken);
 
+    public async Task<IReadOnlyList<string>> RunningAsync(string orchestration, string instanceIdPrefix, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        var query = new OrchestrationQuery { InstanceIdPrefix = instanceIdPrefix, Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending] };
+        await foreach (var m in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        {
+            if (m.Name == orchestration)
+            {
+                ids.Add(m.InstanceId);
+            }
+        }
+
+        return ids;
+    }
+
     public Task PurgeAsync(string instanceId, CancellationToken cancellationToken) =>
         client.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
 

@@ -15,6 +15,9 @@ public interface IWorkflowClient
 
     Task<WorkflowStatus?> GetAsync(string instanceId, CancellationToken cancellationToken);
 
+    /// <summary>Ids of the running or pending instances of <paramref name="orchestration"/> whose id starts with <paramref name="instanceIdPrefix"/>.</summary>
+    Task<IReadOnlyList<string>> RunningAsync(string orchestration, string instanceIdPrefix, CancellationToken cancellationToken);
+
     Task RaiseEventAsync(string instanceId, string eventName, object? payload, CancellationToken cancellationToken);
 
     Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken);

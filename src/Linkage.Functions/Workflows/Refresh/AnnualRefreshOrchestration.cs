@@ -7,7 +7,7 @@ namespace Linkage.Functions.Workflows.Refresh;
 /// <summary>
 /// A dataset's annual refresh (instance <c>refresh-&lt;dataset&gt;-&lt;YYYY&gt;</c>): wait for the new File 2 to be
 /// curated, with reminders, reported late after its deadline but still waiting; wait for its disclosure review if it
-/// needs one (a rejection ends the refresh with the reviewers' reason); re-provision every project that uses the
+/// needs one (woken by the review endpoint; a rejection ends the refresh with the reviewers' reason); re-provision every project that uses the
 /// dataset, each with its own retries; store and return the report.
 /// </summary>
 /// <remarks>
@@ -48,27 +48,26 @@ public sealed class AnnualRefreshOrchestration : TaskOrchestrator<RefreshRun, Re
             }
         }
 
-        // The disclosure review, when the version needs one.
+        // The disclosure review, when the version needs one: the review endpoint wakes this refresh; a timer re-reads.
         var releaseWait = new ReleaseWait(request.DatasetId, found.Version, request.ReviewRecheckEvery);
         var release = await context.CallActivityAsync<ReleaseOutcome>(ReadReleaseActivity.Name, releaseWait, Retry);
-        if (!release.Decided)
+        int reviewWakes = 0;
+        while (!release.Decided)
         {
             context.SetCustomStatus(new RefreshProgress("awaiting disclosure review", $"version {found.Version} awaiting review", found.Version, wait.Late, wait.RemindersSent));
-            try
+            using var stop = new CancellationTokenSource();
+            var reviewed = context.WaitForExternalEvent<ReleaseOutcome>(DisclosureReview.ReviewedEvent, stop.Token);
+            var timer = context.CreateTimer(context.CurrentUtcDateTime + Longest(request.ReviewRecheckEvery, DatasetReleaseOrchestration.MinimumRecheck), stop.Token);
+            var first = await Task.WhenAny(reviewed, timer);
+            stop.Cancel();
+            if (first == timer || ++reviewWakes >= MaxWakesPerEpisode)
             {
-                // Under the id the review endpoint wakes, so a decision ends the wait at once.
-                release = await context.CallSubOrchestratorAsync<ReleaseOutcome>(
-                    nameof(DatasetReleaseOrchestration), releaseWait, new SubOrchestrationOptions { InstanceId = DatasetReleaseOrchestration.InstanceIdFor(request.DatasetId, found.Version) });
+                // A review can take months: the next episode finds the version again and re-reads its release.
+                context.ContinueAsNew(new RefreshRun(request, wait), preserveUnprocessedEvents: true);
+                return null;
             }
-            catch (TaskFailedException)
-            {
-                // That id is taken (another refresh of the same version waits on it): re-read on the review timer instead.
-                while (!release.Decided)
-                {
-                    await context.CreateTimer(context.CurrentUtcDateTime + Longest(request.ReviewRecheckEvery, DatasetReleaseOrchestration.MinimumRecheck), CancellationToken.None);
-                    release = await context.CallActivityAsync<ReleaseOutcome>(ReadReleaseActivity.Name, releaseWait, Retry);
-                }
-            }
+
+            release = await context.CallActivityAsync<ReleaseOutcome>(ReadReleaseActivity.Name, releaseWait, Retry);
         }
 
         if (release.Release == ReleaseState.ReviewRejected)

@@ -14,7 +14,6 @@ namespace Linkage.Functions.Catalogue;
 [Zone(FunctionZone.Processor)]
 public sealed class ReviewApi(ApiGate gate, AuditLog audit, DatasetSpecs specs, CurationCatalogue catalogue, DisclosureReview review, ILogger<ReviewApi> logger)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary><c>GET /api/reviews</c>: versions awaiting review, across datasets.</summary>
     [Function("ListReviews")]
@@ -105,15 +104,7 @@ public sealed class ReviewApi(ApiGate gate, AuditLog audit, DatasetSpecs specs, 
             return Problems.NotFound($"Dataset '{id}' has no version '{version}'. List versions awaiting review with GET /api/reviews.");
         }
 
-        ReviewRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<ReviewRequest>(request.Body, Json, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            body = null;
-        }
+        var body = await JsonBody.ReadAsync<ReviewRequest>(request, cancellationToken);
 
         if (body is null)
         {

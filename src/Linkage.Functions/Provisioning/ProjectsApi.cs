@@ -20,7 +20,6 @@ namespace Linkage.Functions.Provisioning;
 [Zone(FunctionZone.Provisioning)]
 public sealed class ProjectsApi(ApiGate gate, AuditLog audit, ProjectStore store, DatasetSpecs specs, ProjectEnding ending, IOptions<ProvisioningOptions> options, TimeProvider time)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary><c>POST /api/projects</c>.</summary>
     [Function("CreateProject")]
@@ -35,7 +34,7 @@ public sealed class ProjectsApi(ApiGate gate, AuditLog audit, ProjectStore store
             return access.Denied!;
         }
 
-        var body = await ReadAsync<CreateProjectRequest>(request, cancellationToken);
+        var body = await JsonBody.ReadAsync<CreateProjectRequest>(request, cancellationToken);
         string? problem = body is null ? "Send JSON: {\"id\", \"title\", \"studies\", \"datasets\", \"endDate\"}."
             : ProjectRequestRules.CheckId(body.Id) ?? ProjectRequestRules.CheckTitle(body.Title) ?? ProjectRequestRules.CheckStudies(body.Studies)
               ?? ProjectRequestRules.CheckDatasets(body.Datasets, specs) ?? ProjectRequestRules.CheckEndDate(body.EndDate, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
@@ -205,7 +204,7 @@ public sealed class ProjectsApi(ApiGate gate, AuditLog audit, ProjectStore store
         }
 
         string target = ProjectEnding.Target(id);
-        var items = (await ReadAsync<ListRequest>(request, cancellationToken))?.Items;
+        var items = (await JsonBody.ReadAsync<ListRequest>(request, cancellationToken))?.Items;
         IActionResult? problem = check(items) is { } text ? Problems.BadRequest("bad-list", "The list is not valid", text)
             : project!.State == ProjectState.Ended ? Problems.Conflict("project-ended", "The project has ended", $"Project {id} ended on {project.EndedAt:yyyy-MM-dd}; nothing about it changes any more.")
             : refuse(project);
@@ -235,19 +234,6 @@ public sealed class ProjectsApi(ApiGate gate, AuditLog audit, ProjectStore store
         return project is null
             ? (access, null, Problems.NotFound($"No project has the id '{id}'. List them with GET /api/projects."))
             : (access, project, null);
-    }
-
-    private static async Task<T?> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
-    {
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(request.Body, Json, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private static object View(ProjectDocument p) => new

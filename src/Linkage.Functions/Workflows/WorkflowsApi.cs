@@ -22,7 +22,6 @@ public sealed record WorkflowListItem(string InstanceId, string Name, WorkflowRu
 public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportStore reports)
 {
     private const string Target = "workflows";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>Short names operators may filter by, beside the orchestrations' own names.</summary>
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
@@ -141,15 +140,7 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
             return access.Denied!;
         }
 
-        TerminateRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<TerminateRequest>(request.Body, Json, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            body = null;
-        }
+        var body = await JsonBody.ReadAsync<TerminateRequest>(request, cancellationToken);
 
         var client = new DurableWorkflowClient(durable);
         var status = await client.GetAsync(instanceId, cancellationToken);

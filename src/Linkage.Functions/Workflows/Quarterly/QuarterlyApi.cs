@@ -19,7 +19,6 @@ public sealed record SkipStudyRequest(string? Study, string? Reason);
 public sealed class QuarterlyApi(ApiGate gate, AuditLog audit, QuarterStarter starter, QuarterActivities activities, TimeProvider time)
 {
     private const string Target = "workflows";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary><c>POST /api/workflows/quarterly-opt-out</c>: starts a quarter's cycle (a no-op when it exists).</summary>
     [Function("StartQuarterlyOptOut_Http")]
@@ -37,7 +36,7 @@ public sealed class QuarterlyApi(ApiGate gate, AuditLog audit, QuarterStarter st
             return access.Denied!;
         }
 
-        QuarterStartRequest? body = await ReadAsync<QuarterStartRequest>(request, cancellationToken) ?? (request.ContentLength is null or 0 ? new QuarterStartRequest(null, null) : null);
+        QuarterStartRequest? body = await JsonBody.ReadAsync<QuarterStartRequest>(request, cancellationToken) ?? (request.ContentLength is null or 0 ? new QuarterStartRequest(null, null) : null);
         var (year, quarter) = starter.Current();
         var (lastYear, lastQuarter) = quarter == 1 ? (year - 1, 4) : (year, quarter - 1);
         bool known = body is not null && body.Year is null or (>= 2000 and <= 2100) && body.Quarter is null or (>= 1 and <= 4);
@@ -79,7 +78,7 @@ public sealed class QuarterlyApi(ApiGate gate, AuditLog audit, QuarterStarter st
         }
 
         var details = new Dictionary<string, string> { ["instanceId"] = WorkflowsApi.Safe(instanceId) };
-        var body = await ReadAsync<SkipStudyRequest>(request, cancellationToken);
+        var body = await JsonBody.ReadAsync<SkipStudyRequest>(request, cancellationToken);
         if (body?.Study is not { Length: > 0 } study || body.Reason is not { Length: > 0 and <= 500 } reason || !starter.ActiveStudies().Contains(study, StringComparer.Ordinal)
             || Catalogue.DisclosureReview.IdentifierShapedText(reason))
         {
@@ -109,18 +108,5 @@ public sealed class QuarterlyApi(ApiGate gate, AuditLog audit, QuarterStarter st
         await audit.WriteAsync(access.Caller, access.Role, "workflows.skip-study", Target, recorded ? "skipped" : "already-skipped", 202, details, cancellationToken);
         string location = $"/api/workflows/{instanceId}";
         return new AcceptedResult(location, new { instanceId, study, statusUrl = location });
-    }
-
-    private static async Task<T?> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
-    {
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(request.Body, Json, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 }

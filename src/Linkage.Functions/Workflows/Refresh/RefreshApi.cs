@@ -17,7 +17,6 @@ public sealed record AnnualRefreshStartRequest(string? Dataset, int? Year, int? 
 public sealed class RefreshApi(ApiGate gate, AuditLog audit, RefreshStarter refreshes, DatasetSpecs specs, TimeProvider time)
 {
     private const string Target = "workflows";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary><c>POST /api/workflows/annual-refresh</c>: starts a dataset's refresh of a year (a no-op when it exists).</summary>
     [Function("StartAnnualRefresh")]
@@ -36,15 +35,7 @@ public sealed class RefreshApi(ApiGate gate, AuditLog audit, RefreshStarter refr
             return access.Denied!;
         }
 
-        AnnualRefreshStartRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<AnnualRefreshStartRequest>(request.Body, Json, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            body = null;
-        }
+        var body = await JsonBody.ReadAsync<AnnualRefreshStartRequest>(request, cancellationToken);
 
         int thisYear = time.GetUtcNow().Year;
         if (body?.Dataset is not { Length: > 0 } dataset || body.Year is < 2000 or > 2100 || body.AfterVersion is < 0)

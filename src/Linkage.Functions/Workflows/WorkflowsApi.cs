@@ -170,6 +170,20 @@ public sealed class WorkflowsApi(ApiGate gate, AuditLog audit, WorkflowReportSto
         return new AcceptedResult(location, new { instanceId, statusUrl = location });
     }
 
+    /// <summary>The answer to a workflow start: 202 when this call started it, 200 when it exists or ran; both with Location of its status.</summary>
+    internal static IActionResult StartAnswer(HttpRequest request, string instanceId, bool started)
+    {
+        string location = $"/api/workflows/{instanceId}";
+        var answer = new { instanceId, started, statusUrl = location };
+        if (started)
+        {
+            return new AcceptedResult(location, answer);
+        }
+
+        request.HttpContext.Response.Headers.Location = location;
+        return new OkObjectResult(answer);
+    }
+
     /// <summary>Echoes only what looks like an instance id or dataset id, so an answer or audit entry never repeats arbitrary input.</summary>
     internal static string Safe(string text) =>
         text.Length <= 120 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') ? text : "(not an instance id)";

@@ -49,15 +49,7 @@ public sealed class QuarterlyApi(ApiGate gate, AuditLog audit, QuarterStarter st
 
         var (instanceId, started) = await starter.StartAsync(new DurableWorkflowClient(durable), body.Year ?? year, body.Quarter ?? quarter, cancellationToken);
         await audit.WriteAsync(access.Caller, access.Role, "workflows.start", Target, started ? "started" : "exists", started ? 202 : 200, new Dictionary<string, string> { ["instanceId"] = instanceId }, cancellationToken);
-        string location = $"/api/workflows/{instanceId}";
-        var answer = new { instanceId, started, statusUrl = location };
-        if (started)
-        {
-            return new AcceptedResult(location, answer);
-        }
-
-        request.HttpContext.Response.Headers.Location = location;
-        return new OkObjectResult(answer);
+        return WorkflowsApi.StartAnswer(request, instanceId, started);
     }
 
     /// <summary><c>POST /api/workflows/{instanceId}/skip-study</c>: an operator closes a study's wait for this quarter.</summary>

@@ -56,15 +56,7 @@ public sealed class RefreshApi(ApiGate gate, AuditLog audit, RefreshStarter refr
             ["instanceId"] = start.InstanceId,
             ["dataset"] = dataset,
         }, cancellationToken);
-        string location = $"/api/workflows/{start.InstanceId}";
-        var answer = new { instanceId = start.InstanceId, started = start.Started, statusUrl = location };
-        if (start.Started)
-        {
-            return new AcceptedResult(location, answer);
-        }
-
-        request.HttpContext.Response.Headers.Location = location;
-        return new OkObjectResult(answer);
+        return WorkflowsApi.StartAnswer(request, start.InstanceId, start.Started);
     }
 
 }

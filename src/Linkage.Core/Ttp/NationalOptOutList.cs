@@ -19,6 +19,16 @@ public sealed class NationalOptOutList
 
     public int Count => _numbers.Length;
 
+    /// <summary>
+    /// Which list this is, by content (SHA-256 of the sorted numbers, first 16 bytes as hex): a File 1 record names the
+    /// list it was processed with, so the quarterly cycle knows whether a newer one must be re-applied. It is a hash of
+    /// ~3.5M numbers from a space of 10^10, so it identifies the list, not a person (one number is never hashed alone).
+    /// </summary>
+    public string Fingerprint => _fingerprint ??= Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(_numbers.AsSpan())))[..32].ToLowerInvariant();
+
+    private string? _fingerprint;
+
     public bool Contains(ReadOnlySpan<char> nhsNumber) =>
         nhsNumber.Length == 10 && NhsNumber.IsAllDigits(nhsNumber) && Array.BinarySearch(_numbers, long.Parse(nhsNumber, System.Globalization.CultureInfo.InvariantCulture)) >= 0;
 

@@ -20,7 +20,15 @@ public static class TtpProcessorContract
 
     public static string IdMapping(string study, int version, DateOnly date) => $"id-mapping/{study}/{Stem(study, "IDMAP", version, date)}.csv";
 
-    public static string PermissionSnapshot(string study, int version, DateOnly date) => $"permissions/{study}/{Stem(study, "PERMS", version, date)}.snapshot";
+    /// <summary>
+    /// A File 1's permission snapshot; revision <c>r</c> &gt; 0 is the same File 1 re-read by the TTP with a newer national
+    /// opt-out list (decision 0801), named <c>…_r&lt;r&gt;</c> beside the original.
+    /// </summary>
+    public static string PermissionSnapshot(string study, int version, DateOnly date, int revision = 0) =>
+        $"permissions/{study}/{Stem(study, "PERMS", version, date)}{RevisionSuffix(revision)}.snapshot";
+
+    /// <summary><c>""</c> for a File 1 as delivered, <c>_r&lt;n&gt;</c> for its n-th re-application of the opt-out list.</summary>
+    public static string RevisionSuffix(int revision) => revision > 0 ? string.Create(CultureInfo.InvariantCulture, $"_r{revision}") : "";
 
     /// <summary>The study's manifest: the only way the processor finds the study's snapshot and ID mapping file.</summary>
     public static string Manifest(string study) => $"manifests/{study}.manifest.json";
@@ -52,6 +60,9 @@ public sealed record StudyManifest
     public required ManifestFile PermissionSnapshot { get; init; }
 
     public required ManifestFile IdMapping { get; init; }
+
+    /// <summary>0 for the File 1 as delivered; n when the TTP re-applied a newer national opt-out list to it for the n-th time (a new snapshot, the same ID mapping file).</summary>
+    public int Revision { get; init; }
 }
 
 /// <summary>A manifest and its signature as stored: the exact signed bytes travel base64-encoded, so nothing is re-serialised before verifying.</summary>
@@ -146,7 +157,8 @@ public sealed class ManifestVerifier : IDisposable
         var manifest = JsonSerializer.Deserialize<StudyManifest>(payload, Json)
             ?? throw new ManifestRejectedException($"The manifest of {expectedStudy} is empty.");
         if (manifest.Study != expectedStudy
-            || manifest.PermissionSnapshot.Name != TtpProcessorContract.PermissionSnapshot(manifest.Study, manifest.Version, manifest.FileDate)
+            || manifest.Revision < 0
+            || manifest.PermissionSnapshot.Name != TtpProcessorContract.PermissionSnapshot(manifest.Study, manifest.Version, manifest.FileDate, manifest.Revision)
             || manifest.IdMapping.Name != TtpProcessorContract.IdMapping(manifest.Study, manifest.Version, manifest.FileDate))
         {
             throw new ManifestRejectedException($"The manifest stored for {expectedStudy} names another study's or another version's files; none of its files are used.");

@@ -89,10 +89,11 @@ public sealed class KeyRingProvider(CosmosDatabase cosmos, IOptions<KeysOptions>
         return await (await GetAsync(cancellationToken)).GetCipherAsync(purpose, version, cancellationToken);
     }
 
-    public async Task<StudyIdTokenizer> GetStudyIdTokenizerAsync(CancellationToken cancellationToken)
+    /// <param name="version">A given version (a File 1 re-read with the key it was first tokenised with); null for the active one.</param>
+    public async Task<StudyIdTokenizer> GetStudyIdTokenizerAsync(CancellationToken cancellationToken, int? version = null)
     {
         EnsureAllowed(KeyPurposes.TtpPerson);
-        return await (await GetAsync(cancellationToken)).GetStudyIdTokenizerAsync(cancellationToken);
+        return await (await GetAsync(cancellationToken)).GetStudyIdTokenizerAsync(cancellationToken, version);
     }
 
     /// <summary>Destroys a project's id and geography keys (crypto-shredding, decision 0304; provisioning zone only). Idempotent.</summary>

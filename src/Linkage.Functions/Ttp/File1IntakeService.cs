@@ -124,7 +124,10 @@ public sealed class File1IntakeService(
         await faults.ReachedAsync(File1Steps.Staged, ct);
 
         // Commit
-        var record = await versions.UpsertAsync(CommittedRecord(delivery, collected, staged, tokenizer.KeyVersion, seconds), ct);
+        var record = await versions.UpsertAsync(CommittedRecord(delivery, collected, staged, tokenizer.KeyVersion, seconds) with
+        {
+            OptOutList = collected.Participants.Any(p => p.S251) ? optOut.List?.Fingerprint : null,
+        }, ct);
         await faults.ReachedAsync(File1Steps.Committed, ct);
 
         // Publish
@@ -152,7 +155,7 @@ public sealed class File1IntakeService(
     /// short (in version order, so each is published against its predecessor), and withdraws outputs that no committed
     /// file names. Returns the study's committed files and the ids of those this run finished.
     /// </summary>
-    private async Task<(IReadOnlyList<File1VersionRecord> Committed, IReadOnlySet<string> Finished)> RecoverAsync(string study, CancellationToken cancellationToken)
+    internal async Task<(IReadOnlyList<File1VersionRecord> Committed, IReadOnlySet<string> Finished)> RecoverAsync(string study, CancellationToken cancellationToken)
     {
         var committed = await versions.AcceptedAsync(study, cancellationToken);
         var all = new List<File1VersionRecord>(committed.Count);
@@ -184,7 +187,7 @@ public sealed class File1IntakeService(
     /// The publish steps of a committed record, each idempotent and each counting what it did from data, not from its own
     /// side effects, so that a re-run reports what the first run would have; the record becomes Accepted when all are done.
     /// </summary>
-    private async Task<File1VersionRecord> PublishAsync(File1VersionRecord record, File1VersionRecord? previous, CancellationToken cancellationToken)
+    internal async Task<File1VersionRecord> PublishAsync(File1VersionRecord record, File1VersionRecord? previous, CancellationToken cancellationToken)
     {
         var counts = new Dictionary<string, long>(record.Counts);
         var seconds = new Dictionary<string, double>(record.Seconds);
@@ -196,7 +199,11 @@ public sealed class File1IntakeService(
             snapshot = await PermissionSnapshot.ReadAsync(s, cancellationToken);
         }
 
-        counts["registryChanges"] = await registry.ApplyAsync(record.Study, record.Version!.Value, record.SourceETag, record.FileDate!.Value, snapshot.Entries(), cancellationToken);
+        // A revision is applied as a file of its own (same version, its own key), dated when the list was re-applied.
+        var (fileKey, changedOn) = record.Revision == 0
+            ? (record.SourceETag, record.FileDate!.Value)
+            : ($"{record.SourceETag}:r{record.Revision}", DateOnly.FromDateTime(record.Revisions[^1].At.UtcDateTime));
+        counts["registryChanges"] = await registry.ApplyAsync(record.Study, record.Version!.Value, fileKey, changedOn, snapshot.Entries(), cancellationToken);
         seconds["registry"] = Lap(clock);
         await faults.ReachedAsync(File1Steps.RegistryApplied, cancellationToken);
 
@@ -301,7 +308,7 @@ public sealed class File1IntakeService(
         return await versions.GetAsync(d.Partition, d.RejectionId, cancellationToken) is { } rejected && rejected.SourceETag == etag ? rejected : null;
     }
 
-    private File1CheckOptions CheckOptions(File1Delivery d, IReadOnlyList<File1VersionRecord> committed, File1VersionRecord? previous) => new()
+    internal File1CheckOptions CheckOptions(File1Delivery d, IReadOnlyList<File1VersionRecord> committed, File1VersionRecord? previous) => new()
     {
         FileName = d.FileName,
         KnownStudyCodes = options.Value.KnownStudyCodes,
@@ -313,7 +320,7 @@ public sealed class File1IntakeService(
     };
 
     /// <summary>One File 1 of a study at a time: runs, recoveries and held-delivery withdrawals all take the study's lock.</summary>
-    private Task<StudyLock> LockAsync(string study, CancellationToken cancellationToken) => StudyLock.AcquireAsync(
+    internal Task<StudyLock> LockAsync(string study, CancellationToken cancellationToken) => StudyLock.AcquireAsync(
         blobs, study, TimeSpan.FromMinutes(options.Value.StudyLockWaitMinutes), TimeSpan.FromSeconds(Math.Clamp(options.Value.StudyLockLeaseSeconds, 15, 60)), logger, cancellationToken);
 
     private static double Lap(System.Diagnostics.Stopwatch clock)
@@ -334,7 +341,7 @@ public sealed class File1IntakeService(
         return c;
     }
 
-    private const string ArchivedKey = "archived";
+    internal const string ArchivedKey = "archived";
     private const string QuarantinedKey = "quarantined";
 
     /// <summary>

@@ -9,10 +9,14 @@ using Linkage.Ttp;
 
 namespace Linkage.Functions.Ttp;
 
-/// <summary>What one File 1 needs to stage its outputs.</summary>
+/// <summary>
+/// What one File 1 needs to stage its outputs. <see cref="Revision"/> &gt; 0 re-stages an accepted File 1 re-read with a
+/// newer national opt-out list: then <see cref="Previous"/> is that File 1's own record (its current baseline is the
+/// delta's "before"), and the ID mapping file and link index, which the list does not change, are not written again.
+/// </summary>
 public sealed record File1StageRequest(
     BlobClient Source, ETag SourceETag, string Study, int Version, DateOnly FileDate, string KeyVersion,
-    IReadOnlyList<Participant> Participants, TtpFile1Processor Processor, File1VersionRecord? Previous);
+    IReadOnlyList<Participant> Participants, TtpFile1Processor Processor, File1VersionRecord? Previous, int Revision = 0);
 
 /// <summary>The staged outputs of a File 1: where each is and what it holds, recorded in its version record at the commit.</summary>
 public sealed record File1StagedOutputs(IReadOnlyDictionary<string, ManifestFile> Files, IReadOnlyDictionary<string, long> Counts);
@@ -45,19 +49,26 @@ public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time
         var registry = await ContainerAsync(TtpStorage.Registry, cancellationToken);
 
         // To the processor: no identifiers.
-        files[Keys.IdMapping] = await WriteTextAsync(inbox, TtpStorage.IdMapping(r.Study, r.Version, r.FileDate),
-            w => { TtpOutputFormats.WriteIdMapping(r.Participants, r.Study, r.Version, r.KeyVersion, w); return Task.CompletedTask; }, cancellationToken);
+        if (r.Revision == 0)
+        {
+            files[Keys.IdMapping] = await WriteTextAsync(inbox, TtpStorage.IdMapping(r.Study, r.Version, r.FileDate),
+                w => { TtpOutputFormats.WriteIdMapping(r.Participants, r.Study, r.Version, r.KeyVersion, w); return Task.CompletedTask; }, cancellationToken);
+        }
+
         var snapshot = TtpOutputFormats.SnapshotOf(r.Participants, new PermissionSnapshotHeader(r.Study, r.Version, r.KeyVersion, time.GetUtcNow()));
-        files[Keys.PermissionSnapshot] = await WriteBinaryAsync(inbox, TtpStorage.PermissionSnapshot(r.Study, r.Version, r.FileDate), snapshot.WriteAsync, cancellationToken);
+        files[Keys.PermissionSnapshot] = await WriteBinaryAsync(inbox, TtpStorage.PermissionSnapshot(r.Study, r.Version, r.FileDate, r.Revision), snapshot.WriteAsync, cancellationToken);
 
         // The TTP's own copies: the baseline of the next delta, and the link index cross-study linking publishes.
-        files[Keys.Baseline] = await WriteBinaryAsync(registry, TtpStorage.Baseline(r.Study, r.Version, r.FileDate), snapshot.WriteAsync, cancellationToken);
-        var links = LinkIndex.From(r.Study, r.Participants);
-        files[Keys.LinkIndex] = await WriteBinaryAsync(registry, TtpStorage.StagedLinkIndex(r.Study, r.Version, r.FileDate), links.WriteAsync, cancellationToken);
+        files[Keys.Baseline] = await WriteBinaryAsync(registry, TtpStorage.Baseline(r.Study, r.Version, r.FileDate, r.Revision), snapshot.WriteAsync, cancellationToken);
+        if (r.Revision == 0)
+        {
+            var links = LinkIndex.From(r.Study, r.Participants);
+            files[Keys.LinkIndex] = await WriteBinaryAsync(registry, TtpStorage.StagedLinkIndex(r.Study, r.Version, r.FileDate), links.WriteAsync, cancellationToken);
+        }
 
         // To NHS England: identifiers, TTP zone only.
         long nhsRows = 0;
-        files[Keys.NhsOutput] = await WriteTextAsync(nhse, TtpStorage.NhsOutput(r.Study, r.Version, r.FileDate), async w =>
+        files[Keys.NhsOutput] = await WriteTextAsync(nhse, TtpStorage.NhsOutput(r.Study, r.Version, r.FileDate, r.Revision), async w =>
         {
             await using var read = await PrefetchingBlobReadStream.OpenAsync(r.Source, r.SourceETag, cancellationToken: cancellationToken);
             nhsRows = await r.Processor.WriteNhsOutputAsync(read, r.Study, r.Participants, w, cancellationToken);
@@ -67,7 +78,7 @@ public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time
         var before = await ReadBaselineAsync(registry, r.Previous, cancellationToken);
         long deltaRows = 0;
         var changes = new Dictionary<string, long>();
-        files[Keys.Delta] = await WriteTextAsync(nhse, TtpStorage.Delta(r.Study, r.Version, r.FileDate), w =>
+        files[Keys.Delta] = await WriteTextAsync(nhse, TtpStorage.Delta(r.Study, r.Version, r.FileDate, r.Revision), w =>
         {
             deltaRows = TtpOutputFormats.WriteDelta(r.Participants, before, r.Study, r.Version, r.FileDate, r.KeyVersion, w, changes);
             return Task.CompletedTask;
@@ -86,7 +97,8 @@ public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time
     /// </summary>
     public async Task<IReadOnlyList<string>> WithdrawUncommittedAsync(string study, IEnumerable<File1VersionRecord> committed, CancellationToken cancellationToken)
     {
-        var keep = committed.SelectMany(c => c.Files.Values.Select(f => f.Name)).ToHashSet(StringComparer.Ordinal);
+        // Every revision's files are kept: a quarter may have delivered any of them.
+        var keep = committed.SelectMany(c => c.Files.Values.Concat(c.Revisions.SelectMany(r => r.Files.Values)).Select(f => f.Name)).ToHashSet(StringComparer.Ordinal);
         var withdrawn = new List<string>();
         foreach (var (container, prefix) in StudyPrefixes(study))
         {

@@ -68,7 +68,40 @@ public sealed record File1VersionRecord
 
     /// <summary>When its publish steps finished (state Accepted).</summary>
     public DateTimeOffset? PublishedAt { get; init; }
+
+    /// <summary>
+    /// Which national opt-out list (<see cref="Linkage.Ttp.NationalOptOutList.Fingerprint"/>) its current files were made
+    /// with; null when none was (no s251 participant, or made before lists were fingerprinted).
+    /// </summary>
+    public string? OptOutList { get; init; }
+
+    /// <summary>0 as delivered; n after the n-th re-application of a newer national opt-out list (decision 0801). <see cref="Files"/> are always the newest revision's.</summary>
+    public int Revision { get; init; }
+
+    /// <summary>
+    /// Every revision of the file once it has more than one, oldest first (revision 0 is the file as delivered): the
+    /// files each wrote and what its delta changed. Kept so that nothing a quarter delivered is ever withdrawn, and so the
+    /// quarter sends each revision's delta exactly once.
+    /// </summary>
+    public IReadOnlyList<File1Revision> Revisions { get; init; } = [];
+
+    /// <summary>Each revision's files and counts, oldest first: <see cref="Revisions"/>, or the record itself when it was never revised.</summary>
+    public IReadOnlyList<File1Revision> AllRevisions() =>
+        Revisions.Count > 0 ? Revisions : [new File1Revision(0, null, ProcessedAt, OptOutList, Files, Counts)];
 }
+
+/// <summary>
+/// One revision of an accepted File 1: 0 as delivered, n &gt; 0 made by the quarterly cycle <see cref="Cycle"/> when it
+/// re-applied a newer national opt-out list. <see cref="Files"/> are what it wrote (a revision writes the snapshot,
+/// baseline, NHS Output and delta; the ID mapping file and link index stay revision 0's).
+/// </summary>
+public sealed record File1Revision(
+    int Revision,
+    string? Cycle,
+    DateTimeOffset At,
+    string? OptOutList,
+    IReadOnlyDictionary<string, Linkage.Ttp.ManifestFile> Files,
+    IReadOnlyDictionary<string, long> Counts);
 
 /// <summary>The TTP's File 1 versions in Cosmos (container <c>ttp-file1-versions</c>, partition <c>/study</c>).</summary>
 public sealed class File1VersionStore(CosmosDatabase database)

@@ -8,7 +8,11 @@ using Linkage.Ttp;
 namespace Linkage.Functions.Ttp;
 
 /// <summary>What of a study is committed for NHS England (in <c>ttp-outbox-nhse/manifests/</c>; TTP zone only, so not signed).</summary>
-public sealed record NhseStudyManifest(string Study, int Version, DateOnly FileDate, DateTimeOffset CommittedAt, ManifestFile NhsOutput, ManifestFile Delta);
+public sealed record NhseStudyManifest(string Study, int Version, DateOnly FileDate, DateTimeOffset CommittedAt, ManifestFile NhsOutput, ManifestFile Delta)
+{
+    /// <summary>The File 1's revision in force (n &gt; 0: re-read with a newer national opt-out list).</summary>
+    public int Revision { get; init; }
+}
 
 /// <summary>
 /// Publishes a committed File 1: the signed manifest that puts its snapshot and ID mapping file in force for the
@@ -26,8 +30,8 @@ public sealed class StudyManifestPublisher(BlobServiceClient blobs, KeyRingProvi
         int version = record.Version!.Value;
         var inbox = blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox);
         var manifestBlob = inbox.GetBlobClient(TtpProcessorContract.Manifest(study));
-        var (inForce, etag) = await ReadVersionAsync(manifestBlob, cancellationToken);
-        if (inForce > version)
+        var (inForce, inForceRevision, etag) = await ReadVersionAsync(manifestBlob, cancellationToken);
+        if (inForce > version || (inForce == version && inForceRevision > record.Revision))
         {
             return false;
         }
@@ -44,6 +48,7 @@ public sealed class StudyManifestPublisher(BlobServiceClient blobs, KeyRingProvi
             CommittedAt = record.ProcessedAt,
             PermissionSnapshot = InContainer(files[File1OutputWriter.Keys.PermissionSnapshot]),
             IdMapping = InContainer(files[File1OutputWriter.Keys.IdMapping]),
+            Revision = record.Revision,
         };
 
         // The public key first, so a processor that trusts it on first use (Development) can verify the manifest at once.
@@ -61,7 +66,7 @@ public sealed class StudyManifestPublisher(BlobServiceClient blobs, KeyRingProvi
         }, cancellationToken);
 
         var nhse = blobs.GetBlobContainerClient(TtpStorage.NhseOutbox);
-        var nhseManifest = new NhseStudyManifest(study, version, manifest.FileDate, manifest.CommittedAt, files[File1OutputWriter.Keys.NhsOutput], files[File1OutputWriter.Keys.Delta]);
+        var nhseManifest = new NhseStudyManifest(study, version, manifest.FileDate, manifest.CommittedAt, files[File1OutputWriter.Keys.NhsOutput], files[File1OutputWriter.Keys.Delta]) { Revision = record.Revision };
         await nhse.GetBlobClient(TtpStorage.NhseManifest(study)).UploadAsync(BinaryData.FromObjectAsJson(nhseManifest, Json), overwrite: true, cancellationToken);
         return true;
     }
@@ -69,28 +74,33 @@ public sealed class StudyManifestPublisher(BlobServiceClient blobs, KeyRingProvi
     /// <summary>The processor manifest names files by their name in its own container.</summary>
     private static ManifestFile InContainer(ManifestFile f) => f with { Name = File1OutputWriter.BlobName(f.Name) };
 
-    /// <summary>The version the study's manifest names now (the TTP reads its own payload; the processor is the one that verifies).</summary>
-    /// <summary>The File 1 version the processor's manifest of <paramref name="study"/> names (0 when none or unreadable).</summary>
-    public async Task<int> VersionInForceAsync(string study, CancellationToken cancellationToken) =>
-        (await ReadVersionAsync(blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).GetBlobClient(TtpProcessorContract.Manifest(study)), cancellationToken)).Version;
+    /// <summary>
+    /// The File 1 version and revision the processor's manifest of <paramref name="study"/> names ((0, 0) when none or
+    /// unreadable; the TTP reads its own payload, the processor is the one that verifies).
+    /// </summary>
+    public async Task<(int Version, int Revision)> InForceAsync(string study, CancellationToken cancellationToken)
+    {
+        var (version, revision, _) = await ReadVersionAsync(blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).GetBlobClient(TtpProcessorContract.Manifest(study)), cancellationToken);
+        return (version, revision);
+    }
 
-    private static async Task<(int Version, ETag? ETag)> ReadVersionAsync(BlobClient blob, CancellationToken cancellationToken)
+    private static async Task<(int Version, int Revision, ETag? ETag)> ReadVersionAsync(BlobClient blob, CancellationToken cancellationToken)
     {
         try
         {
             var download = (await blob.DownloadContentAsync(cancellationToken)).Value;
             var signed = download.Content.ToObjectFromJson<SignedManifest>();
             var manifest = JsonSerializer.Deserialize<StudyManifest>(Convert.FromBase64String(signed!.Payload), new JsonSerializerOptions(JsonSerializerDefaults.Web));
-            return (manifest?.Version ?? 0, download.Details.ETag);
+            return (manifest?.Version ?? 0, manifest?.Revision ?? 0, download.Details.ETag);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            return (0, null);
+            return (0, 0, null);
         }
         catch (Exception e) when (e is JsonException or FormatException or NullReferenceException)
         {
             // Not ours (tampered or broken): replace it with a signed one.
-            return (0, (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ETag);
+            return (0, 0, (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ETag);
         }
     }
 

@@ -29,14 +29,17 @@ public static class TtpStorage
     public static string IdMapping(string study, int version, DateOnly date) => TtpProcessorContract.IdMapping(study, version, date);
 
     /// <summary>In <see cref="ProcessorInbox"/>; the name is part of the TTP→processor contract.</summary>
-    public static string PermissionSnapshot(string study, int version, DateOnly date) => TtpProcessorContract.PermissionSnapshot(study, version, date);
+    public static string PermissionSnapshot(string study, int version, DateOnly date, int revision = 0) => TtpProcessorContract.PermissionSnapshot(study, version, date, revision);
 
     /// <summary>In <see cref="Registry"/>: the TTP's own copy of the snapshot, the baseline of the next delta (never read back from the processor's side).</summary>
-    public static string Baseline(string study, int version, DateOnly date) => $"baselines/{study}/{TtpProcessorContract.Stem(study, "PERMS", version, date)}.snapshot";
+    public static string Baseline(string study, int version, DateOnly date, int revision = 0) => $"baselines/{study}/{Stem(study, "PERMS", version, date, revision)}.snapshot";
 
-    public static string NhsOutput(string study, int version, DateOnly date) => $"nhs-output/{study}/{TtpProcessorContract.Stem(study, "NHSOUT", version, date)}.csv";
+    public static string NhsOutput(string study, int version, DateOnly date, int revision = 0) => $"nhs-output/{study}/{Stem(study, "NHSOUT", version, date, revision)}.csv";
 
-    public static string Delta(string study, int version, DateOnly date) => $"delta/{study}/{TtpProcessorContract.Stem(study, "DELTA", version, date)}.csv";
+    public static string Delta(string study, int version, DateOnly date, int revision = 0) => $"delta/{study}/{Stem(study, "DELTA", version, date, revision)}.csv";
+
+    private static string Stem(string study, string kind, int version, DateOnly date, int revision) =>
+        TtpProcessorContract.Stem(study, kind, version, date) + TtpProcessorContract.RevisionSuffix(revision);
 
     /// <summary>In <see cref="NhseOutbox"/>: what of the study is committed for NHS England (the NHS Output and delta in force).</summary>
     public static string NhseManifest(string study) => $"manifests/{study}.manifest.json";

@@ -15,6 +15,7 @@ public static class TtpZoneExtensions
         builder.Services.AddSingleton<StudyManifestPublisher>();
         builder.Services.AddSingleton<NationalOptOutSource>();
         builder.Services.AddSingleton<File1IntakeService>();
+        builder.Services.AddSingleton<OptOutReapplier>();
         builder.Services.AddSingleton<IInboxHandler, File1InboxHandler>();
         builder.Services.AddSingleton<Workflows.Quarterly.QuarterActivities>();
         builder.Services.AddSingleton<Workflows.Quarterly.QuarterStarter>();

@@ -24,12 +24,14 @@ public sealed class QuarterActivities(
     BlobServiceClient blobs,
     Deliveries.DeliveryStore deliveries,
     Microsoft.Extensions.Options.IOptions<File1IntakeOptions> file1,
+    OptOutReapplier reapplier,
     IStepFaults faults,
     ILogger<QuarterActivities> logger)
 {
     public const string Studies = "QuarterStudies";
     public const string Remind = "RemindQuarterStudies";
     public const string CheckOptOutList = "CheckQuarterOptOutList";
+    public const string ReapplyOptOutList = "ReapplyQuarterOptOutList";
     public const string PublishSnapshots = "PublishQuarterSnapshots";
     public const string WriteDelivery = "WriteQuarterDelivery";
     public const string SaveReport = "SaveQuarterReport";
@@ -105,6 +107,10 @@ public sealed class QuarterActivities(
         return new OptOutListCheck(true, null, null, state.List.Count);
     }
 
+    /// <summary>Re-applies the current national opt-out list to the study's newest File 1 (a new revision when anyone's opt-out changed).</summary>
+    public Task<OptOutReapplied> ReapplyOptOutListAsync(QuarterReapply reapply, CancellationToken cancellationToken) =>
+        reapplier.ReapplyAsync(reapply.Study, reapply.Label, cancellationToken);
+
     /// <summary>Makes sure each study's processor manifest names its newest accepted File 1 (publishing it when not); returns how many now do.</summary>
     public async Task<int> PublishSnapshotsAsync(IReadOnlyList<string> studies, CancellationToken cancellationToken)
     {
@@ -116,7 +122,8 @@ public sealed class QuarterActivities(
                 continue;
             }
 
-            if (await manifests.VersionInForceAsync(study, cancellationToken) >= newest.Version || await manifests.PublishAsync(newest, cancellationToken))
+            var (version, revision) = await manifests.InForceAsync(study, cancellationToken);
+            if (version > newest.Version || (version == newest.Version && revision >= newest.Revision) || await manifests.PublishAsync(newest, cancellationToken))
             {
                 inForce++;
             }
@@ -141,35 +148,54 @@ public sealed class QuarterActivities(
         }
 
         // What earlier quarters' committed manifests delivered, per study: never sent twice, whatever the cycle was told.
-        var sent = await DeliveredVersionsAsync(outbox, request.Label, cancellationToken);
+        var sent = await DeliveredAsync(outbox, request.Label, cancellationToken);
         var files = new List<QuarterFile>();
         var carried = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
+        var carriedRevisions = new Dictionary<string, int>(StringComparer.Ordinal);
         long deltaRows = 0;
         string deltaName = $"quarters/{request.Label}/NHSE_DELTA_{request.Label.Replace("-", "", StringComparison.Ordinal)}.csv";
         await using (var writer = new AtomicBlobWriter(outbox.GetBlockBlobClient(deltaName), computeSha256: true))
         {
             await writer.WriteAsync(Encoding.UTF8.GetBytes(string.Join(',', TtpOutputFormats.DeltaColumns) + "\n"), cancellationToken);
-            foreach (var study in request.Accepted.OrderBy(s => s.Study, StringComparer.Ordinal))
+            var accepted = request.Accepted.ToDictionary(s => s.Study, StringComparer.Ordinal);
+            foreach (var study in accepted.Keys.Union(request.Revised, StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
-                var due = (study.Versions.Count > 0 ? study.Versions : [study.Version!.Value]).Where(v => v > sent.GetValueOrDefault(study.Study)).Order().ToList();
-                if (due.Count == 0)
+                var (sentVersion, sentRevision) = sent.GetValueOrDefault(study, (0, 0));
+                var versionsDue = await VersionsDueAsync(study, accepted.GetValueOrDefault(study), sentVersion, cancellationToken);
+                File1VersionRecord? newest = null;
+                var deliveredVersions = new List<int>();
+                foreach (var record in versionsDue)
+                {
+                    // Each revision's delta in order: the File 1 as delivered (when not sent yet), then each re-application of a
+                    // newer list. A version the quarter does not deliver (accepted before the study's first delivery) sends only
+                    // what this cycle's re-application changed.
+                    bool versionDue = accepted.GetValueOrDefault(study) is { } a && (a.Versions.Count > 0 ? a.Versions.Contains(record.Version!.Value) : a.Version == record.Version);
+                    var revisions = record.AllRevisions().Where(r => record.Version > sentVersion
+                        ? versionDue || r.Cycle == request.Label
+                        : r.Revision > sentRevision).ToList();
+                    foreach (var revision in revisions)
+                    {
+                        // Recorded names are "<container>/<blob>"; both files are in the NHS England outbox.
+                        deltaRows += await AppendWithoutHeaderAsync(outbox.GetBlobClient(File1OutputWriter.BlobName(revision.Files[File1OutputWriter.Keys.Delta].Name)), writer, cancellationToken);
+                    }
+
+                    if (revisions.Count > 0)
+                    {
+                        newest = record;
+                        deliveredVersions.Add(record.Version!.Value);
+                    }
+                }
+
+                if (newest is null)
                 {
                     continue;
                 }
 
-                File1VersionRecord? record = null;
-                foreach (int version in due)
-                {
-                    record = await versions.GetAsync(study.Study, File1VersionStore.IdFor(study.Study, version), cancellationToken)
-                        ?? throw new InvalidOperationException($"Study {study.Study} has no record of File 1 version {version}.");
-                    // Recorded names are "<container>/<blob>"; both files are in the NHS England outbox.
-                    deltaRows += await AppendWithoutHeaderAsync(outbox.GetBlobClient(File1OutputWriter.BlobName(record.Files[File1OutputWriter.Keys.Delta].Name)), writer, cancellationToken);
-                }
-
-                // The newest NHS Output is the full current list: the one NHS England needs.
-                var nhs = record!.Files[File1OutputWriter.Keys.NhsOutput];
-                files.Add(new QuarterFile(File1OutputWriter.BlobName(nhs.Name), "nhsOutput", study.Study, due[^1], nhs.Length, nhs.Sha256));
-                carried[study.Study] = due;
+                // The newest NHS Output (of the newest revision) is the full current list: the one NHS England needs.
+                var nhs = newest.Files[File1OutputWriter.Keys.NhsOutput];
+                files.Add(new QuarterFile(File1OutputWriter.BlobName(nhs.Name), "nhsOutput", study, newest.Version, nhs.Length, nhs.Sha256));
+                carried[study] = deliveredVersions;
+                carriedRevisions[study] = newest.Revision;
             }
 
             await writer.CommitAsync(new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" }, cancellationToken: cancellationToken);
@@ -178,7 +204,7 @@ public sealed class QuarterActivities(
 
         await faults.ReachedAsync(WorkflowSteps.QuarterDeltaCommitted, cancellationToken);
 
-        var delivery = new QuarterDelivery(manifestBlob.Name, files, deltaRows, []) { Versions = carried }; // NHS England is not told who is held
+        var delivery = new QuarterDelivery(manifestBlob.Name, files, deltaRows, []) { Versions = carried, Revisions = carriedRevisions }; // NHS England is not told who is held
         try
         {
             await manifestBlob.UploadAsync(BinaryData.FromObjectAsJson(delivery, Json), new BlobUploadOptions
@@ -223,10 +249,36 @@ public sealed class QuarterActivities(
         return file1.Value.KnownStudyCodes.Contains(folder, StringComparer.Ordinal) ? folder : "(unknown)";
     }
 
-    /// <summary>Per study, the newest File 1 version whose delta an earlier quarter's committed manifest carried.</summary>
-    private static async Task<Dictionary<string, int>> DeliveredVersionsAsync(BlobContainerClient outbox, string label, CancellationToken cancellationToken)
+    /// <summary>
+    /// The study's File 1 records whose deltas may be due, oldest first: the versions the quarter accepted, and the newest
+    /// version when it was already sent (a revision of it may not have been).
+    /// </summary>
+    private async Task<List<File1VersionRecord>> VersionsDueAsync(string study, StudyQuarter? accepted, int sentVersion, CancellationToken cancellationToken)
     {
-        var sent = new Dictionary<string, int>(StringComparer.Ordinal);
+        var wanted = new SortedSet<int>(accepted is null ? [] : accepted.Versions.Count > 0 ? accepted.Versions : [accepted.Version!.Value]);
+        var committed = await versions.AcceptedAsync(study, cancellationToken);
+        if (committed.Count > 0 && committed[^1].Version is { } newest && newest >= sentVersion)
+        {
+            wanted.Add(newest);
+        }
+
+        var records = new List<File1VersionRecord>();
+        foreach (int version in wanted.Where(v => v >= sentVersion && v > 0))
+        {
+            records.Add(await versions.GetAsync(study, File1VersionStore.IdFor(study, version), cancellationToken)
+                ?? throw new InvalidOperationException($"Study {study} has no record of File 1 version {version}."));
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// Per study, the newest File 1 version whose delta an earlier quarter's committed manifest carried, and the revision
+    /// of it up to which it did (0 for manifests written before revisions: they carried the File 1 as delivered).
+    /// </summary>
+    private static async Task<Dictionary<string, (int Version, int Revision)>> DeliveredAsync(BlobContainerClient outbox, string label, CancellationToken cancellationToken)
+    {
+        var sent = new Dictionary<string, (int Version, int Revision)>(StringComparer.Ordinal);
         await foreach (var item in outbox.GetBlobsAsync(BlobTraits.None, BlobStates.None, "quarters/", cancellationToken))
         {
             if (!item.Name.EndsWith("/manifest.json", StringComparison.Ordinal) || item.Name == ManifestName(label)
@@ -240,7 +292,11 @@ public sealed class QuarterActivities(
                 : earlier.Files.Where(f => f.Role == "nhsOutput" && f.Study is not null && f.Version is not null).Select(f => (f.Study!, f.Version!.Value));
             foreach (var (study, version) in listed)
             {
-                sent[study] = Math.Max(sent.GetValueOrDefault(study), version);
+                var candidate = (version, earlier.Revisions.GetValueOrDefault(study));
+                if (!sent.TryGetValue(study, out var known) || candidate.CompareTo(known) > 0)
+                {
+                    sent[study] = candidate;
+                }
             }
         }
 

@@ -79,7 +79,14 @@ public sealed record StudyQuarter(
 public sealed record OptOutListCheck(bool Usable, string? Reason, DateTimeOffset? UploadedAt, long Entries);
 
 /// <summary>What the quarter sends NHS England (an activity's input): the accepted studies' committed files, and who is held.</summary>
-public sealed record QuarterDeliveryRequest(string Label, IReadOnlyList<StudyQuarter> Accepted, IReadOnlyList<string> Held);
+public sealed record QuarterDeliveryRequest(string Label, IReadOnlyList<StudyQuarter> Accepted, IReadOnlyList<string> Held)
+{
+    /// <summary>Studies whose newest File 1 this cycle revised with a newer national opt-out list (with or without a File 1 this quarter).</summary>
+    public IReadOnlyList<string> Revised { get; init; } = [];
+}
+
+/// <summary>Input of the re-application activity: one study, in the cycle that re-applies the list.</summary>
+public sealed record QuarterReapply(string Label, string Study);
 
 /// <summary>A file of the quarter's delivery to NHS England, named in its manifest with its checksum.</summary>
 public sealed record QuarterFile(string Name, string Role, string? Study, int? Version, long Length, string Sha256);
@@ -92,6 +99,9 @@ public sealed record QuarterFile(string Name, string Role, string? Study, int? V
 public sealed record QuarterDelivery(string Manifest, IReadOnlyList<QuarterFile> Files, long DeltaRows, IReadOnlyList<string> Held)
 {
     public IReadOnlyDictionary<string, IReadOnlyList<int>> Versions { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
+
+    /// <summary>Per study, the revision of its newest version in <see cref="Versions"/> up to which the deltas went (revisions: decision 0801).</summary>
+    public IReadOnlyDictionary<string, int> Revisions { get; init; } = new Dictionary<string, int>();
 }
 
 /// <summary>A File 1 delivery held for an operator: its delivery id (for <c>GET /api/deliveries/{id}</c>), study folder and failure class — not its file name or error text.</summary>
@@ -112,6 +122,9 @@ public sealed record QuarterReport(
 {
     /// <summary>File 1 deliveries held for an operator when the report was made.</summary>
     public IReadOnlyList<HeldFile1Delivery> HeldDeliveries { get; init; } = [];
+
+    /// <summary>Per active study, what re-applying the cycle's national opt-out list did (empty when the list was unusable).</summary>
+    public IReadOnlyList<Ttp.OptOutReapplied> OptOutReapplied { get; init; } = [];
 
     public int StudiesDelivered => Studies.Count(s => s.State == StudyQuarterState.Accepted);
 }

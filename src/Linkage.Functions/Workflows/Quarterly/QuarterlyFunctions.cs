@@ -25,6 +25,10 @@ public sealed class QuarterlyFunctions(QuarterActivities activities, QuarterStar
     public Task<OptOutListCheck> CheckOptOutList([ActivityTrigger] string label, FunctionContext function) =>
         activities.CheckOptOutListAsync(label, function.CancellationToken);
 
+    [Function(QuarterActivities.ReapplyOptOutList)]
+    public Task<Ttp.OptOutReapplied> ReapplyOptOutList([ActivityTrigger] QuarterReapply reapply, FunctionContext function) =>
+        activities.ReapplyOptOutListAsync(reapply, function.CancellationToken);
+
     [Function(QuarterActivities.PublishSnapshots)]
     public Task<int> PublishSnapshots([ActivityTrigger] List<string> studies, FunctionContext function) =>
         activities.PublishSnapshotsAsync(studies, function.CancellationToken);

@@ -1,4 +1,5 @@
 using Linkage.Functions.Catalogue;
+using Linkage.Functions.Ttp;
 using Microsoft.DurableTask;
 
 namespace Linkage.Functions.Workflows.Quarterly;
@@ -6,7 +7,8 @@ namespace Linkage.Functions.Workflows.Quarterly;
 /// <summary>
 /// The quarterly opt-out cycle (instance <c>quarter-&lt;YYYY&gt;-Q&lt;n&gt;</c>, so a second start of a quarter is a
 /// no-op): wait until every active study's File 1 of the quarter is accepted, the deadline passes or an operator skips
-/// the study, reminding late providers; check the national opt-out list (fail closed for s251 studies); make sure each
+/// the study, reminding late providers; check the national opt-out list (fail closed for s251 studies) and re-apply it
+/// to every study's newest File 1 (decision 0801); make sure each
 /// study's permission snapshot is published to the processor; write the quarter's delivery to NHS England (one delta
 /// of what it acts on, the NHS Outputs that changed, a manifest with checksums); store and return the report.
 /// </summary>
@@ -65,18 +67,31 @@ public sealed class QuarterlyOptOutOrchestration : TaskOrchestrator<QuarterRun, 
         var accepted = studies.Where(s => s.State == StudyQuarterState.Accepted).ToList();
         // A record that does not say (-1: made before s251 participants were counted) is held too: fail closed.
         List<string> held = list.Usable ? [] : accepted.Where(s => s.S251Participants != 0).Select(s => s.Study).ToList();
+        // The cycle's list reaches every study's s251 participants now, not only at each study's next File 1.
+        List<OptOutReapplied> reapplied = [];
+        if (list.Usable)
+        {
+            context.SetCustomStatus(new QuarterProgress("re-applying the national opt-out list", Delivered(studies), waiting, wait.RemindersSent));
+            reapplied = [.. await Task.WhenAll(request.Studies.Select(s => context.CallActivityAsync<OptOutReapplied>(QuarterActivities.ReapplyOptOutList, new QuarterReapply(request.Label, s), Retry)))];
+        }
+
         context.SetCustomStatus(new QuarterProgress("publishing permission snapshots", Delivered(studies), waiting, wait.RemindersSent));
         int published = await context.CallActivityAsync<int>(QuarterActivities.PublishSnapshots, accepted.Select(s => s.Study).ToList(), Retry);
 
         context.SetCustomStatus(new QuarterProgress("writing the delivery to NHS England", Delivered(studies), waiting, wait.RemindersSent));
         var delivery = await context.CallActivityAsync<QuarterDelivery>(
-            QuarterActivities.WriteDelivery, new QuarterDeliveryRequest(request.Label, accepted.Where(s => !held.Contains(s.Study)).ToList(), held), Retry);
+            QuarterActivities.WriteDelivery,
+            new QuarterDeliveryRequest(request.Label, accepted.Where(s => !held.Contains(s.Study)).ToList(), held)
+            {
+                Revised = reapplied.Where(r => r.Outcome == OptOutReapplyOutcome.Revised).Select(r => r.Study).ToList(),
+            },
+            Retry);
 
         var heldDeliveries = await context.CallActivityAsync<List<HeldFile1Delivery>>(QuarterActivities.HeldDeliveries, request.Label, Retry);
         var report = new QuarterReport(
             context.InstanceId, request.Label, studies, list, held, held.Count > 0 ? $"no usable national opt-out list: {list.Reason}" : null,
             published, delivery, wait.RemindersSent, context.CurrentUtcDateTime)
-        { HeldDeliveries = heldDeliveries };
+        { HeldDeliveries = heldDeliveries, OptOutReapplied = reapplied };
         await context.CallActivityAsync(QuarterActivities.SaveReport, report, Retry);
         context.SetCustomStatus(new QuarterProgress("done", Delivered(studies), waiting, wait.RemindersSent));
         return report;

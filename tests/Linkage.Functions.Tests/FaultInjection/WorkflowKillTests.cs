@@ -26,7 +26,7 @@ namespace Linkage.Functions.Tests.FaultInjection;
 
 /// <summary>
 /// The annual refresh and the quarterly cycle on the real local host, as a process of its own, killed (SIGKILL) by the
-/// workflows themselves at a named step (<see cref="WorkflowSteps"/>) — twice each, at two steps — then finished by a
+/// workflows themselves at a named step (<see cref="WorkflowSteps"/>) — at least twice each, at different steps — then finished by a
 /// host without faults: both complete, and no effect is doubled or lost (one file per project and version, written once
 /// and recorded once; one NHS England delivery per quarter; one report).
 /// </summary>
@@ -191,7 +191,7 @@ public sealed class WorkflowKillTests(IsolatedStackFixture stack, ITestOutputHel
     }
 
     [Fact]
-    public async Task A_quarterly_cycle_killed_twice_sends_NHS_England_exactly_one_delivery_and_stores_one_report()
+    public async Task A_quarterly_cycle_killed_three_times_revises_once_sends_NHS_England_exactly_one_delivery_and_stores_one_report()
     {
         var clock = Stopwatch.StartNew();
         var options = new SynthOptions { Seed = 11, Participants = 150, File2Rows = 10, Quarters = 2, InvalidNhsShare = 0 };
@@ -209,6 +209,12 @@ public sealed class WorkflowKillTests(IsolatedStackFixture stack, ITestOutputHel
             await DeliverFile1Async(blobs, versions, alspac, 2, app);
             await DeliverFile1Async(blobs, versions, bcs70, 1, app);
         }
+
+        // A newer list before the cycle (every other number dropped): the cycle re-applies it to BCS70, the s251 study.
+        Assert.Equal(bcs70, options.S251StudyCode);
+        var lines = File.ReadAllLines(Path.Combine(_synthDir, "optout", "national_opt_out.csv"));
+        string newer = string.Join('\n', lines.Take(1).Concat(lines.Skip(1).Where((_, i) => i % 2 == 0))) + "\n";
+        await blobs.GetBlobContainerClient(TtpStorage.Config).GetBlobClient(TtpStorage.NationalOptOutBlob).UploadAsync(BinaryData.FromString(newer), overwrite: true);
 
         log.WriteLine($"setup {clock.Elapsed.TotalSeconds:F0} s");
         var now = DateTime.UtcNow;
@@ -228,11 +234,22 @@ public sealed class WorkflowKillTests(IsolatedStackFixture stack, ITestOutputHel
         var manifest = outbox.GetBlobClient(QuarterActivities.ManifestName(label));
         string op = Token(Roles.Operator);
 
-        // Kill 1: the delta is committed, the manifest (the commit point) is not written.
-        using (var host = Start(settings, WorkflowSteps.QuarterDeltaCommitted))
+        // Kill 0: BCS70's revision with the newer list is committed, not yet published.
+        var file1Versions = reader.Services.GetRequiredService<File1VersionStore>();
+        using (var host = Start(settings, OptOutReapplier.RevisionCommittedStep))
         {
             var started = await SendWhenUpAsync(host, HttpMethod.Post, "/api/workflows/quarterly-opt-out", op, new { year, quarter });
             Assert.True(started.StatusCode == HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync());
+            await KilledAsync(host);
+        }
+
+        var halfway = (await file1Versions.GetAsync(bcs70, File1VersionStore.IdFor(bcs70, 1), CancellationToken.None))!;
+        Assert.Equal((File1VersionState.Committed, 1), (halfway.State, halfway.Revision));
+        log.WriteLine($"kill 0 (revision committed) {clock.Elapsed.TotalSeconds:F0} s");
+
+        // Kill 1: the delta is committed, the manifest (the commit point) is not written.
+        using (var host = Start(settings, WorkflowSteps.QuarterDeltaCommitted))
+        {
             await KilledAsync(host);
         }
 
@@ -274,6 +291,17 @@ public sealed class WorkflowKillTests(IsolatedStackFixture stack, ITestOutputHel
         Assert.Equal(firstDelta, (await outbox.GetBlobClient(DeltaName(label)).DownloadContentAsync()).Value.Content.ToArray());
         Assert.NotEmpty(delta);
         Assert.Equal(report.GetProperty("Delivery").GetProperty("DeltaRows").GetInt64(), delta.Count);
+
+        // The revision was finished by the re-run, once: one revision, published, and its opt-out changes in the delivery.
+        var revised = (await file1Versions.GetAsync(bcs70, File1VersionStore.IdFor(bcs70, 1), CancellationToken.None))!;
+        Assert.Equal((File1VersionState.Accepted, 1, 2), (revised.State, revised.Revision, revised.Revisions.Count));
+        var reapplied = report.GetProperty("OptOutReapplied").EnumerateArray().Single(r => r.GetProperty("Study").GetString() == bcs70);
+        Assert.Equal(("Revised", 1), (reapplied.GetProperty("Outcome").GetString(), reapplied.GetProperty("Revision").GetInt32()));
+        long lifted = reapplied.GetProperty("OptOutsLifted").GetInt64();
+        Assert.True(lifted > 0);
+        Assert.Equal(revised.Revisions[1].Counts["optOutsLifted"], lifted);
+        Assert.True(delta.Count(r => r[5] == bcs70 && r[2] == "national_opt_out_applies" && r[1] == "permission-off") <= lifted); // only those within NHS England's reach are sent
+        Assert.Contains(delta, r => r[5] == bcs70 && r[2] == "national_opt_out_applies" && r[1] == "permission-off");
 
         // One report, the one the workflow returned.
         var stored = (await reports.ListAsync(QuarterlyOptOutOrchestration.Name, CancellationToken.None)).Where(r => r.Id == instance).ToList();

@@ -372,6 +372,13 @@ internal static class LocalRun
                 Console.WriteLine($"     {s.GetProperty("Study").GetString(),-8} {s.GetProperty("State").GetString(),-12} v{s.GetProperty("Version")}  {s.GetProperty("Participants").GetInt64(),7} participants  {counts}");
             }
 
+            if (report.TryGetProperty("OptOutReapplied", out var reapplied) && reapplied.GetArrayLength() > 0)
+            {
+                Console.WriteLine("     opt-out list re-applied: " + string.Join("; ", reapplied.EnumerateArray().Select(r =>
+                    $"{r.GetProperty("Study").GetString()} {r.GetProperty("Outcome").GetString()}" +
+                    (r.GetProperty("Outcome").GetString() == "Revised" ? $" (revision {r.GetProperty("Revision").GetInt32()}: +{r.GetProperty("OptOutsStarted").GetInt64()} / -{r.GetProperty("OptOutsLifted").GetInt64()})" : ""))));
+            }
+
             var delivery = report.GetProperty("Delivery");
             Console.WriteLine($"     to NHS England: {delivery.GetProperty("Manifest").GetString()} ({delivery.GetProperty("Files").GetArrayLength()} files, {delivery.GetProperty("DeltaRows").GetInt64()} delta rows); opt-out list {(report.GetProperty("OptOutList").GetProperty("Usable").GetBoolean() ? "usable" : "NOT usable: " + report.GetProperty("OptOutList").GetProperty("Reason").GetString())}; held: {(report.GetProperty("HeldStudies").GetArrayLength() == 0 ? "none" : string.Join(", ", report.GetProperty("HeldStudies").EnumerateArray().Select(h => h.GetString())))}");
         }

@@ -13,6 +13,7 @@ using Linkage.Synth;
 // and runs each through the real intake service against Azurite and the Cosmos stand-in. Prints one JSON object.
 // Linkage.Bench.Azure --deliveries N: N small File 1s through the local host's delivery workflows (DeliveryBench).
 // Linkage.Bench.Azure --refreshes N [--projects P]: N annual refreshes at once over P projects (RefreshBench).
+// Linkage.Bench.Azure --reapply [--participants N]: after the File 1 intake, a newer opt-out list re-applied to it (ReapplyBench).
 int participants = Arg("--participants", 500_000);
 int file2Rows = Arg("--file2-rows", 1_000_000);
 var work = Directory.CreateTempSubdirectory("linkage-bench-azure-");
@@ -57,6 +58,11 @@ try
     var r1 = await file1Intake.ProcessAsync(inbox.GetBlobClient("UKBB/" + Path.GetFileName(file1)), uploaded.Value.ETag, CancellationToken.None);
     double file1Seconds = sw.Elapsed.TotalSeconds;
     long peakAfterFile1 = Process.GetCurrentProcess().PeakWorkingSet64;
+    if (args.Contains("--reapply"))
+    {
+        await Linkage.Bench.Azure.ReapplyBench.RunAsync(app.Services, Path.Combine(work.FullName, "a", SynthGenerator.OptOutFolder, "national_opt_out.csv"), r1.Record, file1Seconds);
+        return;
+    }
 
     string nhsOutput = Path.Combine(work.FullName, "nhs_output.csv");
     string nhsPath = r1.Record.Outputs["nhsOutput"];

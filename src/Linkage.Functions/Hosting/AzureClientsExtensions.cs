@@ -20,6 +20,20 @@ public sealed class StorageOptions
     public Uri? BlobServiceUri { get; set; }
 
     public Uri? QueueServiceUri { get; set; }
+
+    /// <summary>
+    /// The blob service of the account holding the processor's inbox from the TTP (<c>processor-from-ttp</c>), when it is
+    /// not this account: in Azure the inbox lives in the TRE's account and the TTP app, whose own account holds the
+    /// identifiers, writes to it there (managed identity, Blob Data Contributor on that container only). Empty: the inbox
+    /// is a container of this account (the TRE app, and locally).
+    /// </summary>
+    public Uri? ProcessorInboxServiceUri { get; set; }
+}
+
+/// <summary>The processor's inbox from the TTP (<c>processor-from-ttp</c>), wherever <see cref="StorageOptions.ProcessorInboxServiceUri"/> puts it.</summary>
+public sealed class ProcessorInbox(BlobContainerClient container)
+{
+    public BlobContainerClient Container { get; } = container;
 }
 
 public static class AzureClientsExtensions
@@ -50,6 +64,14 @@ public static class AzureClientsExtensions
                 clients.AddBlobServiceClient(storage.BlobServiceUri);
                 clients.AddQueueServiceClient(storage.QueueServiceUri).ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.Base64);
             }
+        });
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StorageOptions>>().Value;
+            var service = o.ProcessorInboxServiceUri is { } uri
+                ? new BlobServiceClient(uri, new DefaultAzureCredential())
+                : sp.GetRequiredService<BlobServiceClient>();
+            return new ProcessorInbox(service.GetBlobContainerClient(Linkage.Ttp.TtpProcessorContract.Container));
         });
         return builder;
     }

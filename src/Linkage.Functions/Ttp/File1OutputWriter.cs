@@ -27,7 +27,7 @@ public sealed record File1StagedOutputs(IReadOnlyDictionary<string, ManifestFile
 /// the staged link index. Staged files are in place but not in force: readers find them only through a committed record's
 /// manifests. <see cref="WithdrawUncommittedAsync"/> deletes whatever no committed record names.
 /// </summary>
-public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time)
+public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time, Hosting.ProcessorInbox? processorInbox = null)
 {
     /// <summary>Output keys of <see cref="File1VersionRecord.Outputs"/> and <see cref="File1VersionRecord.Files"/>.</summary>
     public static class Keys
@@ -102,7 +102,7 @@ public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time
         var withdrawn = new List<string>();
         foreach (var (container, prefix) in StudyPrefixes(study))
         {
-            var client = blobs.GetBlobContainerClient(container);
+            var client = Container(container);
             if (!await client.ExistsAsync(cancellationToken))
             {
                 continue;
@@ -180,8 +180,12 @@ public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time
 
     private async Task<BlobContainerClient> ContainerAsync(string name, CancellationToken cancellationToken)
     {
-        var c = blobs.GetBlobContainerClient(name);
+        var c = Container(name);
         await c.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         return c;
     }
+
+    /// <summary>The processor's inbox may be in another account (the TRE's, <see cref="Hosting.StorageOptions.ProcessorInboxServiceUri"/>).</summary>
+    private BlobContainerClient Container(string name) =>
+        name == TtpStorage.ProcessorInbox && processorInbox is not null ? processorInbox.Container : blobs.GetBlobContainerClient(name);
 }

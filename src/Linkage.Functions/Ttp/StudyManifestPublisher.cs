@@ -19,16 +19,19 @@ public sealed record NhseStudyManifest(string Study, int Version, DateOnly FileD
 /// processor, and the manifest naming its NHS Output and delta for NHS England. A manifest never goes back to an older
 /// version than the one it names, so publishing an old commit late (a roll-forward after a crash) changes nothing.
 /// </summary>
-public sealed class StudyManifestPublisher(BlobServiceClient blobs, KeyRingProvider keys)
+public sealed class StudyManifestPublisher(BlobServiceClient blobs, KeyRingProvider keys, ProcessorInbox? processorInbox = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>The processor's inbox: in Azure a container of the TRE's account (<see cref="StorageOptions.ProcessorInboxServiceUri"/>).</summary>
+    private BlobContainerClient Inbox => processorInbox?.Container ?? blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox);
 
     /// <summary>True when the manifests now name <paramref name="record"/>'s files; false when a newer version was already in force.</summary>
     public async Task<bool> PublishAsync(File1VersionRecord record, CancellationToken cancellationToken)
     {
         string study = record.Study;
         int version = record.Version!.Value;
-        var inbox = blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox);
+        var inbox = Inbox;
         var manifestBlob = inbox.GetBlobClient(TtpProcessorContract.Manifest(study));
         var (inForce, inForceRevision, etag) = await ReadVersionAsync(manifestBlob, cancellationToken);
         if (inForce > version || (inForce == version && inForceRevision > record.Revision))
@@ -80,7 +83,7 @@ public sealed class StudyManifestPublisher(BlobServiceClient blobs, KeyRingProvi
     /// </summary>
     public async Task<(int Version, int Revision)> InForceAsync(string study, CancellationToken cancellationToken)
     {
-        var (version, revision, _) = await ReadVersionAsync(blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).GetBlobClient(TtpProcessorContract.Manifest(study)), cancellationToken);
+        var (version, revision, _) = await ReadVersionAsync(Inbox.GetBlobClient(TtpProcessorContract.Manifest(study)), cancellationToken);
         return (version, revision);
     }
 

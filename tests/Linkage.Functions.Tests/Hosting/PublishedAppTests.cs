@@ -275,7 +275,11 @@ public sealed class PublishedAppFixture : IDisposable
         OutputDirectory = Path.Combine(Path.GetTempPath(), "linkage-publish-" + Guid.NewGuid().ToString("N"));
         string project = Path.Combine(Linkage.DevStack.RepositoryRoot.Find(), "src", "Linkage.Functions");
         var clock = Stopwatch.StartNew();
-        Publish(project, OutputDirectory);
+        using (PublishLock())
+        {
+            Publish(project, OutputDirectory);
+        }
+
         PublishTime = clock.Elapsed;
         Metadata = JsonNode.Parse(File.ReadAllText(PathOf("functions.metadata")))!.AsArray();
     }
@@ -306,6 +310,27 @@ public sealed class PublishedAppFixture : IDisposable
         }
         catch (UnauthorizedAccessException)
         {
+        }
+    }
+
+    /// <summary>
+    /// Machine-wide (the same file as tests/Linkage.Infra.Tests' publish): two test processes publishing the project at
+    /// once would build into the same obj folder.
+    /// </summary>
+    private static FileStream PublishLock()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "linkage-publish.lock");
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(500);
+            }
         }
     }
 

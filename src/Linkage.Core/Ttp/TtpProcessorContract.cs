@@ -18,16 +18,19 @@ public static class TtpProcessorContract
     public static string Stem(string study, string kind, int version, DateOnly date) =>
         string.Create(CultureInfo.InvariantCulture, $"{study}_{kind}_v{version}_{date:yyyyMMdd}");
 
-    public static string IdMapping(string study, int version, DateOnly date) => $"id-mapping/{study}/{Stem(study, "IDMAP", version, date)}.csv";
+    /// <summary>A File 1's ID mapping file; revision <c>r</c> &gt; 0 as for <see cref="PermissionSnapshot"/>.</summary>
+    public static string IdMapping(string study, int version, DateOnly date, int revision = 0) =>
+        $"id-mapping/{study}/{Stem(study, "IDMAP", version, date)}{RevisionSuffix(revision)}.csv";
 
     /// <summary>
-    /// A File 1's permission snapshot; revision <c>r</c> &gt; 0 is the same File 1 re-read by the TTP with a newer national
-    /// opt-out list (decision 0801), named <c>…_r&lt;r&gt;</c> beside the original.
+    /// A File 1's permission snapshot; revision <c>r</c> &gt; 0 is the same version made again by the TTP, with a newer
+    /// national opt-out list or from a corrected file re-sent under the same name (decision 0801), named
+    /// <c>…_r&lt;r&gt;</c> beside the original.
     /// </summary>
     public static string PermissionSnapshot(string study, int version, DateOnly date, int revision = 0) =>
         $"permissions/{study}/{Stem(study, "PERMS", version, date)}{RevisionSuffix(revision)}.snapshot";
 
-    /// <summary><c>""</c> for a File 1 as delivered, <c>_r&lt;n&gt;</c> for its n-th re-application of the opt-out list.</summary>
+    /// <summary><c>""</c> for a File 1 as first accepted, <c>_r&lt;n&gt;</c> for its n-th revision.</summary>
     public static string RevisionSuffix(int revision) => revision > 0 ? string.Create(CultureInfo.InvariantCulture, $"_r{revision}") : "";
 
     /// <summary>The study's manifest: the only way the processor finds the study's snapshot and ID mapping file.</summary>
@@ -159,7 +162,7 @@ public sealed class ManifestVerifier : IDisposable
         if (manifest.Study != expectedStudy
             || manifest.Revision < 0
             || manifest.PermissionSnapshot.Name != TtpProcessorContract.PermissionSnapshot(manifest.Study, manifest.Version, manifest.FileDate, manifest.Revision)
-            || manifest.IdMapping.Name != TtpProcessorContract.IdMapping(manifest.Study, manifest.Version, manifest.FileDate))
+            || manifest.IdMapping.Name != TtpProcessorContract.IdMapping(manifest.Study, manifest.Version, manifest.FileDate, manifest.Revision))
         {
             throw new ManifestRejectedException($"The manifest stored for {expectedStudy} names another study's or another version's files; none of its files are used.");
         }

@@ -117,17 +117,30 @@ public sealed class File1IntakeService(
             throw new NationalOptOutListMissingException($"{blob.Name} has participants on an s251 basis, but {optOut.Unusable}. The file will be processed on its next attempt once that is fixed.");
         }
 
-        // Stage
+        // Stage. A corrected file re-sent under an accepted version's name is that version's next revision: its delta is
+        // the correction alone, and nothing the version wrote before (which a quarter may have delivered) is overwritten.
+        var replaced = committed.LastOrDefault(r => r.Version == delivery.Version);
+        int revision = replaced is null ? 0 : replaced.Revision + 1;
         clock.Restart();
-        var staged = await outputs.StageAsync(new File1StageRequest(blob, etag, delivery.Study, delivery.Version, delivery.FileDate, tokenizer.KeyVersion, collected.Participants, processor, previous), ct);
+        var staged = await outputs.StageAsync(new File1StageRequest(
+            blob, etag, delivery.Study, delivery.Version, delivery.FileDate, tokenizer.KeyVersion, collected.Participants, processor, replaced ?? previous, revision), ct);
         seconds["stage"] = Math.Round(clock.Elapsed.TotalSeconds, 2);
         await faults.ReachedAsync(File1Steps.Staged, ct);
 
         // Commit
-        var record = await versions.UpsertAsync(CommittedRecord(delivery, collected, staged, tokenizer.KeyVersion, seconds) with
+        string? optOutList = collected.Participants.Any(p => p.S251) ? optOut.List?.Fingerprint : null;
+        var record = CommittedRecord(delivery, collected, staged, tokenizer.KeyVersion, seconds) with { OptOutList = optOutList };
+        if (replaced is not null)
         {
-            OptOutList = collected.Participants.Any(p => p.S251) ? optOut.List?.Fingerprint : null,
-        }, ct);
+            record = record with
+            {
+                Revision = revision,
+                Revisions = replaced.AllRevisions().Append(new File1Revision(revision, null, time.GetUtcNow(), optOutList, staged.Files, staged.Counts)).ToList(),
+                Outputs = new Dictionary<string, string>(record.Outputs) { ["revision"] = $"r{revision}" },
+            };
+        }
+
+        record = await versions.UpsertAsync(record, ct);
         await faults.ReachedAsync(File1Steps.Committed, ct);
 
         // Publish
@@ -199,16 +212,17 @@ public sealed class File1IntakeService(
             snapshot = await PermissionSnapshot.ReadAsync(s, cancellationToken);
         }
 
-        // A revision is applied as a file of its own (same version, its own key), dated when the list was re-applied.
+        // A revision is applied as a file of its own (same version, its own key), dated when the list was re-applied (a
+        // corrected file keeps its file's date).
         var (fileKey, changedOn) = record.Revision == 0
             ? (record.SourceETag, record.FileDate!.Value)
-            : ($"{record.SourceETag}:r{record.Revision}", DateOnly.FromDateTime(record.Revisions[^1].At.UtcDateTime));
+            : ($"{record.SourceETag}:r{record.Revision}", record.Revisions[^1].Cycle is null ? record.FileDate!.Value : DateOnly.FromDateTime(record.Revisions[^1].At.UtcDateTime));
         counts["registryChanges"] = await registry.ApplyAsync(record.Study, record.Version!.Value, fileKey, changedOn, snapshot.Entries(), cancellationToken);
         seconds["registry"] = Lap(clock);
         await faults.ReachedAsync(File1Steps.RegistryApplied, cancellationToken);
 
         (counts["crossStudyLinks"], counts["crossStudyLinksRemoved"]) = await linker.PublishAsync(
-            record.Study, StagedIndex(record), previous is null ? null : StagedIndex(previous), cancellationToken);
+            record.Study, StagedIndex(record), PreviousIndex(record, previous), cancellationToken);
         seconds["crossStudyLinks"] = Lap(clock);
         await faults.ReachedAsync(File1Steps.Linked, cancellationToken);
 
@@ -333,6 +347,12 @@ public sealed class File1IntakeService(
     private static string BlobName(string path) => File1OutputWriter.BlobName(path);
 
     private static string StagedIndex(File1VersionRecord record) => File1OutputWriter.BlobName(record.Files[File1OutputWriter.Keys.LinkIndex].Name);
+
+    /// <summary>What the study's links were before this record: its previous revision's index, else the previous version's.</summary>
+    private static string? PreviousIndex(File1VersionRecord record, File1VersionRecord? previous) =>
+        record.AllRevisions().LastOrDefault(r => r.Revision < record.Revision && r.Files.ContainsKey(File1OutputWriter.Keys.LinkIndex)) is { } earlier
+            ? File1OutputWriter.BlobName(earlier.Files[File1OutputWriter.Keys.LinkIndex].Name)
+            : previous is null ? null : StagedIndex(previous);
 
     private async Task<BlobContainerClient> ContainerAsync(string name, CancellationToken cancellationToken)
     {

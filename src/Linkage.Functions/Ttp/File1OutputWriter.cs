@@ -10,9 +10,10 @@ using Linkage.Ttp;
 namespace Linkage.Functions.Ttp;
 
 /// <summary>
-/// What one File 1 needs to stage its outputs. <see cref="Revision"/> &gt; 0 re-stages an accepted File 1 re-read with a
-/// newer national opt-out list: then <see cref="Previous"/> is that File 1's own record (its current baseline is the
-/// delta's "before"), and the ID mapping file and link index, which the list does not change, are not written again.
+/// What one File 1 needs to stage its outputs. <see cref="Revision"/> &gt; 0 stages a new revision of an accepted version
+/// (re-read with a newer national opt-out list, or a corrected file re-sent under the same name; decision 0801): then
+/// <see cref="Previous"/> is that version's own record (its current baseline is the delta's "before"), and every output
+/// is written under the revision's names, so nothing an earlier revision wrote (and a quarter may have delivered) changes.
 /// </summary>
 public sealed record File1StageRequest(
     BlobClient Source, ETag SourceETag, string Study, int Version, DateOnly FileDate, string KeyVersion,
@@ -49,22 +50,16 @@ public sealed class File1OutputWriter(BlobServiceClient blobs, TimeProvider time
         var registry = await ContainerAsync(TtpStorage.Registry, cancellationToken);
 
         // To the processor: no identifiers.
-        if (r.Revision == 0)
-        {
-            files[Keys.IdMapping] = await WriteTextAsync(inbox, TtpStorage.IdMapping(r.Study, r.Version, r.FileDate),
-                w => { TtpOutputFormats.WriteIdMapping(r.Participants, r.Study, r.Version, r.KeyVersion, w); return Task.CompletedTask; }, cancellationToken);
-        }
+        files[Keys.IdMapping] = await WriteTextAsync(inbox, TtpStorage.IdMapping(r.Study, r.Version, r.FileDate, r.Revision),
+            w => { TtpOutputFormats.WriteIdMapping(r.Participants, r.Study, r.Version, r.KeyVersion, w); return Task.CompletedTask; }, cancellationToken);
 
         var snapshot = TtpOutputFormats.SnapshotOf(r.Participants, new PermissionSnapshotHeader(r.Study, r.Version, r.KeyVersion, time.GetUtcNow()));
         files[Keys.PermissionSnapshot] = await WriteBinaryAsync(inbox, TtpStorage.PermissionSnapshot(r.Study, r.Version, r.FileDate, r.Revision), snapshot.WriteAsync, cancellationToken);
 
         // The TTP's own copies: the baseline of the next delta, and the link index cross-study linking publishes.
         files[Keys.Baseline] = await WriteBinaryAsync(registry, TtpStorage.Baseline(r.Study, r.Version, r.FileDate, r.Revision), snapshot.WriteAsync, cancellationToken);
-        if (r.Revision == 0)
-        {
-            var links = LinkIndex.From(r.Study, r.Participants);
-            files[Keys.LinkIndex] = await WriteBinaryAsync(registry, TtpStorage.StagedLinkIndex(r.Study, r.Version, r.FileDate), links.WriteAsync, cancellationToken);
-        }
+        var links = LinkIndex.From(r.Study, r.Participants);
+        files[Keys.LinkIndex] = await WriteBinaryAsync(registry, TtpStorage.StagedLinkIndex(r.Study, r.Version, r.FileDate, r.Revision), links.WriteAsync, cancellationToken);
 
         // To NHS England: identifiers, TTP zone only.
         long nhsRows = 0;

@@ -91,9 +91,9 @@ public sealed record File1VersionRecord
 }
 
 /// <summary>
-/// One revision of an accepted File 1: 0 as delivered, n &gt; 0 made by the quarterly cycle <see cref="Cycle"/> when it
-/// re-applied a newer national opt-out list. <see cref="Files"/> are what it wrote (a revision writes the snapshot,
-/// baseline, NHS Output and delta; the ID mapping file and link index stay revision 0's).
+/// One revision of an accepted File 1 version: 0 as first accepted; n &gt; 0 made by the quarterly cycle
+/// <see cref="Cycle"/> when it re-applied a newer national opt-out list, or (no cycle) by a corrected file re-sent under
+/// the version's name. <see cref="Files"/> are what it wrote, every output under its own names (decision 0801).
 /// </summary>
 public sealed record File1Revision(
     int Revision,

@@ -140,13 +140,15 @@ public sealed class OptOutReapplier(
         var staged = await outputs.StageAsync(new File1StageRequest(
             source, etag, study, version, newest.FileDate!.Value, tokenizer.KeyVersion, collected.Participants, processor, Previous: newest, Revision: revision), ct);
 
-        // Commit: the record names the revision's files (the others stay revision 0's), and keeps every revision.
+        // Commit: the record names the revision's files, and keeps every revision's.
         var counts = new Dictionary<string, long>(staged.Counts) { [StartedKey] = started, [LiftedKey] = lifted };
         var history = newest.AllRevisions().Append(new File1Revision(revision, cycle, time.GetUtcNow(), optOut.Fingerprint, staged.Files, counts)).ToList();
         var files = new Dictionary<string, ManifestFile>(newest.Files);
+        var named = new Dictionary<string, string>(newest.Outputs) { ["revision"] = $"r{revision}" };
         foreach (var (key, file) in staged.Files)
         {
             files[key] = file;
+            named[key] = file.Name;
         }
 
         var recordCounts = new Dictionary<string, long>(newest.Counts)
@@ -161,7 +163,7 @@ public sealed class OptOutReapplier(
             Revision = revision,
             Revisions = history,
             Files = files,
-            Outputs = new Dictionary<string, string>(newest.Outputs) { ["revision"] = $"r{revision}" },
+            Outputs = named,
             Counts = recordCounts,
             OptOutList = optOut.Fingerprint,
             PublishedAt = null,

@@ -26,7 +26,7 @@ public static class TtpStorage
     public static IReadOnlyList<string> TtpContainers { get; } = [File1Inbox, File1Quarantine, File1Archive, ProviderReports, NhseOutbox, Registry, Config, Locks];
 
     /// <summary>In <see cref="ProcessorInbox"/>; the name is part of the TTP→processor contract.</summary>
-    public static string IdMapping(string study, int version, DateOnly date) => TtpProcessorContract.IdMapping(study, version, date);
+    public static string IdMapping(string study, int version, DateOnly date, int revision = 0) => TtpProcessorContract.IdMapping(study, version, date, revision);
 
     /// <summary>In <see cref="ProcessorInbox"/>; the name is part of the TTP→processor contract.</summary>
     public static string PermissionSnapshot(string study, int version, DateOnly date, int revision = 0) => TtpProcessorContract.PermissionSnapshot(study, version, date, revision);
@@ -47,5 +47,5 @@ public static class TtpStorage
     public static string LinkIndex(string study) => $"links/{study}.links";
 
     /// <summary>In <see cref="Registry"/>: a File 1's link index, staged until its publish step makes it the study's <see cref="LinkIndex"/>.</summary>
-    public static string StagedLinkIndex(string study, int version, DateOnly date) => $"links-staged/{study}/{TtpProcessorContract.Stem(study, "LINKS", version, date)}.links";
+    public static string StagedLinkIndex(string study, int version, DateOnly date, int revision = 0) => $"links-staged/{study}/{Stem(study, "LINKS", version, date, revision)}.links";
 }

@@ -49,10 +49,13 @@ public sealed class QuarterActivities(
         {
             var records = await versions.AllAsync(study, cancellationToken);
             var accepted = records.Where(r => r.State == File1VersionState.Accepted && r.Version is not null).ToList();
-            // Every accepted version newer than what an earlier quarter delivered (late files, held ones, two in a quarter);
-            // before any delivery of the study, those accepted since this quarter opened.
+            // Every accepted version newer than what an earlier quarter delivered (late files, held ones, two in a quarter),
+            // and the delivered one when a corrected file was re-sent under its name since; before any delivery of the
+            // study, those accepted since this quarter opened.
             int delivered = query.Request.Delivered.GetValueOrDefault(study);
-            var pending = accepted.Where(r => r.Version > delivered && (delivered > 0 || r.ProcessedAt >= opens)).OrderBy(r => r.Version).ToList();
+            int deliveredRevision = query.Request.DeliveredRevisions.GetValueOrDefault(study);
+            var pending = accepted.Where(r => (r.Version > delivered && (delivered > 0 || r.ProcessedAt >= opens))
+                || (r.Version == delivered && r.AllRevisions().Any(x => x.Revision > deliveredRevision && x.Cycle is null))).OrderBy(r => r.Version).ToList();
             var previous = accepted.MaxBy(r => r.Version);
             var rejected = records.LastOrDefault(r => r.State == File1VersionState.Rejected && r.ProcessedAt >= opens);
             var skipped = skips.FirstOrDefault(s => s.Study == study);

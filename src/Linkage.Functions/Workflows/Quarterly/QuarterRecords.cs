@@ -5,7 +5,8 @@ namespace Linkage.Functions.Workflows.Quarterly;
 /// <summary>
 /// A quarter's opt-out cycle, fixed when it starts (so every replay decides the same): the quarter, its window, the
 /// deadline for File 1s, the active studies, the cadences, and per study the newest File 1 version an earlier quarter
-/// already sent NHS England (a File 1 counts for this quarter only when newer). Study codes only: no identifier, no STUDY_ID.
+/// already sent NHS England (a File 1 counts for this quarter only when newer, or when it corrects that version: see
+/// <see cref="DeliveredRevisions"/>). Study codes only: no identifier, no STUDY_ID.
 /// </summary>
 public sealed record QuarterRequest(
     int Year,
@@ -18,6 +19,9 @@ public sealed record QuarterRequest(
     IReadOnlyDictionary<string, int> Delivered)
 {
     public string Label => LabelOf(Year, Quarter);
+
+    /// <summary>Per study, the revision of the <see cref="Delivered"/> version that was sent; a corrected re-send of that version is a newer revision (decision 0801).</summary>
+    public IReadOnlyDictionary<string, int> DeliveredRevisions { get; init; } = new Dictionary<string, int>();
 
     public static string LabelOf(int year, int quarter) => $"{year:D4}-Q{quarter}";
 }

@@ -32,16 +32,20 @@ public sealed class QuarterStarter(WorkflowReportStore reports, IOptions<Workflo
 
         var o = options.Value.Quarterly;
         var opens = new DateTime(year, (quarter - 1) * 3 + 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        var request = new QuarterRequest(year, quarter, opens, opens.AddDays(o.DeadlineDays), ActiveStudies(), o.RemindEvery, o.RecheckEvery, await DeliveredAsync(year, quarter, cancellationToken));
+        var delivered = await DeliveredAsync(year, quarter, cancellationToken);
+        var request = new QuarterRequest(year, quarter, opens, opens.AddDays(o.DeadlineDays), ActiveStudies(), o.RemindEvery, o.RecheckEvery, delivered.ToDictionary(d => d.Key, d => d.Value.Version))
+        {
+            DeliveredRevisions = delivered.ToDictionary(d => d.Key, d => d.Value.Revision),
+        };
         bool started = await workflows.StartIfNewAsync(QuarterlyOptOutOrchestration.Name, instanceId, new QuarterRun(request, new QuarterWaitState(0, opens + o.RemindEvery)), cancellationToken);
         return (instanceId, started);
     }
 
-    /// <summary>Per study, the newest File 1 version an earlier quarter's delivery named (from the stored reports).</summary>
-    private async Task<Dictionary<string, int>> DeliveredAsync(int year, int quarter, CancellationToken cancellationToken)
+    /// <summary>Per study, the newest File 1 version (and its revision) an earlier quarter's delivery named (from the stored reports).</summary>
+    private async Task<Dictionary<string, (int Version, int Revision)>> DeliveredAsync(int year, int quarter, CancellationToken cancellationToken)
     {
         string label = QuarterRequest.LabelOf(year, quarter);
-        var delivered = new Dictionary<string, int>(StringComparer.Ordinal);
+        var delivered = new Dictionary<string, (int Version, int Revision)>(StringComparer.Ordinal);
         foreach (var doc in await reports.ListAsync(QuarterlyOptOutOrchestration.Name, cancellationToken))
         {
             var report = doc.Report.Deserialize<QuarterReport>();
@@ -52,7 +56,11 @@ public sealed class QuarterStarter(WorkflowReportStore reports, IOptions<Workflo
 
             foreach (var study in report.Studies.Where(s => s.State == StudyQuarterState.Accepted && s.Version is not null && !report.HeldStudies.Contains(s.Study)))
             {
-                delivered[study.Study] = Math.Max(delivered.GetValueOrDefault(study.Study), study.Version!.Value);
+                var sent = (study.Version!.Value, report.Delivery?.Revisions?.GetValueOrDefault(study.Study) ?? 0); // reports made before revisions carry none
+                if (sent.CompareTo(delivered.GetValueOrDefault(study.Study)) > 0)
+                {
+                    delivered[study.Study] = sent;
+                }
             }
         }
 

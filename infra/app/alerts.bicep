@@ -32,7 +32,14 @@ var rules = [
     name: 'failed-workflows'
     description: 'An orchestration failed (quarterly cycle, annual refresh, provisioning, delivery): GET /api/workflows?status=Failed.'
     severity: 2
-    query: 'traces | where customDimensions.Category startswith "Host.Triggers.DurableTask" and message has "failed" and message has "orchestration"'
+    // The Durable Functions host logs "<instance>: Function '<name> (Orchestrator)' failed with an error. Reason: …".
+    query: 'traces | where customDimensions.Category startswith "Host.Triggers.DurableTask" and message has "(Orchestrator)\' failed"'
+  }
+  {
+    name: 'provisioning-refused'
+    description: 'A dataset was not provisioned to a project because its suppressed cells could not be applied (ProjectProvisioner, decision 0702).'
+    severity: 2
+    query: 'traces | where message has "not provisioned to" and message has "suppressed cells cannot be applied"'
   }
   {
     name: 'health-failing'

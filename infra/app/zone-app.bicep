@@ -50,6 +50,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       http20Enabled: true
       functionAppScaleLimit: 10
       minimumElasticInstanceCount: 1
+      // The scale controller asks the runtime, which reads the triggers with the app's identity (identity-based
+      // connections: the controller itself holds no credential for them).
+      functionsRuntimeScaleMonitoringEnabled: true
     }
   }
 }

@@ -37,6 +37,25 @@ public sealed class BicepBuildTests
     }
 
     [Fact]
+    public void Main_parameters_json_gives_every_required_parameter_and_no_unknown_one()
+    {
+        var declared = Bicep.CompiledMain()["parameters"]!.AsObject();
+        var given = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Repository.Infra, "main.parameters.json")))!["parameters"]!.AsObject();
+        foreach (var (name, p) in declared)
+        {
+            if (p?["defaultValue"] is null)
+            {
+                Assert.True(given.ContainsKey(name), $"main.parameters.json does not give the required parameter '{name}'.");
+            }
+        }
+
+        foreach (var (name, _) in given)
+        {
+            Assert.True(declared.ContainsKey(name), $"main.parameters.json gives '{name}', which main.bicep does not declare.");
+        }
+    }
+
+    [Fact]
     public void A_warning_fails_the_check()
     {
         string dir = Path.Combine(Path.GetTempPath(), "linkage-bicep-" + Guid.NewGuid().ToString("N"));

@@ -97,9 +97,12 @@ public sealed class File1IntakeService(
         var processor = new TtpFile1Processor(tokenizer, optOut.List ?? NationalOptOutList.Empty, linkCipher);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         TtpFile1Processor.Collected collected;
+        string sourceSha256;
         await using (var read = await PrefetchingBlobReadStream.OpenAsync(blob, etag, cancellationToken: ct))
         {
-            collected = await processor.CheckAndCollectAsync(read, CheckOptions(delivery, committed, previous), delivery.Study, ct);
+            var hashed = new Sha256ReadStream(read);
+            collected = await processor.CheckAndCollectAsync(hashed, CheckOptions(delivery, committed, previous), delivery.Study, ct);
+            sourceSha256 = await hashed.FinishAsync(ct);
         }
 
         var seconds = new Dictionary<string, double> { ["checkAndCollect"] = Math.Round(clock.Elapsed.TotalSeconds, 2) };
@@ -120,6 +123,14 @@ public sealed class File1IntakeService(
         // Stage. A corrected file re-sent under an accepted version's name is that version's next revision: its delta is
         // the correction alone, and nothing the version wrote before (which a quarter may have delivered) is overwritten.
         var replaced = committed.LastOrDefault(r => r.Version == delivery.Version);
+        if (replaced is { SourceSha256: { } accepted } && accepted == sourceSha256)
+        {
+            // The same bytes again (a provider's re-upload): nothing to revise, and nothing for NHS England to receive twice.
+            logger.LogInformation("File 1 {Blob} ({ETag}) is byte for byte the accepted {Study} v{Version}; nothing changes", blob.Name, etag, replaced.Study, replaced.Version);
+            var unchanged = await versions.UpsertAsync(replaced with { SourceBlob = $"{TtpStorage.File1Inbox}/{blob.Name}", SourceETag = etag.ToString() }, ct);
+            return new File1IntakeResult("Unchanged", await MoveAsync(unchanged, delivery, ct), collected.Report);
+        }
+
         int revision = replaced is null ? 0 : replaced.Revision + 1;
         clock.Restart();
         var staged = await outputs.StageAsync(new File1StageRequest(
@@ -129,7 +140,7 @@ public sealed class File1IntakeService(
 
         // Commit
         string? optOutList = collected.Participants.Any(p => p.S251) ? optOut.List?.Fingerprint : null;
-        var record = CommittedRecord(delivery, collected, staged, tokenizer.KeyVersion, seconds) with { OptOutList = optOutList };
+        var record = CommittedRecord(delivery, collected, staged, tokenizer.KeyVersion, seconds) with { OptOutList = optOutList, SourceSha256 = sourceSha256 };
         if (replaced is not null)
         {
             record = record with
@@ -181,6 +192,11 @@ public sealed class File1IntakeService(
                 var published = await PublishAsync(record, all.LastOrDefault(), cancellationToken);
                 all.Add(await MoveAsync(published, File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(BlobName(record.SourceBlob)), new ETag(record.SourceETag)), cancellationToken));
                 finished.Add(record.Id);
+            }
+            else if (!record.Outputs.ContainsKey(ArchivedKey))
+            {
+                // Accepted, but a crash came before its delivery was archived: the quarter's re-application reads the archive.
+                all.Add(await MoveAsync(record, File1Delivery.Of(blobs.GetBlobContainerClient(TtpStorage.File1Inbox).GetBlobClient(BlobName(record.SourceBlob)), new ETag(record.SourceETag)), cancellationToken));
             }
             else
             {

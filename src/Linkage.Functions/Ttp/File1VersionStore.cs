@@ -52,6 +52,9 @@ public sealed record File1VersionRecord
 
     public string? TokenKeyVersion { get; init; }
 
+    /// <summary>SHA-256 of the delivered file its outputs were made from: a re-upload of the same bytes changes nothing.</summary>
+    public string? SourceSha256 { get; init; }
+
     /// <summary>Output paths (<c>container/name</c>) by kind, for operators and tests.</summary>
     public IReadOnlyDictionary<string, string> Outputs { get; init; } = new Dictionary<string, string>();
 

@@ -130,16 +130,22 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         var second = await Wait.ForAsync(async () =>
         {
             var r = await versions.GetAsync("UKHLS", File1VersionStore.IdFor("UKHLS", 1), CancellationToken.None);
-            return r is { State: File1VersionState.Accepted } && r.Outputs.ContainsKey("archived") && r.SourceETag != first.SourceETag ? r : null;
+            return r is { State: File1VersionState.Accepted } && r.SourceETag != first.SourceETag && r.Outputs["archived"] != first.Outputs["archived"] ? r : null;
         });
 
+        // Not a correction: no new revision (which the next quarter would send NHS England again), the same files in force.
         Assert.Equal(File1VersionState.Accepted, second.State);
-        Assert.Equal(0, second.Counts["registryChanges"]);
+        Assert.Equal((0, 0), (second.Revision, second.Revisions.Count));
+        Assert.Equal(first.SourceSha256, second.SourceSha256);
+        Assert.Equal(first.Files, second.Files);
+        Assert.Equal(first.Counts, second.Counts);
         Assert.Equal(registryBefore, await RegistryJson(registry));
         var outputsAfter = await ReadOutputs(blobs, second);
-        Assert.Equal(outputsBefore["idMapping"], outputsAfter["idMapping"]);
-        Assert.Equal(outputsBefore["nhsOutput"], outputsAfter["nhsOutput"]);
         Assert.Equal(outputsBefore.Keys.Order(), outputsAfter.Keys.Order());
+        Assert.All(outputsBefore.Keys.Where(k => k != "archived"), k => Assert.Equal(outputsBefore[k], outputsAfter[k]));
+        Assert.NotEqual(first.Outputs["archived"], second.Outputs["archived"]); // both deliveries are kept
+        Assert.Equal(outputsBefore["archived"], outputsAfter["archived"]);
+        Assert.False(await inbox.GetBlobClient(name).ExistsAsync());
     }
 
     [Fact]
@@ -179,10 +185,13 @@ public sealed class File1IntakeRejectionTests(IsolatedStackFixture stack) : ICla
         var history = await versions.AcceptedAsync("BCS70", CancellationToken.None);
         Assert.Equal([(1, v1.SourceETag), (2, v2.SourceETag)], history.Select(r => (r.Version!.Value, r.SourceETag)));
 
-        // So quarter 2's file delivered again is still checked as a later file, and accepted.
+        // So quarter 2's file delivered again is still checked as a later file (not refused as stale), and being the
+        // same bytes it leaves version 2 as it was: no revision, the same counts.
         var again = await DeliverAsync(files[1], 2, notETag: v2.SourceETag);
         Assert.Equal(File1VersionState.Accepted, again.State);
-        Assert.Equal(0, again.Counts["registryChanges"]);
+        Assert.Equal((0, v2.SourceSha256), (again.Revision, again.SourceSha256));
+        Assert.Equal(v2.Counts, again.Counts);
+        Assert.Single(await versions.AcceptedAsync("BCS70", CancellationToken.None), r => r.Version == 2);
     }
 
     [Fact]

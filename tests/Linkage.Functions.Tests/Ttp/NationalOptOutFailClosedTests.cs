@@ -18,10 +18,10 @@ public sealed class NationalOptOutFailClosedTests(IsolatedStackFixture stack) : 
         $"NCD0001,C,9434765919,SMITH,ANNA,,1 HIGH ST,,,,,AB1 2CD,01/01/2000,,01/02/1970,2,01/01/2025,1,1,9,0,9,0,0,9,1,1,0,0,0,{s251},0,0,0") + "\n";
 
     [Theory]
-    [InlineData("NHS_NUMBER\n943 476 5919\n", "line 2 is not 10 digits")]
-    [InlineData("NHS_NUMBER\n", "is empty")]
-    [InlineData("", "is empty")]
-    public async Task An_unusable_list_holds_s251_files_and_says_why(string list, string reason)
+    [InlineData("NHS_NUMBER\n943 476 5919\n", "line 2 is not 10 digits", "NSHD46", "NSH0001")]
+    [InlineData("NHS_NUMBER\n", "is empty", "TWINSUK", "TWN0001")]
+    [InlineData("", "is empty", "GENSCOT", "GEN0001")]
+    public async Task An_unusable_list_holds_s251_files_and_says_why(string list, string reason, string otherStudy, string otherId)
     {
         await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
         var intake = app.Services.GetRequiredService<File1IntakeService>();
@@ -40,7 +40,8 @@ public sealed class NationalOptOutFailClosedTests(IsolatedStackFixture stack) : 
         Assert.False((await outbox.ExistsAsync()).Value && (await outbox.ListNamesAsync()).Any(n => n.Contains("NCDS58", StringComparison.Ordinal)));
 
         // A study without s251 participants does not need the list.
-        var (other, otherETag) = await blobs.PutTextAsync(TtpStorage.File1Inbox, "NSHD46/NSHD46_FILE1_v1_20250101.csv", File(s251: "0").Replace("NCD0001", "NSH0001", StringComparison.Ordinal));
+        // (A study and participant of its own per case: the same bytes delivered again to one study would be "Unchanged".)
+        var (other, otherETag) = await blobs.PutTextAsync(TtpStorage.File1Inbox, $"{otherStudy}/{otherStudy}_FILE1_v1_20250101.csv", File(s251: "0").Replace("NCD0001", otherId, StringComparison.Ordinal));
         Assert.Equal("Accepted", (await intake.ProcessAsync(other, otherETag, CancellationToken.None)).Outcome);
     }
 

@@ -200,6 +200,7 @@ module cosmos 'core/cosmos.bicep' = {
         name: treDatabase
         containers: [
           { name: 'tre-catalogue', partitionKey: '/datasetId' }
+          { name: 'tre-manifest-marks', partitionKey: '/study' }
           { name: 'projects', partitionKey: '/projectId' }
           { name: 'keys', partitionKey: '/purpose' }
           { name: 'deliveries', partitionKey: '/id' }

@@ -25,9 +25,10 @@ public sealed class TtpManifestOptions
 /// The permission snapshots in force: for each study, the one its TTP-signed manifest names
 /// (<c>processor-from-ttp/manifests/&lt;STUDY&gt;.manifest.json</c>), checked against the manifest's SHA-256 and merged into
 /// one lookup. Snapshots no manifest names (an attempt that never committed, a stale copy) are never read. A manifest
-/// that fails its signature or checks stops File 2 intake (fail closed) rather than curating under unknown permissions.
+/// that fails its signature or checks, or is older than one already used (<see cref="ManifestHighWaterMarks"/>), stops
+/// File 2 intake (fail closed) rather than curating under unknown or rolled-back permissions.
 /// </summary>
-public sealed class PermissionSnapshotSource(BlobServiceClient blobs, IOptions<TtpManifestOptions> options, IHostEnvironment environment)
+public sealed class PermissionSnapshotSource(BlobServiceClient blobs, IOptions<TtpManifestOptions> options, IHostEnvironment environment, ManifestHighWaterMarks marks)
 {
     public async Task<PermissionSnapshotSet> LoadLatestAsync(CancellationToken cancellationToken) =>
         PermissionSnapshotSet.Merge(await LoadLatestSnapshotsAsync(cancellationToken));
@@ -54,12 +55,16 @@ public sealed class PermissionSnapshotSource(BlobServiceClient blobs, IOptions<T
                 }
             }
 
+            var used = names.Count > 0 ? await marks.ReadAllAsync(cancellationToken) : new Dictionary<string, ManifestMarkDocument>();
             foreach (string name in names.Order(StringComparer.Ordinal))
             {
                 verifier ??= await CreateVerifierAsync(container, cancellationToken);
                 string study = name[TtpProcessorContract.ManifestPrefix.Length..^".manifest.json".Length];
                 var manifest = verifier.Verify(await ReadSignedAsync(container.GetBlobClient(name), study, cancellationToken), study);
+                var mark = used.GetValueOrDefault(study);
+                ManifestHighWaterMarks.Check(manifest, mark);
                 snapshots.Add(await ReadSnapshotAsync(container, manifest, cancellationToken));
+                await marks.RaiseAsync(manifest, mark, cancellationToken);
             }
         }
         finally
@@ -70,7 +75,7 @@ public sealed class PermissionSnapshotSource(BlobServiceClient blobs, IOptions<T
         return snapshots;
     }
 
-    /// <summary>The manifest of one study, verified; null when the study has none yet.</summary>
+    /// <summary>The manifest of one study, verified (its age is not judged: nothing is used through it); null when the study has none yet.</summary>
     public async Task<StudyManifest?> GetManifestAsync(string study, CancellationToken cancellationToken)
     {
         var container = blobs.GetBlobContainerClient(TtpProcessorContract.Container);

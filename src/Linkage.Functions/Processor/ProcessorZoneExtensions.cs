@@ -12,6 +12,7 @@ public static class ProcessorZoneExtensions
         builder.Services.AddOptions<File2IntakeOptions>().BindConfiguration(File2IntakeOptions.SectionName);
         builder.Services.AddSingleton<DatasetSpecs>();
         builder.Services.AddOptions<TtpManifestOptions>().BindConfiguration(TtpManifestOptions.SectionName);
+        builder.Services.AddSingleton<ManifestHighWaterMarks>();
         builder.Services.AddSingleton<PermissionSnapshotSource>();
         builder.Services.AddSingleton<CurationCatalogue>();
         builder.Services.AddOptions<ReviewOptions>().BindConfiguration(ReviewOptions.SectionName)

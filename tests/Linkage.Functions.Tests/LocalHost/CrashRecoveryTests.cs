@@ -120,7 +120,7 @@ public sealed class CrashRecoveryTests(IsolatedStackFixture stack) : IClassFixtu
         }
 
         Assert.Equal(named, present.Order(StringComparer.Ordinal).ToList());
-        var source = new PermissionSnapshotSource(blobs, Microsoft.Extensions.Options.Options.Create(new TtpManifestOptions()), new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = "Development" });
+        var source = new PermissionSnapshotSource(blobs, Microsoft.Extensions.Options.Options.Create(new TtpManifestOptions()), new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = "Development" }, new ManifestHighWaterMarks(new CosmosDatabase(cosmos, "linkage"), TimeProvider.System));
         Assert.Equal(1, (await source.GetManifestAsync("BIB", CancellationToken.None))!.Version);
     }
 

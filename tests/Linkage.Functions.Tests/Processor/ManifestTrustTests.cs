@@ -18,9 +18,9 @@ public sealed class ManifestTrustTests(IsolatedStackFixture stack) : IClassFixtu
 {
     private static string Header => string.Join(',', File1Schema.FieldNames);
 
-    private static string File(string created, string nhsE) => string.Join('\n',
+    private static string File(string created, string nhsE, string status = "1") => string.Join('\n',
         Header,
-        $"UKB0001,C,9434765919,SMITH,ANNA,,1 HIGH ST,,,,,AB1 2CD,01/01/2000,,01/02/1970,2,{created},1,{nhsE},9,0,9,0,0,9,1,1,0,0,0,0,0,0,0") + "\n";
+        $"UKB0001,C,9434765919,SMITH,ANNA,,1 HIGH ST,,,,,AB1 2CD,01/01/2000,,01/02/1970,2,{created},{status},{nhsE},9,0,9,0,0,9,1,1,0,0,0,0,0,0,0") + "\n";
 
     [Fact]
     public async Task Only_what_a_valid_manifest_names_is_used_and_tampering_stops_intake()
@@ -70,13 +70,57 @@ public sealed class ManifestTrustTests(IsolatedStackFixture stack) : IClassFixtu
     }
 
     [Fact]
+    public async Task An_older_signed_manifest_put_back_is_refused_once_a_newer_one_was_used()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
+        var intake = app.Services.GetRequiredService<File1IntakeService>();
+        var source = app.Services.GetRequiredService<PermissionSnapshotSource>();
+        var blobs = stack.CreateBlobServiceClient();
+        var manifestBlob = blobs.GetBlobContainerClient(TtpStorage.ProcessorInbox).GetBlobClient(TtpProcessorContract.Manifest("TEDS"));
+        string File(string status) => ManifestTrustTests.File("01/01/2025", nhsE: "1", status).Replace("UKB0001", "TED0001", StringComparison.Ordinal);
+
+        var v1 = await intake.DeliverAsync(blobs, "TEDS/TEDS_FILE1_v1_20250101.csv", File(status: "1"));
+        Assert.Equal("Accepted", v1.Outcome);
+        string token = (await blobs.DownloadTextAsync(v1.Record.Outputs["idMapping"])).Split('\n')[1].Split(',')[0];
+        Assert.True((await source.LoadLatestAsync(CancellationToken.None)).TryGetFlags(token.AsSpan(), out var before) && before.HasFlag(PermissionFlags.Active));
+        string v1Manifest = (await manifestBlob.DownloadContentAsync()).Value.Content.ToString();
+
+        // The participant withdraws in v2, and the processor uses v2.
+        var v2 = await intake.DeliverAsync(blobs, "TEDS/TEDS_FILE1_v2_20250401.csv", File(status: "0"));
+        Assert.Equal("Accepted", v2.Outcome);
+        Assert.False((await source.LoadLatestAsync(CancellationToken.None)).TryGetFlags(token.AsSpan(), out var after) && after.HasFlag(PermissionFlags.Active));
+        string v2Manifest = (await manifestBlob.DownloadContentAsync()).Value.Content.ToString();
+
+        // v1's manifest put back: genuinely signed, its snapshot intact, but it would make the withdrawn person active again.
+        await manifestBlob.UploadAsync(BinaryData.FromString(v1Manifest), overwrite: true);
+        var replayed = await Assert.ThrowsAsync<ManifestRejectedException>(() => source.LoadLatestAsync(CancellationToken.None));
+        Assert.Contains("TEDS names v1 revision 0", replayed.Message, StringComparison.Ordinal);
+        Assert.Contains("older than v2 revision 0", replayed.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, replayed.Message, StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<ManifestRejectedException>(() => source.LoadLatestSnapshotsAsync(CancellationToken.None));
+        Assert.Equal(replayed.Message, e.Message);
+
+        // A fresh process (the mark is in Cosmos, not in memory) refuses it too; the newest manifest back lets intake go on.
+        await using (var restarted = new FunctionAppFactory(stack.Stack, "ServicesOnly"))
+        {
+            await Assert.ThrowsAsync<ManifestRejectedException>(() => restarted.Services.GetRequiredService<PermissionSnapshotSource>().LoadLatestAsync(CancellationToken.None));
+        }
+
+        await manifestBlob.UploadAsync(BinaryData.FromString(v2Manifest), overwrite: true);
+        Assert.False((await source.LoadLatestAsync(CancellationToken.None)).TryGetFlags(token.AsSpan(), out var again) && again.HasFlag(PermissionFlags.Active));
+        var mark = (await app.Services.GetRequiredService<ManifestHighWaterMarks>().ReadAllAsync(CancellationToken.None))["TEDS"];
+        Assert.Equal((2, 0), (mark.Version, mark.Revision));
+    }
+
+    [Fact]
     public async Task Outside_development_the_processor_needs_the_ttp_public_key_in_its_settings()
     {
         var blobs = stack.CreateBlobServiceClient();
         await blobs.PutTextAsync(TtpStorage.ProcessorInbox, TtpProcessorContract.Manifest("ZZTEST"), "{}");
         await blobs.PutTextAsync(TtpStorage.ProcessorInbox, TtpProcessorContract.SigningKeyBlob, "not to be trusted outside Development");
         var staging = new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = "Staging" };
-        var source = new PermissionSnapshotSource(blobs, Microsoft.Extensions.Options.Options.Create(new TtpManifestOptions()), staging);
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
+        var source = new PermissionSnapshotSource(blobs, Microsoft.Extensions.Options.Options.Create(new TtpManifestOptions()), staging, app.Services.GetRequiredService<ManifestHighWaterMarks>());
         try
         {
             var e = await Assert.ThrowsAsync<ManifestKeyMissingException>(() => source.LoadLatestAsync(CancellationToken.None));

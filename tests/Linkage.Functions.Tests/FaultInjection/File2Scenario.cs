@@ -135,6 +135,13 @@ internal sealed class File2Scenario(LocalStack stack) : IDisposable
         {
             await catalogue.DeleteItemAsync<JsonObject>(doc["id"]!.GetValue<string>(), new PartitionKey(doc["datasetId"]!.GetValue<string>()));
         }
+
+        // A new world: the processor has used no manifest yet (its marks would refuse this scenario's lower versions).
+        var marks = await new CosmosDatabase(_cosmos, "linkage").ContainerAsync(ManifestHighWaterMarks.ContainerId, "/study", CancellationToken.None);
+        foreach (var doc in await AllAsync(marks))
+        {
+            await marks.DeleteItemAsync<JsonObject>(doc["id"]!.GetValue<string>(), new PartitionKey(doc["study"]!.GetValue<string>()));
+        }
     }
 
     /// <summary>

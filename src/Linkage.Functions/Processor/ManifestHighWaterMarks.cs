@@ -52,39 +52,44 @@ public sealed class ManifestHighWaterMarks(CosmosDatabase database, TimeProvider
     /// <summary>Throws <see cref="ManifestRejectedException"/> when <paramref name="manifest"/> is older than the study's mark.</summary>
     public static void Check(StudyManifest manifest, ManifestMarkDocument? mark)
     {
-        if (mark is not null && Order(manifest.Version, manifest.Revision) < Order(mark.Version, mark.Revision))
+        if (mark is not null && IsOlder(manifest, mark))
         {
+            // What to do first: the delivery's held reason keeps only the message's first 300 characters.
             throw new ManifestRejectedException(
-                $"The manifest of {manifest.Study} names v{manifest.Version} revision {manifest.Revision} (committed {manifest.CommittedAt:u}), older than " +
-                $"v{mark.Version} revision {mark.Revision} that the processor has used since {mark.FirstUsedAt:u}. An older manifest put back would restore " +
-                $"permissions since withdrawn, so it is not used. If the TTP has really gone back (a restore from backup), have it publish its newest " +
-                $"File 1 again; only if that is impossible, an operator deletes document '{manifest.Study}' in {ContainerId} after checking why.");
+                $"Manifest of {manifest.Study} refused: v{manifest.Version} r{manifest.Revision} is older than v{mark.Version} r{mark.Revision}, in use since " +
+                $"{mark.FirstUsedAt:yyyy-MM-dd HH:mm}Z (a replay would restore withdrawn permissions). Have the TTP republish its newest File 1 (decision 0802). " +
+                $"Only if that is impossible, after finding out why, delete document '{manifest.Study}' in {ContainerId}.");
         }
     }
 
     /// <summary>
     /// Raises the study's mark to <paramref name="manifest"/> if it is newer (nothing to write otherwise). Optimistic: a
-    /// concurrent raise is read again, and a higher mark written meanwhile makes this manifest stale (it throws).
+    /// concurrent raise is read again. False when another load raised it past this manifest meanwhile (the manifest
+    /// changed while this load read it): the caller reads the manifests again, and a manifest still older then is refused.
     /// </summary>
-    public async Task RaiseAsync(StudyManifest manifest, ManifestMarkDocument? known, CancellationToken cancellationToken)
+    public async Task<bool> RaiseAsync(StudyManifest manifest, ManifestMarkDocument? known, CancellationToken cancellationToken)
     {
         if (known is not null && Order(manifest.Version, manifest.Revision) <= Order(known.Version, known.Revision))
         {
-            return;
+            return true;
         }
 
         var container = await ContainerAsync(cancellationToken);
+        var superseded = false;
         await container.UpdateAsync<ManifestMarkDocument>(manifest.Study, new PartitionKey(manifest.Study), current =>
         {
-            Check(manifest, current);
-            return current is not null && Order(manifest.Version, manifest.Revision) == Order(current.Version, current.Revision)
+            superseded = current is not null && IsOlder(manifest, current);
+            return current is not null && Order(manifest.Version, manifest.Revision) <= Order(current.Version, current.Revision)
                 ? null
                 : new ManifestMarkDocument
                 {
                     Id = manifest.Study, Study = manifest.Study, Version = manifest.Version, Revision = manifest.Revision, CommittedAt = manifest.CommittedAt, FirstUsedAt = time.GetUtcNow(),
                 };
         }, cancellationToken);
+        return !superseded;
     }
+
+    private static bool IsOlder(StudyManifest manifest, ManifestMarkDocument mark) => Order(manifest.Version, manifest.Revision) < Order(mark.Version, mark.Revision);
 
     private static long Order(int version, int revision) => ((long)version << 32) | (uint)revision;
 

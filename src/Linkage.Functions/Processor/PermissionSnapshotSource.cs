@@ -36,6 +36,23 @@ public sealed class PermissionSnapshotSource(BlobServiceClient blobs, IOptions<T
     /// <summary>Each study's latest committed snapshot (through its signed manifest), one per study.</summary>
     public async Task<IReadOnlyList<PermissionSnapshot>> LoadLatestSnapshotsAsync(CancellationToken cancellationToken)
     {
+        // A manifest that changed while it was read (another load raised its mark past it) is read again.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await TryLoadLatestSnapshotsAsync(cancellationToken) is { } snapshots)
+            {
+                return snapshots;
+            }
+
+            if (attempt == 3)
+            {
+                throw new ManifestRejectedException("The TTP's manifests kept changing while the processor read them (three attempts); the run is retried later.");
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<PermissionSnapshot>?> TryLoadLatestSnapshotsAsync(CancellationToken cancellationToken)
+    {
         var container = blobs.GetBlobContainerClient(TtpProcessorContract.Container);
         var snapshots = new List<PermissionSnapshot>();
         if (!await container.ExistsAsync(cancellationToken))
@@ -64,7 +81,10 @@ public sealed class PermissionSnapshotSource(BlobServiceClient blobs, IOptions<T
                 var mark = used.GetValueOrDefault(study);
                 ManifestHighWaterMarks.Check(manifest, mark);
                 snapshots.Add(await ReadSnapshotAsync(container, manifest, cancellationToken));
-                await marks.RaiseAsync(manifest, mark, cancellationToken);
+                if (!await marks.RaiseAsync(manifest, mark, cancellationToken))
+                {
+                    return null;
+                }
             }
         }
         finally

@@ -98,9 +98,8 @@ public sealed class File1IntakeService(
         var clock = System.Diagnostics.Stopwatch.StartNew();
         TtpFile1Processor.Collected collected;
         string sourceSha256;
-        await using (var read = await PrefetchingBlobReadStream.OpenAsync(blob, etag, cancellationToken: ct))
+        await using (var hashed = new Sha256ReadStream(await PrefetchingBlobReadStream.OpenAsync(blob, etag, cancellationToken: ct)))
         {
-            var hashed = new Sha256ReadStream(read);
             collected = await processor.CheckAndCollectAsync(hashed, CheckOptions(delivery, committed, previous), delivery.Study, ct);
             sourceSha256 = await hashed.FinishAsync(ct);
         }
@@ -123,9 +122,11 @@ public sealed class File1IntakeService(
         // Stage. A corrected file re-sent under an accepted version's name is that version's next revision: its delta is
         // the correction alone, and nothing the version wrote before (which a quarter may have delivered) is overwritten.
         var replaced = committed.LastOrDefault(r => r.Version == delivery.Version);
-        if (replaced is { SourceSha256: { } accepted } && accepted == sourceSha256)
+        string? optOutList = collected.Participants.Any(p => p.S251) ? optOut.List?.Fingerprint : null;
+        if (replaced is { SourceSha256: { } accepted } && accepted == sourceSha256 && replaced.TokenKeyVersion == tokenizer.KeyVersion && replaced.OptOutList == optOutList)
         {
-            // The same bytes again (a provider's re-upload): nothing to revise, and nothing for NHS England to receive twice.
+            // The same bytes again (a provider's re-upload), under the same key and opt-out list: nothing to revise, and
+            // nothing for NHS England to receive twice. (After a key rotation or a newer list, a re-send is re-made.)
             logger.LogInformation("File 1 {Blob} ({ETag}) is byte for byte the accepted {Study} v{Version}; nothing changes", blob.Name, etag, replaced.Study, replaced.Version);
             var unchanged = await versions.UpsertAsync(replaced with { SourceBlob = $"{TtpStorage.File1Inbox}/{blob.Name}", SourceETag = etag.ToString() }, ct);
             return new File1IntakeResult("Unchanged", await MoveAsync(unchanged, delivery, ct), collected.Report);
@@ -139,7 +140,6 @@ public sealed class File1IntakeService(
         await faults.ReachedAsync(File1Steps.Staged, ct);
 
         // Commit
-        string? optOutList = collected.Participants.Any(p => p.S251) ? optOut.List?.Fingerprint : null;
         var record = CommittedRecord(delivery, collected, staged, tokenizer.KeyVersion, seconds) with { OptOutList = optOutList, SourceSha256 = sourceSha256 };
         if (replaced is not null)
         {

@@ -46,6 +46,29 @@ public sealed class NationalOptOutFailClosedTests(IsolatedStackFixture stack) : 
     }
 
     [Fact]
+    public async Task The_same_bytes_are_unchanged_under_the_same_list_and_a_revision_under_a_newer_one()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly");
+        var intake = app.Services.GetRequiredService<File1IntakeService>();
+        var blobs = stack.CreateBlobServiceClient();
+        const string name = "ELSA/ELSA_FILE1_v1_20250101.csv";
+        string file = File(s251: "1").Replace("NCD0001", "ELS0001", StringComparison.Ordinal);
+        await blobs.PutTextAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, "NHS_NUMBER\n4010232137\n");
+        var first = await intake.DeliverAsync(blobs, name, file);
+        Assert.Equal("Accepted", first.Outcome);
+
+        var same = await intake.DeliverAsync(blobs, name, file);
+        Assert.Equal(("Unchanged", 0), (same.Outcome, same.Record.Revision));
+
+        // The participant opts out nationally: the same bytes now make different outputs, so they are not "unchanged".
+        await blobs.PutTextAsync(TtpStorage.Config, TtpStorage.NationalOptOutBlob, "NHS_NUMBER\n4010232137\n9434765919\n");
+        var revised = await intake.DeliverAsync(blobs, name, file);
+        Assert.Equal(("Accepted", 1), (revised.Outcome, revised.Record.Revision));
+        Assert.NotEqual(first.Record.OptOutList, revised.Record.OptOutList);
+        Assert.Equal(first.Record.SourceSha256, revised.Record.SourceSha256);
+    }
+
+    [Fact]
     public async Task A_list_older_than_the_configured_age_holds_s251_files()
     {
         await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["File1:NationalOptOutMaxAgeDays"] = "0.0001" }); // ~8.6 s

@@ -87,6 +87,7 @@ public sealed class QuarterActivities(
         {
             string text = $"""
                 Study {study}: no File 1 has been accepted for {reminder.Label} yet. Please deliver it by {reminder.Deadline:yyyy-MM-dd} as {TtpStorage.File1Inbox}/{study}/{study}_FILE1_v<N>_<YYYYMMDD>.csv.
+                Each quarter's File 1 carries the next version number: an accepted file sent again unchanged does not count.
                 If a file was rejected, its report is in this area beside it. Reminder {reminder.Number}.
 
                 """;

@@ -86,14 +86,17 @@ public sealed class File2CommitProtocolTests(IsolatedStackFixture stack) : IClas
         await using var second = App();
         var runs = new[] { first, second }.Select(app => Task.Run(async () =>
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                return (await app.Services.GetRequiredService<File2IntakeService>().ProcessAsync(blob, etag, CancellationToken.None)).Outcome;
-            }
-            catch (Exception e) when (e is RequestFailedException or InvalidOperationException)
-            {
-                // The other host archived the delivery under this one (its read or move failed): its workflow retries.
-                return (await app.Services.GetRequiredService<File2IntakeService>().ProcessAsync(blob, etag, CancellationToken.None)).Outcome;
+                try
+                {
+                    return (await app.Services.GetRequiredService<File2IntakeService>().ProcessAsync(blob, etag, CancellationToken.None)).Outcome;
+                }
+                catch (Exception e) when (attempt < 3 && e is RequestFailedException or InvalidOperationException)
+                {
+                    // The other host archived the delivery under this one (its read or move failed): its workflow retries,
+                    // and a retry that started before the other host's commit can lose the same race once more.
+                }
             }
         })).ToList();
         var outcomes = await Task.WhenAll(runs);

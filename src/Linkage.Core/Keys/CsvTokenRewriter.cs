@@ -6,8 +6,11 @@ namespace Linkage.Keys;
 /// <summary>Tuning for <see cref="CsvTokenRewriter"/>.</summary>
 public sealed class CsvTokenRewriterOptions
 {
-    /// <summary>Rows per batch: one native AES call per rule per batch. Memory is bounded by this, not by file size.</summary>
-    public int BatchRows { get; init; } = 8192;
+    /// <summary>
+    /// Rows per batch: one native AES call per rule per batch. Memory is bounded by this, not by file size. 4,096 rows
+    /// (≈ 0.6 MB of text) keep a batch within a core's L2 through the flush's passes over it; 8,192 spilled to L3.
+    /// </summary>
+    public int BatchRows { get; init; } = 4096;
 
     public int ReaderBufferChars { get; init; } = 1 << 16;
 }

@@ -39,6 +39,7 @@ public static class TokenCodec
     ];
 
     /// <summary>Writes the 22-character token of <paramref name="block"/> (16 bytes) into <paramref name="destination"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Encode(ReadOnlySpan<byte> block, Span<char> destination)
     {
         block = block[..TokenBytes];
@@ -145,6 +146,7 @@ public static class TokenCodec
     /// Decodes a 22-character token into 16 bytes; false when it is not a canonical token (wrong length, a character
     /// outside the base64url alphabet, padding, whitespace, or non-zero trailing bits).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryDecode(ReadOnlySpan<char> token, Span<byte> block)
     {
         if (token.Length != TokenChars || block.Length < TokenBytes)

@@ -76,10 +76,51 @@ public sealed class ProjectEnding(ProjectStore store, BlobServiceClient blobs, K
             }
         }
 
+        // The project's TRE-side working state goes with its files: the frozen cohort (its people, as TRE ids), the
+        // pending-file records and the per-file lock blobs. Nothing reads them once the project has ended.
+        var (workingDeleted, held) = await DeleteWorkingStateAsync(project.ProjectId, cancellationToken);
+        var details = new Dictionary<string, string>
+        {
+            ["blobs"] = deleted.ToString(CultureInfo.InvariantCulture),
+            ["treBlobs"] = workingDeleted.ToString(CultureInfo.InvariantCulture),
+        };
+        if (held > 0)
+        {
+            // A run that began before the end still holds a file lock: the daily timer finishes the job.
+            details["treBlobsHeld"] = held.ToString(CultureInfo.InvariantCulture);
+            await audit.WriteAsync(SystemCaller, null, "projects.files.delete", Target(project.ProjectId), "incomplete", 0, details, cancellationToken);
+            return project;
+        }
+
         var done = await store.UpdateAsync(project.ProjectId, p => p.FilesDeleted ? null : p with { FilesDeleted = true }, cancellationToken) ?? project;
-        await audit.WriteAsync(SystemCaller, null, "projects.files.delete", Target(project.ProjectId), "succeeded", 0,
-            new Dictionary<string, string> { ["blobs"] = deleted.ToString(CultureInfo.InvariantCulture) }, cancellationToken);
+        await audit.WriteAsync(SystemCaller, null, "projects.files.delete", Target(project.ProjectId), "succeeded", 0, details, cancellationToken);
         return done;
+    }
+
+    /// <summary>Deletes <c>tre-projects/&lt;project&gt;/…</c>; a blob under a lease (a lock still held) is left and counted.</summary>
+    private async Task<(int Deleted, int Held)> DeleteWorkingStateAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var container = blobs.GetBlobContainerClient(ProjectProvisioner.CohortContainer);
+        int deleted = 0, held = 0;
+        if (!(await container.ExistsAsync(cancellationToken)).Value)
+        {
+            return (0, 0);
+        }
+
+        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, projectId + "/", cancellationToken))
+        {
+            try
+            {
+                await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken);
+                deleted++;
+            }
+            catch (global::Azure.RequestFailedException e) when (e.Status == StatusCodes.Status412PreconditionFailed)
+            {
+                held++; // leased: deleting it needs the lease id, which only its holder has
+            }
+        }
+
+        return (deleted, held);
     }
 
     public static string Target(string projectId) => $"project/{projectId}";

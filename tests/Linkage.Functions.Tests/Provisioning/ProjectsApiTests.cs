@@ -57,6 +57,15 @@ public sealed class ProjectsApiTests(IsolatedStackFixture stack) : IClassFixture
         await container.CreateIfNotExistsAsync();
         await container.GetBlobClient("nhse_lsoa11_dataset_mapping_v0001_20260101.csv").UploadAsync(BinaryData.FromString("cohortkey_e\n"));
 
+        // The project's TRE-side working state (its frozen cohort, a pending-file record and a file lock), beside another
+        // project's, which must be left alone.
+        var working = stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectProvisioner.CohortContainer);
+        await working.CreateIfNotExistsAsync();
+        foreach (var name in new[] { ProjectProvisioner.CohortBlob(id), ProjectProvisioner.PendingFileBlob(id, "f1"), $"{id}/file-locks/f1", $"{id}X/cohort.bin" })
+        {
+            await working.GetBlobClient(name).UploadAsync(BinaryData.FromString("x"), overwrite: true);
+        }
+
         // End: state, container closed, keys destroyed, files deleted (no retention configured), audited.
         var ended = await SendAsync(http, HttpMethod.Post, $"/api/projects/{id}/end", admin);
         Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
@@ -65,6 +74,7 @@ public sealed class ProjectsApiTests(IsolatedStackFixture stack) : IClassFixture
         Assert.True(view.GetProperty("filesDeleted").GetBoolean());
         Assert.Equal("ended", (await container.GetPropertiesAsync()).Value.Metadata["state"]);
         Assert.Empty(await container.ListNamesAsync());
+        Assert.Equal([$"{id}X/cohort.bin"], (await working.ListNamesAsync()).Where(n => n.StartsWith(id, StringComparison.Ordinal)));
         await Assert.ThrowsAsync<KeyDestroyedException>(() => keys.GetCipherAsync(KeyPurposes.ProjectId(id), CancellationToken.None));
         await Assert.ThrowsAsync<KeyDestroyedException>(() => keys.GetCipherAsync(KeyPurposes.ProjectGeography(id), CancellationToken.None));
         await ProblemAsync(await SendAsync(http, HttpMethod.Put, $"/api/projects/{id}/datasets", admin, new { items = new[] { "nhse_hes_apc" } }), HttpStatusCode.Conflict, "ended");
@@ -79,7 +89,41 @@ public sealed class ProjectsApiTests(IsolatedStackFixture stack) : IClassFixture
         Assert.Contains(audit, e => e is { Action: "projects.read", Outcome: "denied", Status: 403, Name: "Rhea Researcher" });
         Assert.Contains(await app.Services.GetRequiredService<AuditLog>().ForTargetAsync("projects", 1000, CancellationToken.None), e => e is { Action: "projects.list", Outcome: "succeeded", Name: "Pat ProjectAdmin" });
         Assert.Contains(audit, e => e is { Action: "projects.end", Outcome: "succeeded" } && e.Details["keys"] == "destroyed");
-        Assert.Contains(audit, e => e is { Action: "projects.files.delete", Outcome: "succeeded" } && e.Details["blobs"] == "1");
+        Assert.Contains(audit, e => e is { Action: "projects.files.delete", Outcome: "succeeded" } && e.Details["blobs"] == "1" && e.Details["treBlobs"] == "3");
+    }
+
+    [Fact]
+    public async Task A_file_lock_still_held_at_the_end_leaves_the_deletion_to_the_daily_run_which_finishes_it()
+    {
+        await using var app = new FunctionAppFactory(stack.Stack, "ServicesOnly", settings: new Dictionary<string, string?> { ["Provisioning:RetainDays"] = "0" });
+        using var http = app.CreateClient();
+        string admin = app.Token("Pat ProjectAdmin", Roles.ProjectAdmin);
+        string id = "LLC_" + Random.Shared.Next(1000, 9999);
+        Assert.Equal(HttpStatusCode.Created, (await SendAsync(http, HttpMethod.Post, "/api/projects", admin, new { id, title = "t", studies = new[] { "ALSPAC" }, datasets = Array.Empty<string>(), endDate = "2030-01-01" })).StatusCode);
+
+        // A provisioning run that began before the end still holds its file's lock.
+        var working = stack.CreateBlobServiceClient().GetBlobContainerClient(ProjectProvisioner.CohortContainer);
+        await working.CreateIfNotExistsAsync();
+        await working.GetBlobClient(ProjectProvisioner.CohortBlob(id)).UploadAsync(BinaryData.FromString("x"), overwrite: true);
+        var lockBlob = working.GetBlobClient($"{id}/file-locks/f1");
+        await lockBlob.UploadAsync(BinaryData.FromString(""), overwrite: true);
+        var lease = global::Azure.Storage.Blobs.Specialized.SpecializedBlobExtensions.GetBlobLeaseClient(lockBlob);
+        await lease.AcquireAsync(TimeSpan.FromSeconds(60));
+
+        var ended = await (await SendAsync(http, HttpMethod.Post, $"/api/projects/{id}/end", admin)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Ended", ended.GetProperty("state").GetString());
+        Assert.False(ended.GetProperty("filesDeleted").GetBoolean()); // not claimed while something is left
+        Assert.Equal([$"{id}/file-locks/f1"], (await working.ListNamesAsync()).Where(n => n.StartsWith(id + "/", StringComparison.Ordinal)));
+        var audit = app.Services.GetRequiredService<AuditLog>();
+        Assert.Contains(await audit.ForTargetAsync(ProjectEnding.Target(id), 100, CancellationToken.None), e => e is { Action: "projects.files.delete", Outcome: "incomplete" } && e.Details["treBlobsHeld"] == "1");
+
+        // The lock is released; the daily run finishes the deletion and only then records it.
+        await lease.ReleaseAsync();
+        var store = app.Services.GetRequiredService<ProjectStore>();
+        var done = await app.Services.GetRequiredService<ProjectEnding>().DeleteFilesAsync((await store.GetAsync(id, CancellationToken.None))!, CancellationToken.None);
+        Assert.True(done.FilesDeleted);
+        Assert.DoesNotContain(await working.ListNamesAsync(), n => n.StartsWith(id + "/", StringComparison.Ordinal));
+        Assert.Contains(await audit.ForTargetAsync(ProjectEnding.Target(id), 100, CancellationToken.None), e => e is { Action: "projects.files.delete", Outcome: "succeeded" } && e.Details["treBlobs"] == "1");
     }
 
     private static async Task ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string says)

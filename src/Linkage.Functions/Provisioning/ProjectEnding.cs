@@ -57,28 +57,42 @@ public sealed class ProjectEnding(ProjectStore store, BlobServiceClient blobs, K
         return ended;
     }
 
-    /// <summary>Deletes an ended project's files once their retention has passed (the daily timer, or at once with no retention).</summary>
+    /// <summary>
+    /// Deletes an ended project's files once their retention has passed (the daily timer, or at once with no retention),
+    /// and its TRE-side working state: the frozen cohort (its people, as TRE ids), pending-file records and file locks.
+    /// </summary>
+    /// <remarks>
+    /// A provisioning run that passed its active check before the end can still write working state (its cohort, a lock
+    /// blob) after the first sweep, so every later call sweeps <c>tre-projects/&lt;project&gt;/</c> again, even once
+    /// <see cref="ProjectDocument.FilesDeleted"/> is set; it writes an audit entry only when it found something.
+    /// </remarks>
     public async Task<ProjectDocument> DeleteFilesAsync(ProjectDocument project, CancellationToken cancellationToken)
     {
-        if (project.State != ProjectState.Ended || project.FilesDeleted || project.DeleteFilesAfter > time.GetUtcNow())
+        if (project.State != ProjectState.Ended || project.DeleteFilesAfter > time.GetUtcNow())
         {
             return project;
         }
 
-        var container = blobs.GetBlobContainerClient(ProjectStorage.Container(project.ProjectId));
         int deleted = 0;
-        if ((await container.ExistsAsync(cancellationToken)).Value)
+        if (!project.FilesDeleted)
         {
-            await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.Uncommitted, null, cancellationToken))
+            var container = blobs.GetBlobContainerClient(ProjectStorage.Container(project.ProjectId));
+            if ((await container.ExistsAsync(cancellationToken)).Value)
             {
-                await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken);
-                deleted++;
+                await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.Uncommitted, null, cancellationToken))
+                {
+                    await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken);
+                    deleted++;
+                }
             }
         }
 
-        // The project's TRE-side working state goes with its files: the frozen cohort (its people, as TRE ids), the
-        // pending-file records and the per-file lock blobs. Nothing reads them once the project has ended.
         var (workingDeleted, held) = await DeleteWorkingStateAsync(project.ProjectId, cancellationToken);
+        if (project.FilesDeleted && workingDeleted == 0 && held == 0)
+        {
+            return project; // the daily sweep of a project long done: nothing to record
+        }
+
         var details = new Dictionary<string, string>
         {
             ["blobs"] = deleted.ToString(CultureInfo.InvariantCulture),
@@ -107,14 +121,14 @@ public sealed class ProjectEnding(ProjectStore store, BlobServiceClient blobs, K
             return (0, 0);
         }
 
-        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, projectId + "/", cancellationToken))
+        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.Uncommitted, projectId + "/", cancellationToken))
         {
             try
             {
                 await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken);
                 deleted++;
             }
-            catch (global::Azure.RequestFailedException e) when (e.Status == StatusCodes.Status412PreconditionFailed)
+            catch (global::Azure.RequestFailedException e) when (e.ErrorCode == BlobErrorCode.LeaseIdMissing)
             {
                 held++; // leased: deleting it needs the lease id, which only its holder has
             }

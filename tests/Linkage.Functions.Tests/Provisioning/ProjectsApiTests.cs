@@ -124,6 +124,17 @@ public sealed class ProjectsApiTests(IsolatedStackFixture stack) : IClassFixture
         Assert.True(done.FilesDeleted);
         Assert.DoesNotContain(await working.ListNamesAsync(), n => n.StartsWith(id + "/", StringComparison.Ordinal));
         Assert.Contains(await audit.ForTargetAsync(ProjectEnding.Target(id), 100, CancellationToken.None), e => e is { Action: "projects.files.delete", Outcome: "succeeded" } && e.Details["treBlobs"] == "1");
+
+        // A run that passed its active check before the end writes its cohort late: the next daily run still removes it,
+        // and a daily run that finds nothing records nothing.
+        await working.GetBlobClient(ProjectProvisioner.CohortBlob(id)).UploadAsync(BinaryData.FromString("late"), overwrite: true);
+        var ending = app.Services.GetRequiredService<ProjectEnding>();
+        await ending.DeleteFilesAsync(done, CancellationToken.None);
+        Assert.DoesNotContain(await working.ListNamesAsync(), n => n.StartsWith(id + "/", StringComparison.Ordinal));
+        var entries = (await audit.ForTargetAsync(ProjectEnding.Target(id), 100, CancellationToken.None)).Count(e => e.Action == "projects.files.delete");
+        Assert.Equal(3, entries);
+        await ending.DeleteFilesAsync(done, CancellationToken.None);
+        Assert.Equal(entries, (await audit.ForTargetAsync(ProjectEnding.Target(id), 100, CancellationToken.None)).Count(e => e.Action == "projects.files.delete"));
     }
 
     private static async Task ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string says)

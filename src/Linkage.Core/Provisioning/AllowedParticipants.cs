@@ -42,7 +42,7 @@ public sealed unsafe partial class AllowedParticipants : IDisposable
 
     private readonly ulong* _table; // buckets of LineWords words: highs, then lows
     private readonly NativeTable? _native; // null: the table is the pinned array below
-    private readonly TokenBytes[]? _managed;
+    private readonly ulong[]? _managed;
     private readonly int _bucketMask;
     private readonly bool _hasZero;
     private readonly int _zeroSlot;
@@ -76,7 +76,7 @@ public sealed unsafe partial class AllowedParticipants : IDisposable
         else
         {
             // Pinned (its address is fixed), with one bucket to spare so the table can start on a 64-byte line.
-            _managed = GC.AllocateArray<TokenBytes>(capacity + BucketSlots, pinned: true);
+            _managed = GC.AllocateArray<ulong>((capacity * 2) + LineWords, pinned: true);
             var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_managed));
             _table = (ulong*)((start + 63) & ~(nint)63);
         }

@@ -146,8 +146,9 @@ public sealed partial class CsvTokenRewriter
     {
         private readonly byte[] _blocks = new byte[capacity * 16];
         private readonly int[] _gaps = new int[capacity];
-        private readonly int[] _lengths = new int[capacity];
-        private readonly long[] _rows = new long[capacity];
+        // For plain values only (tokens are checked as parsed): each one's length and data row, for the flush.
+        private readonly int[] _lengths = rule.Operation == TokenOperation.EncryptText ? new int[capacity] : [];
+        private readonly long[] _rows = rule.Operation == TokenOperation.EncryptText ? new long[capacity] : [];
         private int _count;
 
         public TokenColumnRule Rule { get; } = rule;
@@ -155,13 +156,29 @@ public sealed partial class CsvTokenRewriter
         /// <summary>The row filter reads this column's tokens (so it may not be empty).</summary>
         public bool Filters { get; } = filters;
 
-        /// <summary>The gathered input blocks, valid between <see cref="Gather"/> and <see cref="Apply"/>.</summary>
+        /// <summary>The input blocks, valid between <see cref="Gather"/> and <see cref="Apply"/>.</summary>
         public ReadOnlySpan<byte> Blocks => _blocks.AsSpan(0, _count * 16);
 
         public string Problem => Rule.Operation == TokenOperation.EncryptText
             ? $"not a value of 1 to {BlockPadding.MaxValueBytes} UTF-8 bytes"
             : "not a 22-character token";
 
+        /// <summary>The column holds tokens (every operation but <see cref="TokenOperation.EncryptText"/>): decoded as parsed.</summary>
+        public bool DecodesOnParse { get; } = rule.Operation != TokenOperation.EncryptText;
+
+        /// <summary>Decodes a token into the next block and parks its gap; false when it is not a token.</summary>
+        public bool TryAddToken(int gap, ReadOnlySpan<char> token)
+        {
+            if (!TokenCodec.TryDecode(token, _blocks.AsSpan(_count * 16, 16)))
+            {
+                return false;
+            }
+
+            _gaps[_count++] = gap;
+            return true;
+        }
+
+        /// <summary>Parks a plain value's gap, for <see cref="Gather"/> to pad in the flush.</summary>
         public void Add(int gap, int length, long row)
         {
             _gaps[_count] = gap;
@@ -170,16 +187,18 @@ public sealed partial class CsvTokenRewriter
             _count++;
         }
 
-        /// <summary>Reads the parked values into blocks (padding or decoding them); a bad value stops the rewrite.</summary>
+        /// <summary>Pads the parked plain values into blocks (tokens were decoded as parsed); a bad value stops the rewrite.</summary>
         public void Gather(char[] buffer)
         {
+            if (DecodesOnParse)
+            {
+                return;
+            }
+
             var blocks = _blocks.AsSpan(0, _count * 16);
-            var text = Rule.Operation == TokenOperation.EncryptText;
             for (var k = 0; k < _count; k++)
             {
-                var gap = buffer.AsSpan(_gaps[k], TokenCodec.TokenChars);
-                var block = blocks.Slice(k * 16, 16);
-                if (!(text ? BlockPadding.TryPadFromBuffer(gap, _lengths[k], block) : TokenCodec.TryDecode(gap[.._lengths[k]], block)))
+                if (!BlockPadding.TryPadFromBuffer(buffer.AsSpan(_gaps[k], TokenCodec.TokenChars), _lengths[k], blocks.Slice(k * 16, 16)))
                 {
                     _count = 0;
                     throw new CsvTokenException(_rows[k], Rule.Column, Problem);

@@ -10,15 +10,16 @@ namespace Linkage.Keys;
 /// </summary>
 /// <remarks>
 /// Each output row is written straight into a batch character buffer, leaving a 22-character gap for every token
-/// (tokens have a fixed width and need no quoting); the values' blocks are gathered into one N×16-byte buffer per rule,
-/// transformed with one or two native AES calls per batch, then base64url-encoded into the gaps, and the whole batch is
-/// written with one call, on the thread pool while the caller parses the next batch (double buffering: two
-/// batches in memory). Memory is O(batch), independent of the file's length. Rows whose field count differs from
+/// (tokens have a fixed width and need no quoting); the values' blocks go into one N×16-byte buffer per rule (a token
+/// is decoded as it is parsed, while its characters are in L1; a plain value is parked in its gap and padded by the
+/// flush), are transformed with one or two native AES calls per batch, then base64url-encoded into the gaps, and the
+/// whole batch is written with one call, on the thread pool while the caller parses the next batch (double buffering:
+/// two batches in memory). Memory is O(batch), independent of the file's length. Rows whose field count differs from
 /// the header, malformed tokens and over-long values stop the rewrite with a <see cref="CsvTokenException"/>: nothing is
-/// silently dropped. Values are checked when their batch is flushed, so on an error the output holds earlier batches
-/// and must be discarded (write to a staging blob, commit on success). The row filter also runs in the flush: the
-/// filter column's tokens are decoded, judged in one call, the batch's rules applied, and the rows left out are cut
-/// from the batch text (runs of kept rows moved down) before the one write — the parsing thread pays nothing for it.
+/// silently dropped. A malformed token stops it at its row, a bad plain value when its batch is flushed, so on an error
+/// the output holds earlier batches and must be discarded (write to a staging blob, commit on success). The row filter
+/// runs in the flush: the filter column's blocks are judged in one call, the batch's rules applied, and the rows left
+/// out are cut from the batch text (runs of kept rows moved down) before the one write.
 /// An optional <see cref="CsvRowSuppressor"/> blanks fields of the rows it picks as they are copied, and is told at the
 /// flush which of them were written; without one the parsing loop pays one untaken branch a row and a field.
 /// </remarks>
@@ -128,9 +129,17 @@ public sealed partial class CsvTokenRewriter(IReadOnlyList<TokenColumnRule> rule
                     {
                         throw new CsvTokenException(rows, slot.Rule.Column, slot.Problem);
                     }
+                    else if (slot.DecodesOnParse)
+                    {
+                        // A token is decoded here, while its characters are hot: the flush then only transforms and encodes it into its gap.
+                        if (!slot.TryAddToken(text.ReserveToken(), value))
+                        {
+                            throw new CsvTokenException(rows, slot.Rule.Column, slot.Problem);
+                        }
+                    }
                     else
                     {
-                        // Parked raw in its token gap; checked, encrypted and encoded by the flush, off this thread.
+                        // A plain value is parked raw in its token gap; padded, encrypted and encoded by the flush, off this thread.
                         var gap = text.ReserveToken();
                         value.CopyTo(text.Buffer.AsSpan(gap));
                         slot.Add(gap, value.Length, rows);

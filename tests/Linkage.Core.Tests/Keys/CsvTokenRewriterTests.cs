@@ -122,6 +122,31 @@ public sealed class CsvTokenRewriterTests
         Assert.DoesNotContain("9434765919", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("NHS9434765919")] // an identifier, not a token
+    [InlineData("AAAAAAAAAAAAAAAAAAAAAB")] // 22 base64url characters, but not canonical (low bits of the last set)
+    [InlineData("AAAAAAAAAAAAAAAAAAAA+A")] // base64, not base64url
+    [InlineData("AAAAAAAAAAAAAAAAAAAAA")] // 21 characters
+    public async Task A_malformed_token_in_a_later_batch_stops_the_rewrite_at_its_own_row(string bad)
+    {
+        // Tokens are decoded as they are parsed, plain values padded in the flush: both must name the right row, in any batch.
+        using var v1 = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "k/v1");
+        using var v2 = new BlockTokenCipher(BlockTokenCipherTests.Key(2), "k/v2");
+        var good = v1.Encrypt("x");
+        var lines = Enumerable.Range(1, 9).Select(row => row == 7 ? $"{bad},E01000001" : $"{good},E01000001");
+        var csv = "id,lsoa\n" + string.Join('\n', lines) + "\n";
+        var error = await Assert.ThrowsAsync<CsvTokenException>(() => Rewrite(csv, TokenColumnRule.Transcode("id", v1, v2), TokenColumnRule.EncryptText("lsoa", v1)));
+        Assert.Equal(7, error.DataRow);
+        Assert.Equal("id", error.Column);
+        Assert.DoesNotContain(bad, error.Message, StringComparison.Ordinal);
+
+        var tooLong = new string('x', BlockPadding.MaxValueBytes + 1);
+        csv = "id,lsoa\n" + string.Join('\n', Enumerable.Range(1, 9).Select(row => $"{good},{(row == 8 ? tooLong : "E01000001")}")) + "\n";
+        error = await Assert.ThrowsAsync<CsvTokenException>(() => Rewrite(csv, TokenColumnRule.Transcode("id", v1, v2), TokenColumnRule.EncryptText("lsoa", v1)));
+        Assert.Equal(8, error.DataRow);
+        Assert.Equal("lsoa", error.Column);
+    }
+
     [Fact]
     public async Task Rows_with_missing_fields_and_unknown_columns_are_errors_not_silent_drops()
     {

@@ -196,6 +196,34 @@ public sealed class CsvTokenRewriterTests
     }
 
     [Fact]
+    public async Task A_row_filter_keeps_each_kept_rows_tokens_and_fields_together_at_every_batch_size()
+    {
+        // The cut moves runs of rows whose tokens were written into gaps: a second token column with empty values (so
+        // its values are not one a row), a text column and quoted fields of varying width must all stay with their row.
+        using var from = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "a/v1");
+        using var to = new BlockTokenCipher(BlockTokenCipherTests.Key(2), "b/v1");
+        using var geoFrom = new BlockTokenCipher(BlockTokenCipherTests.Key(3), "g/v1");
+        using var geoTo = new BlockTokenCipher(BlockTokenCipherTests.Key(4), "h/v1");
+        using var text = new BlockTokenCipher(BlockTokenCipherTests.Key(5), "t/v1");
+        var ids = Enumerable.Range(0, 200).Select(i => from.Encrypt($"v{i}")).ToList();
+        string Geo(int i) => i % 3 == 0 ? "" : geoFrom.Encrypt($"E{i % 7:D8}");
+        string Pad(int i) => new('z', i % 11);
+        var csv = "id,lsoa,code,note\n" + string.Concat(ids.Select((t, i) => $"{t},{Geo(i)},C{i % 5},\"{Pad(i)},{i}\"\n"));
+        foreach (var batchRows in new[] { 1, 3, 7, 64, 4096 })
+        {
+            using var input = new StringReader(csv);
+            await using var output = new StringWriter();
+            var rules = new[] { TokenColumnRule.Transcode("id", from, to), TokenColumnRule.Transcode("lsoa", geoFrom, geoTo), TokenColumnRule.EncryptText("code", text) };
+            var summary = await new CsvTokenRewriter(rules, new CsvTokenRewriterOptions { BatchRows = batchRows }, new KeepFirstByteEven("id"))
+                .RewriteAsync(input, output, CancellationToken.None);
+            var expected = ids.Select((t, i) => (t, i)).Where(p => FirstByte(p.t) % 2 == 0)
+                .Select(p => $"{to.Encrypt($"v{p.i}")},{(p.i % 3 == 0 ? "" : geoTo.Encrypt($"E{p.i % 7:D8}"))},{text.Encrypt($"C{p.i % 5}")},\"{Pad(p.i)},{p.i}\"\n");
+            Assert.Equal("id,lsoa,code,note\n" + string.Concat(expected), output.ToString());
+            Assert.Equal(200 - expected.Count(), summary.RowsLeftOut);
+        }
+    }
+
+    [Fact]
     public async Task A_row_filter_on_a_column_without_a_rule_is_refused()
     {
         using var cipher = new BlockTokenCipher(BlockTokenCipherTests.Key(1), "k/v1");
